@@ -1,0 +1,5 @@
+"""Allow `python -m buildwatch`."""
+
+from buildwatch.cli import main
+
+raise SystemExit(main())

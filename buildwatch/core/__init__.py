@@ -1,0 +1,1 @@
+"""The headless core: models, API clients, parsing and safety helpers. Never imports Textual."""

@@ -1,0 +1,1 @@
+"""BuildBuddy API: typed models and a client."""

@@ -1,0 +1,1 @@
+"""Develocity Export API: typed models and a resumable client."""
