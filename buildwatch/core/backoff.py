@@ -1,0 +1,65 @@
+"""When to try again: exponential backoff with full jitter, and `Retry-After`.
+
+Shared by every client so that the Develocity stream, the BuildBuddy poller and the per-build
+event fetches all back off the same way. The random source is injectable so tests can check the
+bounds without sleeping.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+
+MAX_DELAY_S = 60.0
+"""No server hint or exponent ever makes us wait longer than this."""
+
+
+@dataclass
+class Backoff:
+    """Delays for consecutive failures: `U(0, min(cap, base * 2**attempt))`.
+
+    `attempt` grows with each failure and goes back to zero only after `healthy()` reports a
+    stream that delivered data and stayed up for `healthy_after_s`: resetting on a mere connect
+    would let a server that accepts and closes at once drive a tight loop.
+    """
+
+    base_s: float = 1.0
+    cap_s: float = 30.0
+    healthy_after_s: float = 60.0
+    rng: random.Random = field(default_factory=random.Random)
+    attempt: int = 0
+
+    def next_delay(self, at_least_s: float = 0.0) -> float:
+        """The delay before the next try; never shorter than a server's `Retry-After`."""
+        ceiling = min(self.cap_s, self.base_s * (2 ** min(self.attempt, 30)))
+        self.attempt += 1
+        return min(MAX_DELAY_S, max(at_least_s, self.rng.uniform(0.0, ceiling)))
+
+    def set_base(self, retry_ms: int) -> None:
+        """Adopt a server's SSE `retry:` hint, clamped to 0.5-60 s."""
+        self.base_s = min(MAX_DELAY_S, max(0.5, retry_ms / 1000.0))
+
+    def healthy(self, connected_for_s: float, delivered: bool) -> None:
+        """Forget past failures once a connection has proven itself."""
+        if delivered and connected_for_s >= self.healthy_after_s:
+            self.attempt = 0
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float:
+    """Seconds to wait from a `Retry-After` header (delay-seconds or an HTTP date).
+
+    Junk, negative values and dates in the past give 0; anything beyond `MAX_DELAY_S` is clamped.
+    """
+    if not value:
+        return 0.0
+    value = value.strip()
+    if value.isdigit():
+        return min(MAX_DELAY_S, float(value))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return 0.0
+    reference = time.time() if now is None else now
+    return min(MAX_DELAY_S, max(0.0, when.timestamp() - reference))
