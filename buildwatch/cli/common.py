@@ -1,0 +1,87 @@
+"""Options every server command shares, and the connections they resolve to.
+
+A command adds `add_develocity_arguments` and/or `add_buildbuddy_arguments` to its parser and
+builds its client from `develocity_connection_from_args(args)` or
+`buildbuddy_connection_from_args(args)`: URL from the flag, the environment, the profile;
+credentials from the environment, then the keyring. No secret is ever taken on the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from typing import Any
+
+from buildwatch.core.config import Profile, load_config
+from buildwatch.core.connection import BuildBuddyConnection, DevelocityConnection
+from buildwatch.core.credentials import (
+    BUILDBUDDY_URL_ENV,
+    DEVELOCITY_URL_ENV,
+    ConnectionOverrides,
+    buildbuddy_connection,
+    develocity_connection,
+)
+
+
+def add_profile_argument(parser: argparse.ArgumentParser) -> None:
+    """Add `--profile NAME`; adding it twice to one parser is harmless."""
+    _add_once(
+        parser,
+        "--profile",
+        metavar="NAME",
+        help="configuration profile to use (default: $BUILDWATCH_PROFILE, else the file's default_profile)",
+    )
+
+
+def add_develocity_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add `--profile` and `--develocity-url`."""
+    add_profile_argument(parser)
+    _add_once(
+        parser,
+        "--develocity-url",
+        metavar="URL",
+        help=f"Develocity server base URL (default: ${DEVELOCITY_URL_ENV}, else the profile's)",
+    )
+
+
+def add_buildbuddy_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add `--profile` and `--buildbuddy-url`."""
+    add_profile_argument(parser)
+    _add_once(
+        parser,
+        "--buildbuddy-url",
+        metavar="URL",
+        help=f"BuildBuddy server base URL (default: ${BUILDBUDDY_URL_ENV}, else the profile's, "
+        "else https://app.buildbuddy.io)",
+    )
+
+
+def profile_from_args(args: argparse.Namespace) -> Profile:
+    """The profile named by `--profile`, or the default one."""
+    return load_config().profile(getattr(args, "profile", None))
+
+
+def overrides_from_args(args: argparse.Namespace) -> ConnectionOverrides:
+    """The connection settings given on the command line."""
+    return ConnectionOverrides(
+        develocity_url=getattr(args, "develocity_url", None),
+        buildbuddy_url=getattr(args, "buildbuddy_url", None),
+        api_version=getattr(args, "api_version", None),
+    )
+
+
+def develocity_connection_from_args(args: argparse.Namespace) -> DevelocityConnection:
+    """The Develocity server and credentials for this command (may wait on the keyring)."""
+    return develocity_connection(profile_from_args(args), overrides_from_args(args))
+
+
+def buildbuddy_connection_from_args(args: argparse.Namespace) -> BuildBuddyConnection:
+    """The BuildBuddy server and credentials for this command (may wait on the keyring)."""
+    return buildbuddy_connection(profile_from_args(args), overrides_from_args(args))
+
+
+def _add_once(parser: argparse.ArgumentParser, option: str, **kwargs: Any) -> None:
+    # argparse refuses a second option with the same name; a command that adds both server
+    # groups gets `--profile` once.
+    with contextlib.suppress(argparse.ArgumentError):
+        parser.add_argument(option, **kwargs)

@@ -1,0 +1,56 @@
+"""Shared fixtures. Importing this makes the whole session safe for the developer's machine.
+
+No test may read or write the developer's keyring, configuration file or credentials: keyring's
+`fail` backend is forced for the session (tests install a temporary backend explicitly), the
+configuration path points into a temporary directory, and BUILDWATCH_* variables are cleared.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import keyring
+import keyring.backend
+import pytest
+from keyring_backend import DIRECTORY_ENV, TempDirKeyring
+
+os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+for _name in [name for name in os.environ if name.startswith("BUILDWATCH_")]:
+    del os.environ[_name]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_configuration(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Point buildwatch's config file and keyring's `keyringrc.cfg` lookup at an empty directory."""
+    home = tmp_path_factory.mktemp("config-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BUILDWATCH_CONFIG", str(home / "buildwatch" / "config.toml"))
+        patch.setenv("XDG_CONFIG_HOME", str(home))
+        yield
+
+
+@pytest.fixture
+def install_keyring() -> Iterator[Callable[[keyring.backend.KeyringBackend], None]]:
+    """A function that makes a backend keyring's current one until the test ends."""
+    previous = keyring.get_keyring()
+    yield keyring.set_keyring
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def temp_keyring(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    install_keyring: Callable[[keyring.backend.KeyringBackend], None],
+) -> TempDirKeyring:
+    """A real file-backed keyring in a temporary directory, for this process and its children.
+
+    Subprocesses pick it up with PYTHON_KEYRING_BACKEND=keyring_backend.TempDirKeyring and the
+    tests directory on PYTHONPATH.
+    """
+    backend = TempDirKeyring(tmp_path / "keyring")
+    monkeypatch.setenv(DIRECTORY_ENV, str(backend.file.parent))
+    install_keyring(backend)
+    return backend

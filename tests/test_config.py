@@ -1,0 +1,209 @@
+"""The configuration file: what it holds, and how a mistake in it is reported."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from buildwatch.core.config import (
+    Profile,
+    UiPreferences,
+    config_path,
+    load_config,
+    normalize_base_url,
+)
+from buildwatch.core.errors import ConfigError
+
+FULL = """\
+default_profile = "work"
+
+[profiles.work.develocity]
+url = "https://Develocity.Example.com/prefix/"
+api_version = 1
+auth = "basic"
+
+[profiles.work.buildbuddy]
+url = "https://buildbuddy.example.com"
+
+[profiles.work.watch]
+commits = ["4f2a9c1"]
+repos = ["github.com/acme/app"]
+
+[profiles.work.ui]
+backfill_minutes = 15
+poll_interval_seconds = 2
+notify_on = ["failed", "cancelled"]
+notify_only_watched = true
+theme = "nord"
+
+[profiles.home]
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def load_error(tmp_path: Path, text: str) -> str:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    return str(caught.value)
+
+
+def test_every_setting_of_a_profile_is_read(tmp_path: Path) -> None:
+    profile = load_config(write(tmp_path, FULL)).profile()
+
+    assert profile == Profile(
+        name="work",
+        develocity_url="https://develocity.example.com/prefix",
+        develocity_api_version=1,
+        develocity_auth="basic",
+        buildbuddy_url="https://buildbuddy.example.com",
+        watched_commits=("4f2a9c1",),
+        watched_repos=("github.com/acme/app",),
+        ui=UiPreferences(
+            backfill_minutes=15,
+            poll_interval_seconds=2.0,
+            notify_on=("failed", "cancelled"),
+            notify_only_watched=True,
+            theme="nord",
+        ),
+    )
+
+
+def test_a_profile_left_empty_takes_every_default(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, FULL)).profile("home") == Profile(name="home")
+
+
+def test_a_missing_file_is_an_empty_configuration_with_a_default_profile(tmp_path: Path) -> None:
+    config = load_config(tmp_path / "absent.toml")
+
+    assert config.profile() == Profile()
+
+
+def test_the_named_profile_beats_the_environment_and_the_files_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = load_config(write(tmp_path, FULL))
+    monkeypatch.setenv("BUILDWATCH_PROFILE", "home")
+
+    assert config.profile().name == "home"
+    assert config.profile("work").name == "work"
+
+
+def test_an_unknown_profile_names_the_ones_that_exist(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, FULL))
+
+    with pytest.raises(ConfigError, match=r"no profile 'laptop' .*\(profiles: home, work\)"):
+        config.profile("laptop")
+
+
+def test_buildwatch_config_overrides_the_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BUILDWATCH_CONFIG", str(tmp_path / "elsewhere.toml"))
+
+    assert config_path() == tmp_path / "elsewhere.toml"
+
+
+def test_without_buildwatch_config_the_path_is_in_the_platform_config_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BUILDWATCH_CONFIG")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+
+    assert config_path() == tmp_path / "buildwatch" / "config.toml"
+
+
+def test_malformed_toml_is_reported_with_path_line_and_column(tmp_path: Path) -> None:
+    message = load_error(tmp_path, '[profiles.work.ui]\ntheme = "nord\n')
+
+    assert message.startswith(f"{tmp_path / 'config.toml'}:2:")
+    assert "\n" not in message
+
+
+def test_a_wrong_type_is_reported_at_the_line_and_column_of_its_key(tmp_path: Path) -> None:
+    message = load_error(
+        tmp_path, '[profiles.work.develocity]\nurl = "https://d.example.com"\n  api_version = "2"\n'
+    )
+
+    assert message == (
+        f"{tmp_path / 'config.toml'}:3:3: profiles.work.develocity.api_version must be 1 or 2"
+    )
+
+
+def test_a_dotted_key_is_located_too(tmp_path: Path) -> None:
+    message = load_error(tmp_path, '[profiles.work]\nui.backfill_minutes = "an hour"\n')
+
+    assert message == (
+        f"{tmp_path / 'config.toml'}:2:1: profiles.work.ui.backfill_minutes must be an integer, "
+        "not a string"
+    )
+
+
+def test_true_is_not_taken_for_a_number(tmp_path: Path) -> None:
+    message = load_error(tmp_path, "[profiles.work.ui]\nbackfill_minutes = true\n")
+
+    assert message.endswith("backfill_minutes must be an integer, not true or false")
+
+
+def test_an_unknown_notification_filter_lists_the_known_ones(tmp_path: Path) -> None:
+    message = load_error(tmp_path, '[profiles.work.ui]\nnotify_on = ["failed", "flaky"]\n')
+
+    assert message.endswith(
+        "profiles.work.ui.notify_on has 'flaky'; use any of failed, succeeded, cancelled"
+    )
+
+
+def test_a_misspelt_setting_is_refused_with_the_expected_names(tmp_path: Path) -> None:
+    message = load_error(tmp_path, '[profiles.work.buildbuddy]\nurll = "https://b.example.com"\n')
+
+    assert message == (
+        f"{tmp_path / 'config.toml'}:2:1: unknown setting profiles.work.buildbuddy.urll; "
+        "expected one of url"
+    )
+
+
+@pytest.mark.parametrize("key", ["token", "password", "api_key", "access_key", "apiKey", "secret"])
+def test_a_secret_in_the_file_is_refused_without_repeating_it(tmp_path: Path, key: str) -> None:
+    canary = "canary-7d1f0e9a2b"
+    message = load_error(tmp_path, f'[profiles.work.develocity]\n{key} = "{canary}"\n')
+
+    assert f":2:1: profiles.work.develocity.{key} looks like a secret" in message
+    assert "buildwatch auth login" in message
+    assert canary not in message
+
+
+def test_a_url_with_credentials_in_it_is_refused_without_repeating_them(tmp_path: Path) -> None:
+    message = load_error(
+        tmp_path, '[profiles.work.develocity]\nurl = "https://me:canary-7d1f0e9a2b@d.example.com"\n'
+    )
+
+    assert (
+        ":2:1: the profiles.work.develocity.url must not contain a user name or password" in message
+    )
+    assert "canary-7d1f0e9a2b" not in message
+
+
+def test_a_url_that_is_not_http_is_refused(tmp_path: Path) -> None:
+    message = load_error(tmp_path, '[profiles.work.buildbuddy]\nurl = "app.buildbuddy.io"\n')
+
+    assert message.endswith("is not an http:// or https:// URL with a host")
+
+
+def test_base_urls_are_normalised_so_keyring_entries_match() -> None:
+    assert normalize_base_url(" HTTPS://Develocity.Example.COM/Prefix// ") == (
+        "https://develocity.example.com/Prefix"
+    )
+
+
+def test_an_unreadable_file_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(b"\xff\xfe not utf-8")
+
+    with pytest.raises(ConfigError, match=r"cannot read the configuration"):
+        load_config(path)

@@ -1,0 +1,135 @@
+"""`buildwatch config path|show|edit`, and a broken file met by any command."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from buildwatch.cli import main
+from buildwatch.core.config import load_config, parse_config
+
+PROFILE = """\
+default_profile = "work"
+
+[profiles.work.develocity]
+url = "https://develocity.example.com"
+auth = "basic"
+
+[profiles.work.watch]
+repos = ["github.com/acme/app", "quote\\"d"]
+
+[profiles.work.ui]
+notify_on = ["failed", "succeeded"]
+"""
+
+
+@pytest.fixture
+def config_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    path = tmp_path / "buildwatch" / "config.toml"
+    monkeypatch.setenv("BUILDWATCH_CONFIG", str(path))
+    return path
+
+
+def editor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: str) -> None:
+    """Make $EDITOR a Python script that runs `code` with the file's path in `path`."""
+    script = tmp_path / "editor.py"
+    script.write_text(f"import sys\npath = sys.argv[1]\n{code}\n")
+    monkeypatch.delenv("VISUAL", raising=False)
+    monkeypatch.setenv("EDITOR", f"{sys.executable} {script}")
+
+
+def test_config_path_prints_the_file_in_use(
+    config_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["config", "path"]) == 0
+    assert capsys.readouterr().out == f"{config_file}\n"
+
+
+def test_config_show_prints_toml_that_reads_back_as_the_same_profile(
+    config_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config_file.parent.mkdir()
+    config_file.write_text(PROFILE)
+
+    assert main(["config", "show"]) == 0
+
+    shown = capsys.readouterr().out
+    assert parse_config(shown, config_file).profile("work") == load_config().profile("work")
+
+
+def test_config_show_marks_a_missing_file_and_shows_the_defaults(
+    config_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["config", "show"]) == 0
+
+    out = capsys.readouterr().out
+    assert out.startswith(f"# {config_file} (does not exist: every setting is at its default)\n")
+    assert '# url = "https://develocity.example.com"' in out
+
+
+def test_config_edit_creates_a_private_file_from_a_template_that_loads(
+    config_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    editor(tmp_path, monkeypatch, "open(path + '.seen', 'w').write(open(path).read())")
+
+    assert main(["config", "edit"]) == 0
+
+    assert config_file.stat().st_mode & 0o777 == 0o600
+    assert Path(f"{config_file}.seen").read_text() == config_file.read_text()
+    assert load_config().profile().name == "default"
+
+
+def test_config_edit_reports_a_mistake_by_line_and_keeps_the_file(
+    config_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config_file.parent.mkdir()
+    config_file.write_text(PROFILE)
+    editor(tmp_path, monkeypatch, "open(path, 'a').write('[profiles.work.ui\\n')")
+
+    assert main(["config", "edit"]) == 2
+
+    err = capsys.readouterr().err
+    assert err.startswith(f"buildwatch: {config_file}:12:")
+    assert "the file is kept as you saved it" in err
+    assert config_file.read_text() == PROFILE + "[profiles.work.ui\n"
+
+
+def test_config_edit_with_a_missing_editor_says_to_set_editor(
+    config_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("VISUAL", raising=False)
+    monkeypatch.setenv("EDITOR", "no-such-editor-here --wait")
+
+    assert main(["config", "edit"]) == 2
+    assert "cannot start the editor 'no-such-editor-here --wait'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "command", [["config", "show"], ["auth", "status"], ["auth", "logout", "buildbuddy"]]
+)
+def test_a_malformed_file_stops_any_command_with_one_line(
+    config_file: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    config_file.parent.mkdir()
+    config_file.write_text("[profiles.work.ui]\ntheme = nord\n")
+
+    assert main(command) == 2
+
+    err = capsys.readouterr().err
+    assert err.startswith(f"buildwatch: {config_file}:2:9: ")
+    assert err.count("\n") == 1
+
+
+def test_an_unknown_profile_on_the_command_line_is_an_error(
+    config_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config_file.parent.mkdir()
+    config_file.write_text(PROFILE)
+
+    assert main(["config", "show", "--profile", "laptop"]) == 2
+    assert "no profile 'laptop'" in capsys.readouterr().err
