@@ -33,7 +33,8 @@ class FaultSpec:
     throttle: float = 0.0
     """Either server answers 429 with `Retry-After: 1`, as a proxy in front of it would."""
     burst: int = 1
-    """A refusal (unavailable, quota, throttle) repeats for this many requests in a row."""
+    """A refusal (unavailable, quota, throttle) repeats for this many requests in a row; then
+    one request is let through before the next refusal can start."""
     slow: float = 0.0
     """Each response waits up to this many seconds before its first byte."""
     truncate_file: float = 0.0

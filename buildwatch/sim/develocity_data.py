@@ -1,0 +1,122 @@
+"""Which builds the simulated Develocity server has, and the events each one is made of.
+
+A build is a pure function of the seed and its position in publication order (plus its
+publication time and whether the `unknown` fault touched it), so the same seed always lists
+the same builds with the same ids and the same events.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+
+from buildwatch.sim.develocity_bazel import bazel_events
+from buildwatch.sim.develocity_gradle import gradle_events
+from buildwatch.sim.develocity_maven import maven_events
+from buildwatch.sim.develocity_model import BuildSummary, Event, RawJson, ToolType
+from buildwatch.sim.develocity_npm import npm_events
+from buildwatch.sim.world import World
+
+_TOOLS: tuple[ToolType, ...] = ("gradle", "maven", "bazel", "npm")
+_TOOL_WEIGHTS = (60, 15, 12, 13)
+_VERSIONS: dict[ToolType, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "gradle": (("8.10.2", "8.11.1", "8.12.1", "8.14.3"), ("3.19.2", "4.0.2")),
+    "maven": (("3.9.6", "3.9.9"), ("1.23.1", "2.0")),
+    "bazel": (("7.4.1", "8.0.0"), ("1.2.1",)),
+    "npm": (("10.9.2", "11.0.0"), ("0.9.2", "1.0.1")),
+}
+FAILURE_RATE = 0.15
+BIG_BUILD_EVERY = 50
+"""One build in this many is a Gradle build with over 100,000 events."""
+_BIG_BUILD_OFFSET = 7
+_BIG_BUILD_SIZES = (210_000, 130_000, 160_000, 250_000)
+_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+EventSource = Callable[[BuildSummary, World, random.Random], Iterator[Event]]
+_GENERATORS: dict[ToolType, EventSource] = {
+    "gradle": gradle_events,
+    "maven": maven_events,
+    "bazel": bazel_events,
+    "npm": npm_events,
+}
+
+
+def build_id(seed: int, index: int) -> str:
+    """The 13-character id of the `index`-th build published with this seed."""
+    rng = random.Random(f"develocity-id:{seed}:{index}")
+    return "".join(rng.choice(_BASE36) for _ in range(13))
+
+
+def plan_build(world: World, index: int, timestamp: int, *, exotic: bool = False) -> BuildSummary:
+    """The `index`-th build of `world`'s seed, published at `timestamp`."""
+    rng = random.Random(f"develocity:{world.seed}:{index}")
+    big = index % BIG_BUILD_EVERY == _BIG_BUILD_OFFSET
+    tool: ToolType = "gradle" if big else rng.choices(_TOOLS, weights=_TOOL_WEIGHTS)[0]
+    tool_versions, agent_versions = _VERSIONS[tool]
+    commit = world.commit_for(rng)
+    user = rng.choice(world.users)
+    if user != "ci" and rng.random() < 0.7:
+        user = commit.author
+    projects = {
+        "gradle": world.gradle_projects,
+        "maven": world.maven_projects,
+        "npm": world.npm_projects,
+        "bazel": ("monorepo",),
+    }[tool]
+    if big:
+        duration_ms = rng.randint(40, 90) * 60_000
+    else:
+        duration_ms = min(max(int(rng.lognormvariate(11.3, 0.9)), 8_000), 40 * 60_000)
+    return BuildSummary(
+        build_id=build_id(world.seed, index),
+        index=index,
+        timestamp=timestamp,
+        tool_type=tool,
+        tool_version=rng.choice(tool_versions),
+        agent_version=rng.choice(agent_versions),
+        project=rng.choice(projects),
+        user=user,
+        host=world.host_for(user, rng),
+        commit=commit,
+        failed=rng.random() < FAILURE_RATE,
+        duration_ms=duration_ms,
+        target_events=_BIG_BUILD_SIZES[(index // BIG_BUILD_EVERY) % len(_BIG_BUILD_SIZES)]
+        if big
+        else 0,
+        exotic=exotic,
+    )
+
+
+def build_events(summary: BuildSummary, world: World) -> Iterator[Event]:
+    """Every event of the build, in order; the `n`-th one has SSE id `n` (from 1)."""
+    rng = random.Random(f"develocity-events:{world.seed}:{summary.index}")
+    events = _GENERATORS[summary.tool_type](summary, world, rng)
+    return _with_unknown_parts(events) if summary.exotic else events
+
+
+def _with_unknown_parts(events: Iterator[Event]) -> Iterator[Event]:
+    """Add what a newer Develocity would send: event types and fields unknown to this client."""
+    for n, event in enumerate(events):
+        if n % 7 == 3 and not isinstance(event.data, RawJson):
+            yield event._replace(
+                data={
+                    **event.data,
+                    "buildInsightsTraceId": f"{n:016x}",
+                    "resourceAttribution": {"cpuMillis": n * 3, "sampled": True},
+                }
+            )
+        else:
+            yield event
+        if n % 25 == 10:
+            yield Event(
+                event.timestamp,
+                "ResourceUsageSnapshot",
+                1,
+                2,
+                {
+                    "cpuPercent": 40 + n % 50,
+                    "heapBytes": 512_000_000 + n,
+                    "gcPauseMillis": None,
+                    "processes": [{"pid": 4242, "kind": "GRADLE_DAEMON"}],
+                },
+            )

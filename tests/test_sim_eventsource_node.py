@@ -1,0 +1,85 @@
+"""Proof with a client we did not write: the Node `eventsource` package, which the Develocity
+manual recommends, streams from the simulator, resumes after a drop and stops on 204."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sim_sse import AUTH, parse_sse
+
+from buildwatch.sim import FaultSpec, SimConfig, SimulatorThread
+
+pytestmark = pytest.mark.timeout(90)
+
+NODE_DIR = Path(__file__).parent / "node"
+
+
+@pytest.fixture(scope="module")
+def proof_script() -> Path:
+    """The Node script, with its `eventsource` dependency installed next to it."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        pytest.skip("node and npm are needed to run the Node eventsource client")
+    if not (NODE_DIR / "node_modules" / "eventsource").is_dir():
+        subprocess.run(
+            [npm, "install", "--no-audit", "--no-fund"],
+            cwd=NODE_DIR,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+    return NODE_DIR / "eventsource_proof.mjs"
+
+
+def run_node(script: Path, url: str, *extra: str) -> dict[str, Any]:
+    done = subprocess.run(
+        ["node", str(script), url, "sim-token", *extra],
+        cwd=NODE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def test_node_eventsource_streams_every_build_then_stops_on_204(proof_script: Path) -> None:
+    with SimulatorThread(SimConfig(seed=2, builds=12)) as sim:
+        listing = httpx.get(f"{sim.develocity_url}/build-export/v2/builds/since/0", headers=AUTH)
+        result = run_node(proof_script, f"{sim.develocity_url}/build-export/v2/builds/since/0")
+        statuses = [r.status for r in sim.requests if r.path.endswith("/builds/since/0")]
+    assert [build_id for _, build_id in result["received"]] == [
+        m.id for m in parse_sse(listing.text)
+    ]
+    assert result["closedWith"] == 204
+    assert statuses == [200, 200, 204]
+
+
+def test_node_eventsource_resumes_a_builds_events_after_a_drop_then_stops_on_204(
+    proof_script: Path,
+) -> None:
+    with SimulatorThread(SimConfig(seed=2, builds=12, faults=FaultSpec(drop=1, rst=0))) as sim:
+        builds = httpx.get(f"{sim.develocity_url}/_sim/develocity/builds").json()
+        build_id = next(
+            b["buildId"] for b in builds if b["toolType"] == "gradle" and not b["eventCount"]
+        )
+        path = f"/build-export/v2/build/{build_id}/events"
+        result = run_node(
+            proof_script, f"{sim.develocity_url}{path}", f"{sim.develocity_url}/_sim/faults"
+        )
+        statuses = [r.status for r in sim.requests if r.path == path]
+        sim.set_faults(FaultSpec())
+        complete = parse_sse(httpx.get(f"{sim.develocity_url}{path}", headers=AUTH).text)
+    first = [message_id for connection, message_id in result["received"] if connection == 1]
+    second = [message_id for connection, message_id in result["received"] if connection == 2]
+    assert 0 < len(first) < len(complete)
+    assert first + second == [m.id for m in complete]
+    assert result["closedWith"] == 204
+    assert statuses == [200, 200, 204]
