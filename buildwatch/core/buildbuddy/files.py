@@ -1,0 +1,194 @@
+"""GetFile downloads: what a URI promises, and checking that the bytes keep the promise.
+
+A CAS URI ends in `<hash>/<size>`, so a download can be checked twice: by length and by digest.
+That matters because the HTTP handler reports an error that happens after the first byte by
+appending its text to an already-200 body, and a proxy may end a body early without an error.
+A `/compressed-blobs/zstd/` URI returns a zstd stream of the same blob; it is decompressed on
+the fly, and the checks apply to the decompressed bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import IO, cast
+from urllib.parse import unquote, urlsplit
+
+import zstandard
+
+from buildwatch.core.buildbuddy.errors import MalformedResponseError
+from buildwatch.core.errors import BuildwatchError, ConfigError, ServerError
+
+Consumer = Callable[[bytes], object]
+"""Receives the file's bytes in order, a bounded piece at a time."""
+
+_PIECE = 1 << 20
+_CAS_NAME = re.compile(
+    r"(?:^|/)(?P<kind>blobs|compressed-blobs/zstd)/(?:(?P<function>[a-z0-9]+)/)?"
+    r"(?P<hash>[0-9a-f]+)/(?P<size>\d+)$"
+)
+_VERIFIABLE = {"sha256": 64, "sha1": 40, "md5": 32, "sha384": 96, "sha512": 128}
+"""Digest functions hashlib computes, with their hex length (blake3 shares sha256's length)."""
+
+
+class IncompleteDownloadError(ServerError):
+    """The body was shorter or longer than the size in the URI, or was cut off."""
+
+
+class DigestMismatchError(ServerError):
+    """The bytes received do not hash to the digest in the URI."""
+
+
+@dataclass(frozen=True)
+class BlobUri:
+    """What a GetFile URI says about the blob it names (nothing, for AC or unusual URIs)."""
+
+    uri: str
+    size: int | None
+    hash: str | None
+    digest_function: str | None
+    """The hashlib name to verify with; None when the URI's function cannot be checked."""
+    zstd: bool
+
+    @classmethod
+    def parse(cls, uri: str) -> BlobUri:
+        """Read the digest and size out of `[instance/](blobs|compressed-blobs/zstd)/…/hash/size`."""
+        path = unquote(urlsplit(uri).path)
+        match = _CAS_NAME.search(path)
+        if match is None or "/blobs/ac/" in f"/{path}":
+            return cls(uri, None, None, None, False)
+        function = match["function"]
+        digest = match["hash"]
+        if function is None:
+            function = "sha256" if len(digest) == _VERIFIABLE["sha256"] else None
+        elif _VERIFIABLE.get(function) != len(digest):
+            function = None
+        return cls(uri, int(match["size"]), digest, function, match["kind"] != "blobs")
+
+
+class VerifyingSink:
+    """Counts and hashes the blob's bytes on their way to a consumer, and judges them at the end.
+
+    Bytes beyond the promised size never reach the consumer: they are the server's appended
+    error text, or a decompression bomb.
+    """
+
+    def __init__(self, blob: BlobUri, consumer: Consumer) -> None:
+        self._blob = blob
+        self._consumer = consumer
+        self._hasher = hashlib.new(blob.digest_function) if blob.digest_function else None
+        self.received = 0
+
+    def write(self, data: bytes) -> int:
+        """Pass `data` on (also the target of the zstd stream writer, hence the return value)."""
+        size = self._blob.size
+        if size is not None and self.received + len(data) > size:
+            raise IncompleteDownloadError(
+                f"GetFile sent more than the {size} bytes the URI promises: the download is corrupt"
+            )
+        self.received += len(data)
+        if self._hasher is not None:
+            self._hasher.update(data)
+        self._consumer(data)
+        return len(data)
+
+    def finish(self) -> None:
+        """Raise unless the blob arrived whole: its exact size and digest."""
+        size = self._blob.size
+        if size is not None and self.received != size:
+            raise IncompleteDownloadError(
+                f"GetFile ended after {self.received} of {size} bytes: the download is incomplete"
+            )
+        if self._hasher is not None and self._hasher.hexdigest() != self._blob.hash:
+            raise DigestMismatchError(
+                f"GetFile content does not match its {self._blob.digest_function} digest "
+                f"{self._blob.hash}: the download is corrupt"
+            )
+
+
+class Decoder:
+    """Feeds a response body to a `VerifyingSink`, through zstd when the URI asks for it."""
+
+    def __init__(self, sink: VerifyingSink, zstd: bool) -> None:
+        self._sink = sink
+        # The stream writer hands the sink at most `_PIECE` decompressed bytes at a time (its
+        # `write` is all it uses), which keeps a highly compressed blob from filling memory.
+        self._writer = (
+            zstandard.ZstdDecompressor().stream_writer(
+                cast(IO[bytes], sink), write_size=_PIECE, closefd=False
+            )
+            if zstd
+            else None
+        )
+
+    def feed(self, data: bytes) -> None:
+        """Take the next piece of the body."""
+        if self._writer is None:
+            self._sink.write(data)
+            return
+        try:
+            self._writer.write(data)
+        except zstandard.ZstdError as error:
+            raise MalformedResponseError(f"GetFile sent a corrupt zstd stream ({error})") from None
+
+    def finish(self) -> None:
+        """The body has ended: check what arrived."""
+        self._sink.finish()
+
+
+class AtomicFile:
+    """A file written beside its destination and renamed into place only when it is whole.
+
+    Used as a context manager: leaving without `commit()` (an error, a cancel) removes the
+    temporary file, so a partial download never sits under the real name.
+    """
+
+    def __init__(self, destination: Path) -> None:
+        self.destination = destination
+        if destination.is_dir():
+            raise ConfigError(f"{destination} is a directory; give a file name with -o")
+        self._temporary = destination.with_name(
+            f".{destination.name}.{secrets.token_hex(4)}.part"
+        )
+        try:
+            descriptor = os.open(self._temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except OSError as error:
+            raise ConfigError(f"cannot write {destination}: {error.strerror}") from None
+        self._file = os.fdopen(descriptor, "wb", buffering=0)
+        self._committed = False
+
+    def write(self, data: bytes) -> None:
+        """Append `data` to the temporary file."""
+        try:
+            self._file.write(data)
+        except OSError as error:
+            raise BuildwatchError(f"cannot write {self.destination}: {error.strerror}") from None
+
+    def commit(self) -> None:
+        """Flush to disk and give the file its real name."""
+        try:
+            os.fsync(self._file.fileno())
+            self._file.close()
+            os.replace(self._temporary, self.destination)
+        except OSError as error:
+            raise BuildwatchError(f"cannot write {self.destination}: {error.strerror}") from None
+        self._committed = True
+
+    def __enter__(self) -> AtomicFile:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if not self._committed:
+            self._file.close()
+            self._temporary.unlink(missing_ok=True)

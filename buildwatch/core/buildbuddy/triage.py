@@ -1,0 +1,127 @@
+"""What an invocation's screen shows, as safe display strings: its header, targets and files.
+
+Every value here came from the BuildBuddy server, so each passes through the sanitiser once, here,
+before any widget sees it. Targets sort failures first (`Target.triage_rank`); files are listed
+one row per file, with actions that left none getting a row of their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from buildwatch.core.buildbuddy.models import Action, File, Invocation, Target
+from buildwatch.core.sanitize import sanitize_line
+
+FAILED_STATUSES = frozenset({"FAILED", "FAILED_TO_BUILD", "TIMED_OUT", "TOOL_FAILED", "FLAKY"})
+
+
+def duration_text(value: timedelta | None) -> str:
+    """`12.5s`, `3m07s`, `2h05m`; empty when unknown."""
+    if value is None:
+        return ""
+    seconds = value.total_seconds()
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, second = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{second:02d}s"
+    hours, minute = divmod(minutes, 60)
+    return f"{hours}h{minute:02d}m"
+
+
+def size_text(count: int) -> str:
+    """`216 B`, `7.0 MB`; empty for zero or unknown."""
+    if count <= 0:
+        return ""
+    value, unit = float(count), "B"
+    for larger in ("kB", "MB", "GB", "TB"):
+        if value < 1000:
+            break
+        value, unit = value / 1000, larger
+    return f"{count} B" if unit == "B" else f"{value:.1f} {unit}"
+
+
+def invocation_header(invocation: Invocation, web_url: str | None) -> list[tuple[str, str]]:
+    """(label, value) pairs for the header, in reading order; unknown values are left out."""
+    if invocation.in_progress:
+        outcome = "IN PROGRESS"
+    elif invocation.success:
+        outcome = "SUCCESS"
+    else:
+        outcome = "FAILED" + (f" ({invocation.bazel_exit_code})" if invocation.bazel_exit_code else "")
+    pairs = [
+        ("status", outcome),
+        ("command", f"bazel {invocation.command} {invocation.pattern}".strip()),
+        ("user", invocation.user),
+        ("host", invocation.host),
+        ("duration", duration_text(invocation.duration)),
+        ("actions", str(invocation.action_count) if invocation.action_count else ""),
+        ("repo", invocation.repo_url),
+        ("branch", invocation.branch_name),
+        ("commit", invocation.commit_sha[:12]),
+        ("role", invocation.role),
+        ("link", web_url or ""),
+    ]
+    return [(label, sanitize_line(value)) for label, value in pairs if value]
+
+
+@dataclass(frozen=True)
+class TargetRow:
+    """A target as its table row shows it."""
+
+    key: str
+    label: str
+    status: str
+    rule_type: str
+    language: str
+    duration: str
+    duration_s: float | None
+    tags: str
+    rank: int
+    failed: bool
+
+
+def target_row(target: Target) -> TargetRow:
+    """The display form of a target."""
+    duration = target.timing.duration if target.timing else None
+    status = sanitize_line(target.status_name)
+    return TargetRow(
+        key=sanitize_line(target.target_id or target.label),
+        label=sanitize_line(target.label),
+        status=status,
+        rule_type=sanitize_line(target.rule_type),
+        language=sanitize_line(target.language),
+        duration=duration_text(duration),
+        duration_s=duration.total_seconds() if duration else None,
+        tags=sanitize_line(",".join(target.tags)),
+        rank=target.triage_rank,
+        failed=status in FAILED_STATUSES,
+    )
+
+
+@dataclass(frozen=True)
+class FileRow:
+    """A file an action left, or an action without files (`file` None), as a table row."""
+
+    key: str
+    target: str
+    action: str
+    name: str
+    size: str
+    size_bytes: int
+    file: File | None
+
+
+def file_rows(action: Action) -> list[FileRow]:
+    """The rows of one action: one per file, or one for the action itself."""
+    target = sanitize_line(action.target_label)
+    kind = sanitize_line(action.kind)
+    base = f"{action.target_id}/{action.configuration_id}/{action.action_id}"
+    if not action.files:
+        return [FileRow(base, target, kind, "", "", 0, None)]
+    return [
+        FileRow(f"{base}/{index}", target, kind, sanitize_line(file.name), size_text(file.size_bytes),
+                file.size_bytes, file)
+        for index, file in enumerate(action.files)
+    ]

@@ -1,0 +1,42 @@
+"""An invocation's targets and files become safe display rows, failures first."""
+
+from __future__ import annotations
+
+from buildwatch.core.buildbuddy.models import Action, Invocation, Target
+from buildwatch.core.buildbuddy.triage import file_rows, invocation_header, target_row
+
+
+def target(status: str, label: str = "//a:b", **extra: object) -> Target:
+    return Target.from_json({"id": {"targetId": label}, "label": label, "status": status, **extra})
+
+
+def test_a_failed_target_ranks_before_a_passed_one() -> None:
+    assert target_row(target("FAILED")).rank < target_row(target("PASSED")).rank
+    assert target_row(target("FAILED")).failed and not target_row(target("PASSED")).failed
+
+
+def test_target_labels_tags_and_durations_are_made_safe_and_readable() -> None:
+    row = target_row(target("PASSED", label="//x:\x1b]8;;https://evil\x07y", tag=["a\x1b[2Jb"],
+                            timing={"duration": "75.5s"}))
+    assert (row.label, row.tags, row.duration) == ("//x:y", "ab", "1m15s")
+
+
+def test_an_action_without_files_gets_one_row_and_one_with_files_a_row_per_file() -> None:
+    bare = Action.from_json({"id": {"targetId": "t", "actionId": "YQ"}, "targetLabel": "//t"})
+    with_files = Action.from_json({
+        "id": {"targetId": "t", "actionId": "Yg"}, "targetLabel": "//t",
+        "file": [{"name": "test.log", "uri": "bytestream://h/blobs/ab/3", "sizeBytes": "2048"},
+                 {"name": "test.xml", "uri": "bytestream://h/blobs/cd/4"}]})
+    assert [row.file for row in file_rows(bare)] == [None]
+    assert [(row.name, row.size) for row in file_rows(with_files)] == [("test.log", "2.0 kB"),
+                                                                       ("test.xml", "")]
+
+
+def test_the_invocation_header_names_a_failure_with_its_exit_code_and_the_web_link() -> None:
+    invocation = Invocation.from_json({
+        "id": {"invocationId": "i1"}, "invocationStatus": "COMPLETE_INVOCATION_STATUS",
+        "success": False, "bazelExitCode": "TESTS_FAILED", "command": "test", "pattern": "//...",
+        "user": "ann\u202e", "actionCount": "12"})
+    pairs = dict(invocation_header(invocation, "https://bb.example/invocation/i1"))
+    assert pairs == {"status": "FAILED (TESTS_FAILED)", "command": "bazel test //...",
+                     "user": "ann", "actions": "12", "link": "https://bb.example/invocation/i1"}
