@@ -207,3 +207,11 @@ def test_an_unreadable_file_is_one_line_not_a_traceback(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match=r"cannot read the configuration"):
         load_config(path)
+
+
+def test_a_url_that_cannot_be_parsed_is_a_config_error_not_a_traceback() -> None:
+    from buildwatch.core.config import normalize_base_url
+    from buildwatch.core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="not a valid URL"):
+        normalize_base_url("http://[bad")

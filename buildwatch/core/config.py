@@ -24,6 +24,10 @@ It never holds a secret: tokens, passwords and API keys live in the OS keyring o
     notify_on = ["failed"]       # any of "failed", "succeeded", "cancelled"
     notify_only_watched = false
     theme = "textual-dark"
+    bell = false                 # ring the terminal bell with each notification
+
+    [profiles.work.ui.keys]      # rebind TUI keys by binding id (see `?` in the app)
+    "main.watch" = "w,ctrl+w"
 """
 
 from __future__ import annotations
@@ -61,6 +65,9 @@ class UiPreferences:
     notify_on: tuple[NotifyOutcome, ...] = ("failed",)
     notify_only_watched: bool = False
     theme: str = "textual-dark"
+    bell: bool = False
+    keys: tuple[tuple[str, str], ...] = ()
+    """TUI key bindings by binding id: `(id, "key1,key2")`."""
 
 
 @dataclass(frozen=True)
@@ -146,7 +153,11 @@ def normalize_base_url(url: str, what: str = "URL") -> str:
 
     Refuses anything but http(s) with a host, and URLs that carry a user or password.
     """
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 -- parsing the port is what rejects "host:abc"
+    except ValueError as error:
+        raise ConfigError(f"the {what} {url!r} is not a valid URL: {error}") from None
     if parts.username is not None or parts.password is not None:
         raise ConfigError(
             f"the {what} must not contain a user name or password; "
@@ -191,7 +202,8 @@ def _parse_ui(reader: _Reader, where: tuple[str, ...], table: Mapping[str, Any])
     reader.check_keys(
         table,
         where,
-        {"backfill_minutes", "poll_interval_seconds", "notify_on", "notify_only_watched", "theme"},
+        {"backfill_minutes", "poll_interval_seconds", "notify_on", "notify_only_watched", "theme",
+         "bell", "keys"},
     )
     backfill = reader.value(table, where, "backfill_minutes", int, defaults.backfill_minutes)
     if backfill < 0:
@@ -223,7 +235,22 @@ def _parse_ui(reader: _Reader, where: tuple[str, ...], table: Mapping[str, Any])
             table, where, "notify_only_watched", bool, defaults.notify_only_watched
         ),
         theme=reader.string(table, where, "theme", defaults.theme),
+        bell=reader.value(table, where, "bell", bool, defaults.bell),
+        keys=_parse_keys(reader, where, table),
     )
+
+
+def _parse_keys(
+    reader: _Reader, where: tuple[str, ...], table: Mapping[str, Any]
+) -> tuple[tuple[str, str], ...]:
+    keys = reader.table(table, where, "keys")
+    for binding_id, value in keys.items():
+        if not isinstance(value, str) or not value.strip():
+            raise reader.error(
+                (*where, "keys"), binding_id,
+                f"{_dotted((*where, 'keys'), binding_id)} must be keys like \"w\" or \"w,ctrl+w\"",
+            )
+    return tuple((binding_id, value) for binding_id, value in keys.items())
 
 
 def _decode_error_message(path: Path, error: tomllib.TOMLDecodeError) -> str:

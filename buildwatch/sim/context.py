@@ -61,6 +61,12 @@ class SimContext:
         """Decide whether a fault with this probability happens now."""
         return probability > 0 and self.fault_rng.random() < probability
 
+    def set_faults(self, spec: FaultSpec) -> None:
+        """Inject `spec` from now on; a refusal burst of the old faults ends here."""
+        self.faults = spec
+        self._burst_left = 0
+        self._pass_next = False
+
     def refusal(self, kinds: Sequence[Refusal] = _REFUSALS) -> Refusal | None:
         """Whether to refuse this request and how; a refusal repeats for `faults.burst` requests.
 

@@ -48,7 +48,7 @@ def _add_control_routes(app: web.Application, ctx: SimContext) -> None:
 
     async def faults(request: web.Request) -> web.Response:
         try:
-            ctx.faults = FaultSpec.parse(await request.text())
+            ctx.set_faults(FaultSpec.parse(await request.text()))
         except ConfigError as error:
             return web.json_response({"error": str(error)}, status=400)
         return web.json_response({"faults": str(ctx.faults)})
@@ -113,8 +113,8 @@ class Simulator:
         return self.ctx.publish(count)
 
     def set_faults(self, spec: FaultSpec) -> None:
-        """Change the injected faults from the next request on."""
-        self.ctx.faults = spec
+        """Change the injected faults from the next request on, ending any burst under way."""
+        self.ctx.set_faults(spec)
 
     def _require_origin(self) -> str:
         if self._origin is None:
