@@ -191,21 +191,18 @@ async def test_actions_can_be_narrowed_by_target_configuration_and_action(
 
 
 async def read_through_a_burst(sim: SimulatorThread, faults: str) -> list[float]:
-    """Read once while the simulator refuses a burst of requests, then recovers.
+    """Read once while the simulator refuses a burst of requests, then lets one through.
 
-    Probability 1 starts the burst on the first request; the faults are cleared as soon as the
-    client backs off, and the burst that has begun plays out. Returns the `Retry-After` hints.
+    Returns the `Retry-After` hints the client saw.
     """
-    class Recovering(RecordingBackoff):
-        def next_delay(self, at_least_s: float = 0.0) -> float:
-            sim.set_faults(FaultSpec())
-            return super().next_delay(at_least_s)
-
     sim.set_faults(FaultSpec.parse(faults))
     connection = BuildBuddyConnection(sim.buildbuddy_url, Secret("sim-api-key"))
-    async with BuildBuddyClient(connection, backoff=Recovering) as client:
-        assert await invocations_of(client, 3)
-    return Recovering.last.hints
+    try:
+        async with BuildBuddyClient(connection, backoff=RecordingBackoff) as client:
+            assert await invocations_of(client, 3)
+    finally:
+        sim.set_faults(FaultSpec())
+    return RecordingBackoff.last.hints
 
 
 async def test_a_burst_of_429s_on_a_read_is_retried_honouring_retry_after(
