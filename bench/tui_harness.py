@@ -1,0 +1,68 @@
+"""What the TUI benchmarks share: a clock on a headless app's screen updates, and memory figures."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import statistics
+from time import perf_counter
+from typing import Any
+
+from textual.app import App
+
+
+class FrameClock:
+    """Records when a headless app hands a rendered frame to its driver.
+
+    Headless apps still composite every update; only the write to the terminal is skipped, so the
+    time of that hand-over is the time the change would have reached the screen.
+    """
+
+    def __init__(self, app: App[Any]) -> None:
+        self.frames: list[float] = []
+        self._new_frame = asyncio.Event()
+        display = app._display
+
+        def timed_display(screen: Any, renderable: Any) -> None:
+            display(screen, renderable)
+            if renderable is not None:
+                self.frames.append(perf_counter())
+                self._new_frame.set()
+
+        app._display = timed_display  # type: ignore[method-assign]
+
+    async def frame_after(self, start: float, timeout: float = 30.0) -> float:
+        """Seconds from `start` to the first frame after it."""
+        deadline = perf_counter() + timeout
+        while not self.frames or self.frames[-1] < start:
+            self._new_frame.clear()
+            await asyncio.wait_for(self._new_frame.wait(), max(0.0, deadline - perf_counter()))
+        return next(frame for frame in self.frames if frame >= start) - start
+
+
+def rss_mb() -> float:
+    """This process's resident memory now, in MiB."""
+    gc.collect()
+    with open("/proc/self/statm") as statm:
+        pages = int(statm.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The value below which `fraction` of `values` lie (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def median(values: list[float]) -> float:
+    """The median of `values`."""
+    return statistics.median(values)
+
+
+def report(name: str, value: float, baseline: float, unit: str, target: str = "") -> None:
+    """Print one figure beside its same-run baseline and their ratio."""
+    ratio = value / baseline if baseline else float("inf")
+    suffix = f"   target {target}" if target else ""
+    print(f"{name:<44} {value:10.1f} {unit:<3} baseline {baseline:8.1f} {unit:<3}"
+          f" x{ratio:6.1f}{suffix}")

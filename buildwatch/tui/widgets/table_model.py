@@ -1,0 +1,282 @@
+"""The rows behind a `LiveTable`: keyed, kept in order incrementally, filtered.
+
+Nothing here knows about Textual. Each row keeps its sort key, so an upsert costs a binary search
+and one list insertion instead of a re-sort, and reversing the order costs nothing: the list is
+always ascending and a descending view reads it from the end.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from rich.text import Text
+
+from buildwatch.core.sanitize import sanitize_line
+
+Cell = str | Text
+"""A table cell: plain text, or a Rich `Text` for colour. Never interpreted as markup."""
+
+Mark = Literal["new", "changed"]
+
+# Above this many rows in one batch, re-sorting the whole (mostly sorted) list is cheaper than
+# inserting rows one by one, each insertion moving on average half the list.
+_REBUILD_BATCH = 256
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a live table.
+
+    A column with a `width` is fixed. The others share what the fixed columns leave, in
+    proportion to their `share`, never narrower than `min_width`.
+    """
+
+    key: str
+    title: str
+    width: int | None = None
+    min_width: int = 4
+    share: int = 1
+    align: Literal["left", "center", "right"] = "left"
+
+
+@dataclass(frozen=True)
+class TableRow:
+    """One row as the caller hands it to the table.
+
+    `cells` are in column order. `sort_values`, also in column order, are what the row sorts by
+    (seconds for a duration, a timestamp for a date); without them a column sorts by its text,
+    ignoring case. The values of one column must be comparable with each other; `None` sorts
+    first.
+    """
+
+    key: str
+    cells: Sequence[Cell]
+    sort_values: Sequence[Any] | None = None
+
+
+class RowRecord:
+    """A row as the table keeps it. `version` changes whenever its cells do."""
+
+    __slots__ = ("cells", "haystack", "key", "mark", "marked_at", "seq", "sort_key",
+                 "sort_values", "version")
+
+    def __init__(self, key: str, seq: int) -> None:
+        self.key = key
+        self.seq = seq
+        self.version = 0
+        self.cells: tuple[Cell, ...] = ()
+        self.sort_values: tuple[Any, ...] | None = None
+        self.haystack = ""
+        self.sort_key: tuple[Any, ...] = ()
+        self.mark: Mark = "new"
+        self.marked_at = 0.0
+
+
+def plain(cell: Cell) -> str:
+    """The text of a cell without its styles."""
+    return cell.plain if isinstance(cell, Text) else cell
+
+
+def _clean(cell: Cell) -> Cell:
+    # `isprintable()` is false for every control, line break and zero-width character, so the
+    # common case skips the sanitiser's regular expressions.
+    text = plain(cell)
+    if text.isprintable():
+        return cell
+    cleaned = sanitize_line(text)
+    # The styles' offsets no longer fit the cleaned text, so a dirty Text loses its spans.
+    return Text(cleaned, style=cell.style) if isinstance(cell, Text) else cleaned
+
+
+class TableModel:
+    """Rows by key, in sort order, with an optional filter."""
+
+    def __init__(self, columns: Sequence[Column]) -> None:
+        if not columns:
+            raise ValueError("a table needs at least one column")
+        self.columns = tuple(columns)
+        self._column_index = {column.key: i for i, column in enumerate(self.columns)}
+        if len(self._column_index) != len(self.columns):
+            raise ValueError("column keys must be unique")
+        self._rows: dict[str, RowRecord] = {}
+        self._order: list[str] = []
+        self._shown: list[str] | None = None
+        self._next_seq = 0
+        self._sort_index: int | None = None
+        self.descending = True
+        self._needle = ""
+        self._invert = False
+        self.filter_text = ""
+
+    @property
+    def total(self) -> int:
+        """How many rows the table holds."""
+        return len(self._rows)
+
+    @property
+    def shown(self) -> int:
+        """How many rows pass the filter."""
+        return len(self._view)
+
+    @property
+    def sort_column(self) -> str | None:
+        """The key of the column rows are sorted by, or `None` for order of arrival."""
+        return None if self._sort_index is None else self.columns[self._sort_index].key
+
+    @property
+    def _view(self) -> list[str]:
+        return self._order if self._shown is None else self._shown
+
+    def _key_of(self, key: str) -> tuple[Any, ...]:
+        return self._rows[key].sort_key
+
+    def record(self, key: str) -> RowRecord:
+        """The stored row for `key`."""
+        return self._rows[key]
+
+    def key_at(self, index: int) -> str:
+        """The key of the row shown at `index` (0 is the top)."""
+        view = self._view
+        return view[len(view) - 1 - index] if self.descending else view[index]
+
+    def index_of(self, key: str) -> int | None:
+        """Where the row `key` is shown, or `None` if it is absent or filtered out."""
+        record = self._rows.get(key)
+        if record is None:
+            return None
+        view = self._view
+        position = bisect_left(view, record.sort_key, key=self._key_of)
+        if position == len(view) or view[position] != key:
+            return None
+        return len(view) - 1 - position if self.descending else position
+
+    def upsert(self, rows: Iterable[TableRow], now: float) -> int:
+        """Add new rows and replace changed ones; return how many new rows pass the filter."""
+        batch = list(rows)
+        rebuild = len(batch) > _REBUILD_BATCH
+        added = 0
+        for row in batch:
+            cells = tuple(_clean(cell) for cell in row.cells)
+            sort_values = None if row.sort_values is None else tuple(row.sort_values)
+            self._check_width(row.key, cells, sort_values)
+            record = self._rows.get(row.key)
+            if record is None:
+                record = RowRecord(row.key, self._next_seq)
+                self._next_seq += 1
+                self._rows[row.key] = record
+                self._update(record, cells, sort_values, now)
+                record.mark = "new"
+                if not rebuild:
+                    self._attach(record)
+                added += self._passes(record)
+            elif record.cells != cells or record.sort_values != sort_values:
+                if not rebuild:
+                    self._detach(record)
+                self._update(record, cells, sort_values, now)
+                record.mark = "changed"
+                if not rebuild:
+                    self._attach(record)
+        if rebuild:
+            self._rebuild()
+        return added
+
+    def remove(self, keys: Iterable[str]) -> int:
+        """Remove rows by key, ignoring unknown keys; return how many were removed."""
+        doomed = [self._rows[key] for key in dict.fromkeys(keys) if key in self._rows]
+        if len(doomed) > _REBUILD_BATCH:
+            for record in doomed:
+                del self._rows[record.key]
+            self._rebuild()
+        else:
+            for record in doomed:
+                self._detach(record)
+                del self._rows[record.key]
+        return len(doomed)
+
+    def clear(self) -> None:
+        """Remove every row."""
+        self._rows.clear()
+        self._order.clear()
+        if self._shown is not None:
+            self._shown.clear()
+
+    def set_filter(self, text: str) -> None:
+        """Show only rows with `text` in some cell (ignoring case); a leading `!` inverts."""
+        invert = text.startswith("!")
+        needle = (text[1:] if invert else text).casefold()
+        # Typing one more letter only narrows a plain filter: scan what is shown, not everything.
+        narrowing = (self._shown is not None and not invert and not self._invert
+                     and self._needle in needle)
+        self.filter_text, self._needle, self._invert = text, needle, invert
+        if not needle:
+            self._shown = None
+            return
+        rows = self._rows
+        source = self._shown if narrowing and self._shown is not None else self._order
+        self._shown = [key for key in source if (needle in rows[key].haystack) != invert]
+
+    def sort_by(self, column: str | None, descending: bool) -> None:
+        """Sort by a column (by order of arrival for `None`)."""
+        if column is not None and column not in self._column_index:
+            raise ValueError(f"no column {column!r} in this table")
+        index = None if column is None else self._column_index[column]
+        self.descending = descending
+        if index == self._sort_index:
+            return
+        self._sort_index = index
+        for record in self._rows.values():
+            record.sort_key = self._sort_key(record)
+        self._order.sort(key=self._key_of)
+        if self._shown is not None:
+            self._shown.sort(key=self._key_of)
+
+    def _check_width(self, key: str, cells: tuple[Cell, ...],
+                     sort_values: tuple[Any, ...] | None) -> None:
+        expected = len(self.columns)
+        if len(cells) != expected or (sort_values is not None and len(sort_values) != expected):
+            raise ValueError(f"row {key!r} must have {expected} cells and sort values")
+
+    def _update(self, record: RowRecord, cells: tuple[Cell, ...],
+                sort_values: tuple[Any, ...] | None, now: float) -> None:
+        record.cells = cells
+        record.sort_values = sort_values
+        record.haystack = "\n".join(plain(cell) for cell in cells).casefold()
+        record.sort_key = self._sort_key(record)
+        record.version += 1
+        record.marked_at = now
+
+    def _sort_key(self, record: RowRecord) -> tuple[Any, ...]:
+        index = self._sort_index
+        if index is None:
+            return (record.seq,)
+        if record.sort_values is not None:
+            value = record.sort_values[index]
+        else:
+            value = plain(record.cells[index]).casefold()
+        # The arrival number breaks ties, which makes every key unique and bisect exact.
+        return ((0,) if value is None else (1, value), record.seq)
+
+    def _passes(self, record: RowRecord) -> bool:
+        return not self._needle or (self._needle in record.haystack) != self._invert
+
+    def _attach(self, record: RowRecord) -> None:
+        insort(self._order, record.key, key=self._key_of)
+        if self._shown is not None and self._passes(record):
+            insort(self._shown, record.key, key=self._key_of)
+
+    def _detach(self, record: RowRecord) -> None:
+        for keys in (self._order, self._shown):
+            if keys is None:
+                continue
+            position = bisect_left(keys, record.sort_key, key=self._key_of)
+            if position < len(keys) and keys[position] == record.key:
+                del keys[position]
+
+    def _rebuild(self) -> None:
+        # Timsort finds the sorted runs, so re-sorting after a large batch is close to linear.
+        self._order = sorted(self._rows, key=self._key_of)
+        if self._shown is not None:
+            self._shown = [key for key in self._order if self._passes(self._rows[key])]

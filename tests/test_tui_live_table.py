@@ -1,0 +1,406 @@
+"""LiveTable: a keyed, sorted, filterable table that follows a live feed."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rich.text import Text
+from textual import events
+from textual.app import App, ComposeResult
+from textual.message import Message
+from textual.pilot import Pilot
+
+from buildwatch.tui.widgets import Column, LiveTable, TableRow
+from buildwatch.tui.widgets.table_model import TableModel
+from buildwatch.tui.widgets.table_render import MARK_WIDTH, column_layout
+
+COLUMNS = [
+    Column("id", "ID", width=5),
+    Column("name", "Name", share=2),
+    Column("status", "Status", width=8),
+    Column("duration", "Duration", width=9, align="right"),
+]
+SGR_ONLY = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def build(number: int, status: str = "ok", name: str | None = None) -> TableRow:
+    """A row whose duration sorts by seconds, not by its text."""
+    seconds = (number * 7) % 50
+    return TableRow(f"b{number}", (str(number), name or f"build {number}", status, f"{seconds}s"),
+                    (number, name or f"build {number}", status, seconds))
+
+
+class TableApp(App[None]):
+    """One table filling the screen; the table's messages are kept in order."""
+
+    def __init__(self, rows: Iterable[TableRow] = (), highlight_seconds: float = 60.0) -> None:
+        super().__init__()
+        self.rows = list(rows)
+        self.highlight_seconds = highlight_seconds
+        self.messages: list[Message] = []
+
+    def compose(self) -> ComposeResult:
+        yield LiveTable(COLUMNS, highlight_seconds=self.highlight_seconds)
+
+    def on_mount(self) -> None:
+        self.query_one(LiveTable).upsert_rows(self.rows, highlight=False)
+
+    def on_live_table_row_activated(self, message: LiveTable.RowActivated) -> None:
+        self.messages.append(message)
+
+    def on_live_table_cursor_moved(self, message: LiveTable.CursorMoved) -> None:
+        self.messages.append(message)
+
+    def on_live_table_follow_changed(self, message: LiveTable.FollowChanged) -> None:
+        self.messages.append(message)
+
+    def on_live_table_new_while_paused_changed(
+            self, message: LiveTable.NewWhilePausedChanged) -> None:
+        self.messages.append(message)
+
+    def sent(self, kind: type[Message]) -> list[Any]:
+        """The messages of one kind, oldest first."""
+        return [message for message in self.messages if isinstance(message, kind)]
+
+
+def screen_text(table: LiveTable) -> list[str]:
+    """What the table shows, one string per line."""
+    return [table.render_line(y).text for y in range(table.scrollable_content_region.height)]
+
+
+def shown_keys(table: LiveTable) -> list[str]:
+    return [table.row_key_at(index) for index in range(table.row_count)]
+
+
+async def started(pilot: Pilot[None]) -> LiveTable:
+    await pilot.pause()
+    table = pilot.app.query_one(LiveTable)
+    table.focus()
+    await pilot.pause()
+    return table
+
+
+async def test_rows_show_newest_first_under_the_column_titles() -> None:
+    async with TableApp([build(1), build(2), build(3)]).run_test(size=(60, 8)) as pilot:
+        table = await started(pilot)
+        lines = screen_text(table)
+    assert lines[0].split() == ["↓", "ID", "Name", "Status", "Duration"]
+    assert [line.split()[0] for line in lines[1:4]] == ["3", "2", "1"]
+
+
+async def test_cell_text_that_looks_like_markup_is_shown_literally() -> None:
+    rows = [build(1, name="[bold red]x[/] [link=https://evil.example]y[/link]")]
+    async with TableApp(rows).run_test(size=(80, 6)) as pilot:
+        table = await started(pilot)
+        line = screen_text(table)[1]
+    assert "[bold red]x[/] [link=https://evil.example]y[/link]" in line
+
+
+async def test_escape_sequences_in_cells_never_reach_the_rendered_output() -> None:
+    hostile = "a\x1b]52;c;aGVsbG8=\x07b\x1b[6nc\x9b31md\x1b]8;;https://evil.example\x1b\\e"
+    rows = [build(1, name=hostile), TableRow("t", ("2", Text(hostile), "ok", "1s"))]
+    async with TableApp(rows).run_test(size=(80, 6)) as pilot:
+        table = await started(pilot)
+        output = "".join(table.render_line(y).render(pilot.app.console) for y in range(3))
+    assert SGR_ONLY.sub("", output).isprintable()
+    assert "abcde" in SGR_ONLY.sub("", output)
+
+
+@pytest.mark.parametrize(("keys", "row"), [
+    (["j"], 1), (["down"], 1), (["j", "j", "k"], 1), (["j", "j", "up"], 1),
+    (["pagedown"], 7), (["pagedown", "pageup"], 0), (["G"], 29), (["end"], 29),
+    (["G", "g"], 0), (["G", "home"], 0),
+])
+async def test_cursor_keys_move_the_cursor(keys: list[str], row: int) -> None:
+    async with TableApp(build(n) for n in range(30)).run_test(size=(60, 8)) as pilot:
+        table = await started(pilot)
+        await pilot.press(*keys)
+    assert table.cursor_row == row
+
+
+async def test_cursor_moves_post_the_key_of_the_row_under_the_cursor() -> None:
+    app = TableApp(build(n) for n in range(5))
+    async with app.run_test(size=(60, 8)) as pilot:
+        await started(pilot)
+        await pilot.press("j", "j")
+        await pilot.pause()
+    assert [message.row_key for message in app.sent(LiveTable.CursorMoved)][-2:] == ["b3", "b2"]
+
+
+async def test_enter_posts_row_activated_with_the_cursor_row_key() -> None:
+    app = TableApp(build(n) for n in range(5))
+    async with app.run_test(size=(60, 8)) as pilot:
+        await started(pilot)
+        await pilot.press("j", "enter")
+        await pilot.pause()
+    assert [message.row_key for message in app.sent(LiveTable.RowActivated)] == ["b3"]
+
+
+async def test_clicking_a_row_selects_it_and_a_double_click_activates_it() -> None:
+    app = TableApp(build(n) for n in range(5))
+    async with app.run_test(size=(60, 8)) as pilot:
+        table = await started(pilot)
+        await pilot.click(LiveTable, offset=(10, 3))
+        selected = table.cursor_row_key
+        await pilot.double_click(LiveTable, offset=(10, 4))
+        await pilot.pause()
+    assert selected == "b2"
+    assert [message.row_key for message in app.sent(LiveTable.RowActivated)] == ["b1"]
+
+
+async def test_the_mouse_wheel_scrolls_and_pauses_following() -> None:
+    async with TableApp(build(n) for n in range(50)).run_test(size=(60, 8)) as pilot:
+        table = await started(pilot)
+        for _ in range(2):
+            table.post_message(events.MouseScrollDown(table, 5, 3, 0, 1, 0, False, False, False))
+        await pilot.pause()
+    assert table.scroll_y > 0
+    assert not table.following
+
+
+async def test_s_reverses_the_order_and_flips_the_arrow() -> None:
+    async with TableApp(build(n) for n in range(3)).run_test(size=(60, 8)) as pilot:
+        table = await started(pilot)
+        await pilot.press("s")
+        lines = screen_text(table)
+    assert lines[0].split()[0] == "↑"
+    assert shown_keys(table) == ["b0", "b1", "b2"]
+
+
+async def test_greater_than_sorts_by_the_next_column_and_marks_its_header() -> None:
+    # Without sort values a column sorts by its text, ignoring case.
+    rows = [TableRow(f"b{n}", (str(n), name, "ok", "1s"))
+            for n, name in [(2, "beta"), (1, "alpha"), (3, "Gamma")]]
+    async with TableApp(rows).run_test(size=(60, 8)) as pilot:
+        table = await started(pilot)
+        await pilot.press("greater_than_sign", "greater_than_sign")
+        header = screen_text(table)[0]
+    assert table.sort_column == "name"
+    assert "Name ↑" in header
+    assert shown_keys(table) == ["b1", "b2", "b3"]
+
+
+async def test_less_than_from_order_of_arrival_sorts_by_the_last_column() -> None:
+    async with TableApp(build(n) for n in range(3)).run_test(size=(60, 8)) as pilot:
+        table = await started(pilot)
+        await pilot.press("less_than_sign")
+    assert table.sort_column == "duration"
+
+
+async def test_pressing_s_again_on_a_sorted_column_reverses_it() -> None:
+    async with TableApp(build(n) for n in range(4)).run_test(size=(60, 8)) as pilot:
+        table = await started(pilot)
+        await pilot.press("greater_than_sign", "s")
+        header = screen_text(table)[0]
+    assert "ID ↓" in header
+    assert shown_keys(table) == ["b3", "b2", "b1", "b0"]
+
+
+async def test_clicking_a_header_sorts_by_it_and_clicking_again_reverses() -> None:
+    async with TableApp(build(n) for n in range(4)).run_test(size=(60, 8)) as pilot:
+        table = await started(pilot)
+        status_x = column_layout(COLUMNS, table.scrollable_content_region.width)[2][0]
+        await pilot.click(LiveTable, offset=(status_x + 1, 0))
+        first = (table.sort_column, table.sort_descending)
+        await pilot.click(LiveTable, offset=(status_x + 1, 0))
+    assert first == ("status", False)
+    assert (table.sort_column, table.sort_descending) == ("status", True)
+
+
+async def test_a_column_sorts_by_its_sort_values_not_its_text() -> None:
+    async with TableApp(build(n) for n in range(8)).run_test(size=(60, 12)) as pilot:
+        table = await started(pilot)
+        table.sort_by("duration")
+    durations = [table.row_key_at(i) for i in range(8)]
+    assert durations == sorted(durations, key=lambda key: (int(key[1:]) * 7) % 50)
+
+
+async def test_the_filter_matches_any_column_ignoring_case() -> None:
+    rows = [build(1, status="FAILED"), build(2), build(3, name="failover test")]
+    async with TableApp(rows).run_test(size=(60, 8)) as pilot:
+        table = await started(pilot)
+        table.set_filter("fail")
+    assert shown_keys(table) == ["b3", "b1"]
+    assert (table.row_count, table.total_row_count) == (2, 3)
+
+
+async def test_a_filter_starting_with_an_exclamation_mark_inverts_it() -> None:
+    rows = [build(1, status="FAILED"), build(2), build(3)]
+    async with TableApp(rows).run_test(size=(60, 8)) as pilot:
+        table = await started(pilot)
+        table.set_filter("!failed")
+    assert shown_keys(table) == ["b3", "b2"]
+
+
+async def test_narrowing_then_clearing_the_filter_shows_every_row_again() -> None:
+    rows = [build(n) for n in range(12)]
+    async with TableApp(rows).run_test(size=(60, 8)) as pilot:
+        table = await started(pilot)
+        for text in ["1", "11", "1", ""]:
+            table.set_filter(text)
+    assert table.row_count == 12
+
+
+async def test_new_rows_appear_at_the_top_while_following() -> None:
+    app = TableApp(build(n) for n in range(5))
+    async with app.run_test(size=(60, 8)) as pilot:
+        table = await started(pilot)
+        table.upsert_rows([build(5), build(6)])
+        await pilot.pause()
+        lines = screen_text(table)
+    assert table.cursor_row_key == "b6"
+    assert lines[1].split()[:2] == ["+", "6"]
+    assert app.sent(LiveTable.CursorMoved)[-1].row_key == "b6"
+
+
+async def test_moving_the_cursor_down_pauses_and_arrivals_do_not_move_the_view() -> None:
+    app = TableApp(build(n) for n in range(30))
+    async with app.run_test(size=(60, 8)) as pilot:
+        table = await started(pilot)
+        await pilot.press("j", "j")
+        before = screen_text(table)
+        table.upsert_rows([build(30), build(31)])
+        await pilot.pause()
+        after = screen_text(table)
+    assert not table.following
+    assert app.sent(LiveTable.FollowChanged)[-1].following is False
+    assert table.cursor_row_key == "b27"
+    assert after[1:] == before[1:]
+
+
+async def test_rows_arriving_while_paused_are_counted_for_a_badge() -> None:
+    app = TableApp(build(n) for n in range(5))
+    async with app.run_test(size=(60, 8)) as pilot:
+        table = await started(pilot)
+        await pilot.press("f")
+        table.upsert_rows([build(5), build(6)])
+        table.upsert_rows([build(7), build(1, status="FAILED")])
+        await pilot.pause()
+    assert table.new_while_paused == 3
+    assert app.sent(LiveTable.NewWhilePausedChanged)[-1].count == 3
+
+
+async def test_f_resumes_following_at_the_top_and_clears_the_count() -> None:
+    app = TableApp(build(n) for n in range(20))
+    async with app.run_test(size=(60, 8)) as pilot:
+        table = await started(pilot)
+        await pilot.press("pagedown")
+        table.upsert_rows([build(20)])
+        await pilot.press("f")
+        await pilot.pause()
+    assert table.following
+    assert (table.cursor_row, table.cursor_row_key, table.scroll_y) == (0, "b20", 0)
+    assert table.new_while_paused == 0
+
+
+async def test_new_and_changed_rows_are_marked_for_a_while() -> None:
+    async with TableApp([build(1)], highlight_seconds=0.3).run_test(size=(60, 8)) as pilot:
+        table = await started(pilot)
+        table.upsert_rows([build(2), build(1, status="FAILED")])
+        await pilot.pause()
+        marked = [line[:MARK_WIDTH] for line in screen_text(table)[1:3]]
+        await asyncio.sleep(0.35)
+        await pilot.pause(0.6)
+        faded = [line[:MARK_WIDTH] for line in screen_text(table)[1:3]]
+    assert marked == ["+ ", "* "]
+    assert faded == ["  ", "  "]
+
+
+async def test_an_unchanged_row_is_not_marked_as_changed() -> None:
+    async with TableApp([build(1)]).run_test(size=(60, 8)) as pilot:
+        table = await started(pilot)
+        table.upsert_rows([build(1)])
+        await pilot.pause()
+        line = screen_text(table)[1]
+    assert line.startswith("  1")
+
+
+async def test_removing_the_cursor_row_leaves_the_cursor_on_the_next_one() -> None:
+    async with TableApp(build(n) for n in range(6)).run_test(size=(60, 8)) as pilot:
+        table = await started(pilot)
+        await pilot.press("j", "j")
+        table.remove_rows(["b3", "unknown"])
+    assert (table.cursor_row, table.cursor_row_key, table.row_count) == (2, "b2", 5)
+
+
+async def test_every_binding_has_an_id_and_a_description() -> None:
+    ids = [binding.id for binding in LiveTable.BINDINGS]  # type: ignore[union-attr]
+    assert all(ids) and len(set(ids)) == len(ids)
+    assert all(binding.description for binding in LiveTable.BINDINGS)  # type: ignore[union-attr]
+
+
+async def test_a_keymap_can_rebind_a_table_key() -> None:
+    async with TableApp(build(n) for n in range(3)).run_test(size=(60, 8)) as pilot:
+        table = await started(pilot)
+        pilot.app.set_keymap({"table.follow": "p"})
+        await pilot.press("p")
+    assert not table.following
+
+
+def test_flexible_columns_share_the_width_left_by_fixed_ones() -> None:
+    layout = column_layout(COLUMNS, 60)
+    widths = [width for _, width in layout]
+    assert widths == [5, 60 - MARK_WIDTH - 3 - 5 - 8 - 9, 8, 9]
+    assert layout[-1][0] + layout[-1][1] == 60
+
+
+def test_flexible_columns_keep_their_minimum_width_when_space_runs_out() -> None:
+    widths = [width for _, width in column_layout(COLUMNS, 20)]
+    assert widths[1] == COLUMNS[1].min_width
+
+
+operations = st.lists(st.tuples(st.sampled_from(["upsert", "remove"]),
+                                st.lists(st.integers(0, 40), max_size=300)), max_size=12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(operations=operations, sort=st.sampled_from([None, "name", "duration"]),
+       descending=st.booleans(), needle=st.sampled_from(["", "1", "!2"]))
+def test_incremental_order_equals_a_full_sort(operations: list[tuple[str, list[int]]],
+                                              sort: str | None, descending: bool,
+                                              needle: str) -> None:
+    model = TableModel(COLUMNS)
+    model.sort_by(sort, descending)
+    model.set_filter(needle)
+    for round_number, (operation, numbers) in enumerate(operations):
+        if operation == "upsert":
+            model.upsert([build(n, name=f"n{(n * round_number) % 7}") for n in numbers], 0.0)
+        else:
+            model.remove(f"b{n}" for n in numbers)
+    keys = [model.key_at(i) for i in range(model.shown)]
+    records = [model.record(key) for key in keys]
+    expected = sorted(records, key=lambda record: record.sort_key, reverse=descending)
+    assert keys == [record.key for record in expected]
+    invert, text = needle.startswith("!"), needle.lstrip("!")
+    assert all((text in record.haystack) != invert for record in records)
+    assert model.shown == sum((text in model.record(key).haystack) != invert
+                              for key in model._rows)
+
+
+def test_snapshot_of_a_paused_feed_with_new_and_changed_rows(snap_compare: Any) -> None:
+    async def arrive(pilot: Pilot[None]) -> None:
+        table = await started(pilot)
+        await pilot.press("j", "j")
+        table.upsert_rows([build(30), build(31), build(28, status="FAILED")])
+        await pilot.pause()
+
+    assert snap_compare(TableApp(build(n) for n in range(30)), terminal_size=(64, 12),
+                        run_before=arrive)
+
+
+def test_snapshot_of_a_filtered_table_sorted_by_duration_in_a_narrow_terminal(
+        snap_compare: Any) -> None:
+    async def filter_and_sort(pilot: Pilot[None]) -> None:
+        table = await started(pilot)
+        table.set_filter("build 1")
+        table.sort_by("duration", descending=True)
+        await pilot.pause()
+
+    rows = [build(n, name=f"build {n} of a very long pipeline name") for n in range(40)]
+    assert snap_compare(TableApp(rows), terminal_size=(44, 10), run_before=filter_and_sort)
