@@ -1,10 +1,399 @@
-"""Placeholder for the `develocity` commands; replaced by their implementation."""
+"""`buildwatch tail` and `buildwatch events`: the Develocity Export API from the command line.
+
+Scripts rely on this contract: `--json` writes one line of JSON per message holding exactly the
+fields the server sent (the server's own bytes where they already are one safe line); without
+it the lines are for people, aligned and stripped of anything a terminal would interpret. An
+error is one line on stderr and a non-zero exit, never a traceback; Ctrl-C ends a `--follow`
+promptly with exit 0. The client is imported inside the handlers, so `--help` stays instant.
+"""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import asyncio
+import gc
+import json
+import re
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from datetime import datetime
+from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar, cast
+
+from buildwatch.cli.common import add_develocity_arguments
+from buildwatch.core.errors import BuildwatchError, ConfigError
+from buildwatch.core.sanitize import sanitize_line
+
+if TYPE_CHECKING:
+    from buildwatch.core.develocity.client import DevelocityClient, RetryNotice, Since
+    from buildwatch.core.develocity.models import Build, BuildEvent, Message
+
+Mode = Literal["json", "summary", "text"]
+_T = TypeVar("_T")
+
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+_DURATION_UNITS_MS = (86_400_000, 3_600_000, 60_000, 1000)
+_C1_CONTROLS = re.compile("[\x80-\x9f]")
+_SUMMARY_CONCURRENCY = 4
+_SUMMARY_LOOKAHEAD = 32
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
-    """Register no commands yet."""
+    """Register `tail` and `events`."""
+    tail = subparsers.add_parser(
+        "tail",
+        help="list builds as Develocity receives them",
+        description="List builds in the order Develocity received them; with --follow, keep "
+        "listing new ones until interrupted.",
+    )
+    add_develocity_arguments(tail)
+    start = tail.add_mutually_exclusive_group()
+    start.add_argument(
+        "--since",
+        default="1h",
+        metavar="WHEN",
+        help="now, 0 (the beginning), epoch milliseconds, or a duration ago such as 30m, 2h "
+        "or 1d12h (default: 1h)",
+    )
+    start.add_argument("--since-build", metavar="ID", help="start after this build")
+    tail.add_argument("--follow", action="store_true", help="keep streaming new builds")
+    output = tail.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="one JSON object per line, as sent")
+    output.add_argument(
+        "--summary",
+        action="store_true",
+        help="also show outcome, project, user and duration (one more request per build)",
+    )
+    _add_api_version(tail)
+    tail.add_argument(
+        "--idle-timeout",
+        type=_positive_seconds,
+        default=60.0,
+        metavar="S",
+        help="reconnect after this many seconds without a byte (default: 60)",
+    )
+    tail.set_defaults(handler=_tail)
+
+    events = subparsers.add_parser(
+        "events",
+        help="show one build's events",
+        description="Show a build's Build message, then its events in order.",
+    )
+    add_develocity_arguments(events)
+    events.add_argument("build_id", metavar="BUILD_ID")
+    events.add_argument(
+        "--types", metavar="T1,T2", help="only these event types, e.g. BuildStarted,BuildFinished"
+    )
+    events.add_argument("--json", action="store_true", help="one JSON object per line, as sent")
+    _add_api_version(events)
+    events.set_defaults(handler=_events)
+
+
+def _add_api_version(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--api-version",
+        type=int,
+        choices=(1, 2),
+        help="Export API version (default: the profile's, else 2)",
+    )
+
+
+def _positive_seconds(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {raw!r}") from None
+    if not 0 < value <= 86_400:
+        raise argparse.ArgumentTypeError(f"expected 0 < seconds <= 86400, got {raw!r}")
+    return value
+
+
+def parse_since(raw: str, now_ms: int | None = None) -> Since:
+    """`--since`: `now`, epoch milliseconds (0 included), or a duration ago (`90s`, `1h30m`)."""
+    value = raw.strip().lower()
+    if value == "now":
+        return "now"
+    if value.isdigit():
+        return int(value)
+    match = _DURATION.fullmatch(value)
+    if not value or match is None:
+        raise ConfigError(
+            f"--since {raw!r}: expected now, 0, epoch milliseconds or a duration like 30m or 2h"
+        )
+    parts = zip(match.groups(), _DURATION_UNITS_MS, strict=True)
+    ago = sum(int(count) * unit for count, unit in parts if count)
+    reference = int(time.time() * 1000) if now_ms is None else now_ms
+    return max(0, reference - ago)
+
+
+def _tail(args: argparse.Namespace) -> int:
+    since = parse_since(args.since) if args.since_build is None else "now"
+    mode: Mode = "json" if args.json else "summary" if args.summary else "text"
+
+    async def command(client: DevelocityClient, out: _Output) -> None:
+        batches = client.build_batches(
+            since=since, since_build=args.since_build, stream=args.follow
+        )
+        if mode == "summary":
+            await _tail_with_summaries(client, out, batches)
+            return
+        async for batch in batches:
+            readable = _report(batch)
+            out.write(_json_lines(readable) if mode == "json" else map(_build_line, readable))
+            out.flush()
+
+    return _run(args, command, idle_timeout_s=args.idle_timeout)
+
+
+def _events(args: argparse.Namespace) -> int:
+    types = None
+    if args.types is not None:
+        types = [name.strip() for name in args.types.split(",") if name.strip()]
+        if not types:
+            raise ConfigError(
+                "--types needs at least one event type, e.g. BuildStarted,BuildFinished"
+            )
+
+    async def command(client: DevelocityClient, out: _Output) -> None:
+        async for batch in client.event_batches(args.build_id, types):
+            readable = _report(batch)
+            out.write(_json_lines(readable) if args.json else map(_event_line, readable))
+            out.flush()
+
+    return _run(args, command)
+
+
+def _run(
+    args: argparse.Namespace,
+    command: Callable[[DevelocityClient, _Output], Awaitable[None]],
+    *,
+    idle_timeout_s: float = 60.0,
+) -> int:
+    """Connect, run `command` to its end, and turn interruptions into exit codes."""
+    from buildwatch.cli.common import develocity_connection_from_args
+    from buildwatch.core.develocity.client import DevelocityClient, plain_http_warning
+
+    connection = develocity_connection_from_args(args)
+    warning = plain_http_warning(connection)
+    if warning:
+        print(f"buildwatch: warning: {warning}", file=sys.stderr)
+    out = _Output(sys.stdout.buffer)
+    # Everything allocated so far lives until exit: keep it out of every garbage collection,
+    # which otherwise keeps re-scanning it while hundreds of thousands of events stream by.
+    gc.freeze()
+
+    async def main() -> None:
+        async with DevelocityClient(
+            connection, idle_timeout_s=idle_timeout_s, on_retry=_report_retry
+        ) as client:
+            await command(client, out)
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
+    except BrokenPipeError:
+        # The reader went away (`| head`): nothing more to say, and not an error.
+        out.discard()
+        return 0
+    out.flush()
+    return 0
+
+
+class _Output:
+    """Collects output lines and writes them in one call per batch."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self._lines: list[bytes] = []
+
+    def write(self, lines: Iterable[bytes]) -> None:
+        self._lines.extend(lines)
+
+    def flush(self) -> None:
+        if self._lines:
+            data, self._lines = b"".join(self._lines), []
+            self._stream.write(data)
+        self._stream.flush()
+
+    def discard(self) -> None:
+        self._lines = []
+        # Close stdout without flushing again, so exit does not raise a second BrokenPipeError.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _report(batch: list[Message]) -> list[Build | BuildEvent]:
+    """The readable messages of a batch; the others are reported on stderr and skipped."""
+    from buildwatch.core.develocity.models import SkippedMessage
+
+    if SkippedMessage not in set(map(type, batch)):
+        return cast("list[Build | BuildEvent]", batch)
+    readable: list[Build | BuildEvent] = []
+    for message in batch:
+        if isinstance(message, SkippedMessage):
+            print(
+                f"buildwatch: warning: skipped message {sanitize_line(message.message_id)[:40]!r}: "
+                f"{sanitize_line(message.reason)[:160]}",
+                file=sys.stderr,
+            )
+        else:
+            readable.append(message)
+    return readable
+
+
+def _report_retry(notice: RetryNotice) -> None:
+    print(f"buildwatch: {notice.cause}; retrying in {notice.delay_s:.1f} s", file=sys.stderr)
+
+
+def _json_lines(messages: list[Build | BuildEvent]) -> list[bytes]:
+    """Each message's JSON as one line: the server's own bytes when they are one safe line."""
+    joined = b"\n".join([message.source for message in messages])
+    if joined.isascii() and joined.count(b"\n") == len(messages) - 1:
+        return [joined, b"\n"]
+    return [_json_line(message) for message in messages]
+
+
+def _json_line(message: Build | BuildEvent) -> bytes:
+    source = message.source
+    if b"\n" not in source:
+        try:
+            text = source.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        if text is not None and not _C1_CONTROLS.search(text):
+            return source + b"\n"
+    # The same fields re-encoded: multi-line data, invalid UTF-8, or characters a terminal obeys.
+    return json.dumps(message.raw, separators=(",", ":")).encode("ascii") + b"\n"
+
+
+def _time(epoch_ms: int | None, with_date: bool = True) -> str:
+    if epoch_ms is None:
+        return "?"
+    moment = datetime.fromtimestamp(epoch_ms / 1000)
+    if with_date:
+        return moment.strftime("%Y-%m-%d %H:%M:%S")
+    return moment.strftime("%H:%M:%S.") + f"{epoch_ms % 1000:03d}"
+
+
+def _cell(value: object, width: int) -> str:
+    text = sanitize_line(str(value)) if value is not None else "-"
+    return (text if len(text) <= width else text[: width - 1] + "…").ljust(width)
+
+
+def _build_line(build: Build | BuildEvent, extra: str = "") -> bytes:
+    from buildwatch.core.develocity.models import Build
+
+    if not isinstance(build, Build):
+        return _event_line(build)
+    tool = f"{build.tool_type} {build.tool_version or ''}".strip()
+    line = f"{_cell(build.build_id, 13)}  {_time(build.timestamp)}  {_cell(tool, 16)}{extra}"
+    return line.rstrip().encode() + b"\n"
+
+
+def _event_line(message: Build | BuildEvent) -> bytes:
+    from buildwatch.core.develocity.models import Build
+
+    if isinstance(message, Build):
+        return b"Build " + _build_line(message)
+    line = f"{_time(message.timestamp, with_date=False)}  {_cell(message.event_type, 28)}  "
+    return (line + _brief(message.data)).rstrip().encode() + b"\n"
+
+
+def _brief(data: dict[str, Any], width: int = 120) -> str:
+    """A short, safe account of an event's data: text first, then its plain fields."""
+    spans = data.get("spans")
+    if isinstance(spans, list):
+        text = "".join(span.get("text", "") for span in spans if isinstance(span, dict))
+        return sanitize_line(text)[:width]
+    parts = []
+    for key, value in data.items():
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            parts.append(f"{key}={value}")
+        elif isinstance(value, bool) and value:
+            parts.append(key)
+        elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            parts.append(f"{key}={','.join(value)}")
+    return sanitize_line(" ".join(parts))[:width]
+
+
+async def _tail_with_summaries(
+    client: DevelocityClient, out: _Output, batches: AsyncIterator[list[Message]]
+) -> None:
+    """Print each build with its summary, in listing order, fetching a few summaries at once."""
+    from buildwatch.core.develocity.models import Build, BuildEvent
+    from buildwatch.core.develocity.summary import SummaryBuilder, summary_event_types
+    from buildwatch.core.errors import AuthError
+
+    limit = asyncio.Semaphore(_SUMMARY_CONCURRENCY)
+
+    async def summary_line(build: Build) -> bytes:
+        builder = SummaryBuilder(build)
+        async with limit:
+            try:
+                types = summary_event_types(build.tool_type)
+                async for message in client.events(build.build_id, types):
+                    if isinstance(message, BuildEvent):
+                        builder.add(message)
+            except AuthError:
+                raise
+            except BuildwatchError as error:
+                print(
+                    f"buildwatch: warning: no summary for {build.build_id}: {error}",
+                    file=sys.stderr,
+                )
+        summary = builder.result()
+        extra = (
+            f"  {_cell(summary.outcome, 7)}  {_cell(summary.project, 20)}  "
+            f"{_cell(summary.user, 12)}  {_duration(summary.duration_ms):>8}"
+        )
+        return _build_line(build, extra)
+
+    # Unbounded, so the end marker always fits; `lookahead` bounds the builds in flight.
+    queue: asyncio.Queue[asyncio.Task[bytes] | None] = asyncio.Queue()
+    lookahead = asyncio.Semaphore(_SUMMARY_LOOKAHEAD)
+
+    async def produce() -> None:
+        try:
+            async for batch in batches:
+                for message in _report(batch):
+                    if isinstance(message, Build):
+                        await lookahead.acquire()
+                        queue.put_nowait(asyncio.create_task(summary_line(message)))
+        finally:
+            queue.put_nowait(None)
+
+    producer = asyncio.create_task(produce())
+    try:
+        while (task := await queue.get()) is not None:
+            out.write([await task])
+            out.flush()
+            lookahead.release()
+        await producer
+    finally:
+        # Stop what is still in flight before the client closes under it.
+        unfinished = [producer] + [task for task in _drain(queue) if task is not None]
+        for pending in unfinished:
+            pending.cancel()
+        await asyncio.gather(*unfinished, return_exceptions=True)
+
+
+def _drain(queue: asyncio.Queue[_T]) -> list[_T]:
+    items = []
+    while not queue.empty():
+        items.append(queue.get_nowait())
+    return items
+
+
+def _duration(ms: int | None) -> str:
+    if ms is None:
+        return "-"
+    seconds = ms // 1000
+    if seconds < 60:
+        return f"{ms / 1000:.1f}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"

@@ -1,0 +1,131 @@
+"""`buildwatch events ID --json` against the Node `eventsource` client, on a 200,000-event build.
+
+Both read the same build's events from the same simulator process and do the same work: check
+each message is JSON and write it as one line to stdout (/dev/null). Whole processes are timed
+from spawn to exit, alternating which goes first, and the medians compared; the ratio is events
+per second of buildwatch over those of Node (above 1: buildwatch is faster). Before timing, one
+run of each is checked to have written every message. Then buildwatch's peak RSS is reported for
+a filtered run of the same build (~16k events) and for builds of 130k to 250k events, to show
+that memory does not grow with the number of events.
+
+    python bench/develocity_events.py [--rounds N]
+
+Needs node and npm; the Node client is installed into bench/node on first use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from pathlib import Path
+
+from bb_harness import Run, measure, simulator
+
+NODE_DIR = Path(__file__).parent / "node"
+TOKEN = "sim-token"
+SMALL_RUN_TYPES = "TestStarted,TestFinished,TaskStarted,TaskFinished,PlannedTask"
+
+
+def node_client() -> list[str]:
+    """The command line of the Node baseline, installing its `eventsource` package if needed."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        sys.exit("node and npm are needed for the baseline")
+    if not (NODE_DIR / "node_modules" / "eventsource").is_dir():
+        subprocess.run([npm, "install", "--no-audit", "--no-fund"], cwd=NODE_DIR, check=True)
+    return [node, str(NODE_DIR / "events.cjs")]
+
+
+def environment(origin: str) -> dict[str, str]:
+    """Point buildwatch at the simulator, with no keyring lookups."""
+    return {
+        **os.environ,
+        "BUILDWATCH_DEVELOCITY_URL": origin,
+        "BUILDWATCH_DEVELOCITY_TOKEN": TOKEN,
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+    }
+
+
+def buildwatch_events(build_id: str, *extra: str) -> list[str]:
+    """The command line of `buildwatch events BUILD_ID --json`."""
+    return [sys.executable, "-m", "buildwatch", "events", build_id, "--json", *extra]
+
+
+def lines_written(command: list[str], env: dict[str, str]) -> int:
+    """Run `command` once with its output in a file; the number of lines it wrote."""
+    with tempfile.TemporaryDirectory() as directory:
+        output = Path(directory) / "out"
+        measure(command, env, output)
+        with output.open("rb") as written:
+            return sum(1 for _ in written)
+
+
+def main() -> int:
+    """Run the benchmark and print its figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    rounds = parser.parse_args().rounds
+    node = node_client()
+
+    with simulator() as origin:
+        with urllib.request.urlopen(f"{origin}/_sim/develocity/builds") as response:
+            big = sorted(
+                (build for build in json.load(response) if build["eventCount"]),
+                key=lambda build: build["eventCount"],
+            )
+        target = min(big, key=lambda build: abs(build["eventCount"] - 200_000))
+        build_id, messages = target["buildId"], target["eventCount"] + 1
+        env = environment(origin)
+        ours = buildwatch_events(build_id)
+        theirs = [*node, f"{origin}/build-export/v2/build/{build_id}/events", TOKEN]
+
+        # The first request makes the simulator encode the build: keep it out of the timings.
+        for name, command in (("buildwatch", ours), ("node eventsource", theirs)):
+            written = lines_written(command, env)
+            if written != messages:
+                sys.exit(f"{name} wrote {written} lines, expected {messages}")
+
+        timings: dict[str, list[Run]] = {"buildwatch": [], "node": []}
+        for round_number in range(rounds):
+            order = [("buildwatch", ours), ("node", theirs)]
+            for name, command in order if round_number % 2 == 0 else reversed(order):
+                timings[name].append(measure(command, env))
+
+        memory = [
+            (
+                lines_written(buildwatch_events(build_id, "--types", SMALL_RUN_TYPES), env),
+                measure(buildwatch_events(build_id, "--types", SMALL_RUN_TYPES), env),
+            )
+        ]
+        memory += [
+            (build["eventCount"] + 1, measure(buildwatch_events(build["buildId"]), env))
+            for build in big
+        ]
+
+    ours_s = statistics.median(run.seconds for run in timings["buildwatch"])
+    theirs_s = statistics.median(run.seconds for run in timings["node"])
+    print(f"build {build_id}: {messages:,} messages, {rounds} rounds, whole processes, medians")
+    print(
+        f"  buildwatch events --json   {ours_s:6.2f} s  {messages / ours_s:10,.0f} events/s  "
+        f"peak RSS {max(run.peak_rss_mb for run in timings['buildwatch']):.0f} MB"
+    )
+    print(
+        f"  node eventsource           {theirs_s:6.2f} s  {messages / theirs_s:10,.0f} events/s  "
+        f"peak RSS {max(run.peak_rss_mb for run in timings['node']):.0f} MB"
+    )
+    print(f"  ratio (buildwatch / node events per second): {theirs_s / ours_s:.2f}x")
+    print("buildwatch peak RSS by number of events:")
+    for count, run in sorted(memory, key=lambda item: item[0]):
+        print(f"  {count:>9,} events  {run.peak_rss_mb:6.1f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

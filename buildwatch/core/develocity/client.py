@@ -1,0 +1,402 @@
+"""The Develocity Export API client: every message exactly once, in order, whatever the network does.
+
+Each stream is a loop of connections. A connection's body goes through the SSE parser; when it
+ends, cleanly or not (a cut body can look like a clean end: see the project's notes), the client
+reconnects with `Last-Event-ID` set to the last complete message's id, until the server answers
+204. Messages already delivered are recognised by their id and never delivered again. A
+connection that brought new messages is followed at once; one that brought none (an error, a
+503, a silent stall) waits a backoff with full jitter first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import ipaddress
+import time
+from collections import OrderedDict
+from collections.abc import AsyncGenerator, Callable, Iterable
+from dataclasses import dataclass
+from operator import attrgetter, lt
+from typing import Literal, Protocol
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from buildwatch.core.backoff import Backoff, parse_retry_after
+from buildwatch.core.connection import DevelocityConnection
+from buildwatch.core.develocity.models import Message, messages_from
+from buildwatch.core.errors import AuthError, NotFoundError, ServerError
+from buildwatch.core.sanitize import sanitize_line
+from buildwatch.core.sse import DEFAULT_MAX_EVENT_BYTES, SSEEvent, SSEParser
+
+DEFAULT_IDLE_TIMEOUT_S = 60.0
+"""No byte for this long (heartbeats included) means the connection is dead."""
+DEFAULT_MAX_FAILURES = 10
+"""A finite stream gives up after this many connections in a row that brought nothing."""
+
+Since = Literal["now"] | int
+"""Where a build listing starts: `now`, or an epoch-ms time (0: the beginning)."""
+
+_RETRIED_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+_SEEN_LISTING_IDS = 10_000
+_ERROR_BODY_BYTES = 4096
+_NOW_MARGIN_MS = 60_000
+_event_id = attrgetter("id")
+
+
+@dataclass(frozen=True)
+class RetryNotice:
+    """A connection ended without completing its stream; the client tries again after `delay_s`."""
+
+    cause: str
+    delay_s: float
+    failures: int
+    """Connections in a row that brought no new message (0: this one made progress)."""
+
+
+def plain_http_warning(connection: DevelocityConnection) -> str | None:
+    """A warning if credentials would cross the network unencrypted, else None."""
+    if not (connection.token or connection.password):
+        return None
+    url = urlsplit(connection.base_url)
+    if url.scheme != "http" or _is_loopback(url.hostname or ""):
+        return None
+    return f"credentials are sent to {url.hostname} over plain http; use an https:// URL"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class DevelocityClient:
+    """Reads builds and build events from one Develocity server; use it as an async context manager.
+
+    `backoff` makes the backoff policy of each stream (tests pass short delays); `on_retry` is
+    told about every reconnection (the CLI reports them on stderr).
+    """
+
+    def __init__(
+        self,
+        connection: DevelocityConnection,
+        *,
+        idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S,
+        connect_timeout_s: float = 10.0,
+        max_failures: int = DEFAULT_MAX_FAILURES,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        backoff: Callable[[], Backoff] = Backoff,
+        on_retry: Callable[[RetryNotice], None] | None = None,
+    ) -> None:
+        self._connection = connection
+        self._root = f"{connection.base_url.rstrip('/')}/build-export/v{connection.api_version}"
+        self._host = urlsplit(connection.base_url).netloc or connection.base_url
+        self._max_failures = max_failures
+        self._max_event_bytes = max_event_bytes
+        self._backoff = backoff
+        self._on_retry = on_retry
+        self._authorizations = _authorizations(connection)
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(connect_timeout_s, read=idle_timeout_s),
+            # Only URLs under the base URL are requested and no redirect is followed, so an
+            # http:// server never negotiates TLS: skip loading CA certificates (~50 ms).
+            verify=urlsplit(connection.base_url).scheme != "http",
+            follow_redirects=False,
+            headers={"Accept-Encoding": "gzip", "Cache-Control": "no-store"},
+        )
+
+    async def __aenter__(self) -> DevelocityClient:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close every connection."""
+        await self._http.aclose()
+
+    async def check_access(self) -> None:
+        """Make one cheap request; raise AuthError if the server refuses the credentials."""
+        try:
+            response = await self._get(f"{self._root}/builds/since/now", {})
+        except httpx.RequestError as error:
+            raise ServerError(f"cannot reach {self._host}: {_describe(error)}") from None
+        try:
+            if response.status_code not in (200, 204):
+                await self._raise_for_status(response, "the build listing")
+        finally:
+            await response.aclose()
+
+    def build_batches(
+        self, *, since: Since = "now", since_build: str | None = None, stream: bool = False
+    ) -> AsyncGenerator[list[Message], None]:
+        """Builds in the order Develocity received them, in batches as they arrive.
+
+        From `since_build` (exclusive) if given, else from `since`. Without `stream` it ends when
+        the builds received so far are delivered; with it, it runs until cancelled.
+        """
+        query = "?stream" if stream else ""
+        if since_build is not None:
+            path = f"builds/sinceBuild/{quote(since_build, safe='')}{query}"
+            return self._stream(path, f"build {since_build}", _SeenListing(), endless=stream)
+        restart = None
+        if since == "now":
+            # A connection lost before the first build has no id to resume from, and `now`
+            # would then skip what was published meanwhile: restart from a little before this
+            # call instead (the margin absorbs clock skew; the server refuses future dates).
+            started_ms = int(time.time() * 1000) - _NOW_MARGIN_MS
+            restart = f"builds/since/{started_ms}{query}"
+        return self._stream(
+            f"builds/since/{since}{query}",
+            "the build listing",
+            _SeenListing(),
+            endless=stream,
+            restart=restart,
+        )
+
+    def event_batches(
+        self, build_id: str, event_types: Iterable[str] | None = None
+    ) -> AsyncGenerator[list[Message], None]:
+        """The build's `Build` message, then its events (of `event_types` only, if given)."""
+        path = f"build/{quote(build_id, safe='')}/events"
+        if event_types is not None:
+            path += "?eventTypes=" + quote(",".join(event_types), safe=",")
+        return self._stream(path, f"build {build_id}", _SeenPositions(), endless=False)
+
+    async def builds(
+        self, *, since: Since = "now", since_build: str | None = None, stream: bool = False
+    ) -> AsyncGenerator[Message, None]:
+        """`build_batches`, one message at a time."""
+        async for batch in self.build_batches(since=since, since_build=since_build, stream=stream):
+            for message in batch:
+                yield message
+
+    async def events(
+        self, build_id: str, event_types: Iterable[str] | None = None
+    ) -> AsyncGenerator[Message, None]:
+        """`event_batches`, one message at a time."""
+        async for batch in self.event_batches(build_id, event_types):
+            for message in batch:
+                yield message
+
+    async def _stream(
+        self, path: str, what: str, seen: _Seen, *, endless: bool, restart: str | None = None
+    ) -> AsyncGenerator[list[Message], None]:
+        """Connect, parse, deliver new messages; reconnect until a 204 (see the module doc).
+
+        `restart` is the path to reconnect to while no message id is known yet.
+        """
+        url = f"{self._root}/{path}"
+        backoff = self._backoff()
+        last_id = ""
+        failures = 0
+        retry_hinted = False
+        while True:
+            connected = time.monotonic()
+            delivered = False
+            clean = False
+            retry_after = 0.0
+            parser = SSEParser(last_id, self._max_event_bytes)
+            try:
+                response = await self._get(url, _resume_headers(last_id))
+                try:
+                    if response.status_code == 204:
+                        return
+                    if response.status_code in _RETRIED_STATUSES:
+                        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                        cause = f"{self._host} answered {response.status_code}"
+                    else:
+                        await self._check_stream(response, what)
+                        async for chunk in response.aiter_bytes():
+                            events = parser.feed(chunk)
+                            if events:
+                                batch = messages_from(seen.fresh(events))
+                                if batch:
+                                    delivered = True
+                                    yield batch
+                        parser.close()
+                        clean = True
+                        cause = "the server ended the response"
+                finally:
+                    await response.aclose()
+            except httpx.RequestError as error:
+                cause = _describe(error)
+            last_id = parser.last_event_id
+            if not last_id and restart is not None:
+                url = f"{self._root}/{restart}"
+            if parser.retry is not None:
+                backoff.set_base(parser.retry)  # clamped to 0.5-60 s
+                retry_hinted = True
+            if delivered:
+                failures = 0
+                backoff.healthy(time.monotonic() - connected, delivered=True)
+                # Progress: reconnect at once, unless the server asked for a pause.
+                delay = backoff.base_s if retry_hinted else 0.0
+            else:
+                failures += 1
+                if not endless and failures >= self._max_failures:
+                    raise ServerError(
+                        f"gave up on {what} at {self._host} after {failures} attempts: {cause}"
+                    )
+                delay = backoff.next_delay(retry_after)
+            # A finite stream's body ends cleanly before the 204 that completes it: not news.
+            if self._on_retry is not None and not (clean and delivered):
+                self._on_retry(RetryNotice(cause, delay, failures))
+            await asyncio.sleep(delay)
+
+    async def _get(self, url: str, headers: dict[bytes, bytes]) -> httpx.Response:
+        """Send a GET with the credentials that work, falling back once on a 401."""
+        for index, authorization in enumerate(self._authorizations):
+            request = self._http.build_request("GET", url, headers={**headers, **authorization})
+            response = await self._http.send(request, stream=True)
+            if response.status_code != 401 or index == len(self._authorizations) - 1:
+                # Remember what worked, so later requests don't pay for the fallback again.
+                self._authorizations = self._authorizations[index:]
+                return response
+            await response.aclose()
+        raise AssertionError("unreachable: there is always at least one authorization")
+
+    async def _check_stream(self, response: httpx.Response, what: str) -> None:
+        if response.status_code != 200:
+            await self._raise_for_status(response, what)
+        content_type = response.headers.get("Content-Type", "")
+        if content_type.split(";")[0].strip().lower() != "text/event-stream":
+            shown = sanitize_line(content_type)[:80] or "no content type"
+            raise ServerError(
+                f"{self._host} answered {shown}, not an event stream: "
+                "is the Develocity URL right (a proxy or login page in the way)?"
+            )
+
+    async def _raise_for_status(self, response: httpx.Response, what: str) -> None:
+        status = response.status_code
+        if status == 401:
+            raise AuthError(
+                f"{self._host} refused the credentials (401): set BUILDWATCH_DEVELOCITY_TOKEN "
+                "or run `buildwatch auth login` with a valid access key"
+            )
+        if status == 403:
+            raise AuthError(
+                f"{self._host} denied access (403): the account needs the Export API permission"
+            )
+        if status == 404:
+            if what.startswith("build "):
+                raise NotFoundError(f"{what} not found on {self._host}")
+            raise NotFoundError(f"no Export API at {self._root} (404): check the Develocity URL")
+        if 300 <= status < 400:
+            location = sanitize_line(response.headers.get("Location", ""))[:120]
+            raise ServerError(f"{self._host} redirects to {location or 'elsewhere'}: use that URL")
+        message = await _error_text(response)
+        raise ServerError(f"{self._host} rejected the request for {what} ({status}): {message}")
+
+
+class _Seen(Protocol):
+    """Which messages of a stream were already delivered."""
+
+    def fresh(self, events: list[SSEEvent]) -> list[SSEEvent]:
+        """The events not delivered before, in order; they count as delivered from now on."""
+
+
+class _SeenPositions:
+    """An events stream numbers its messages 0 (the Build), 1, 2, ...: a high-water mark."""
+
+    def __init__(self) -> None:
+        self._last = -1
+
+    def fresh(self, events: list[SSEEvent]) -> list[SSEEvent]:
+        try:
+            positions = list(map(int, map(_event_id, events)))
+        except ValueError:
+            positions = []
+        if positions and positions[0] > self._last and all(map(lt, positions, positions[1:])):
+            # The usual case, checked by C loops: every event is new and in order.
+            self._last = positions[-1]
+            return events
+        last = self._last
+        kept = []
+        for event in events:
+            try:
+                position = int(event.id)
+            except ValueError:
+                kept.append(event)  # not a position: nothing to compare it with
+                continue
+            if position > last:
+                last = position
+                kept.append(event)
+        self._last = last
+        return kept
+
+
+class _SeenListing:
+    """A listing's ids are build ids: remember the recent ones."""
+
+    def __init__(self) -> None:
+        self._recent: OrderedDict[str, None] = OrderedDict()
+
+    def fresh(self, events: list[SSEEvent]) -> list[SSEEvent]:
+        recent = self._recent
+        kept = []
+        for event in events:
+            if event.id in recent:
+                continue
+            kept.append(event)
+            if event.id:
+                recent[event.id] = None
+        while len(recent) > _SEEN_LISTING_IDS:
+            recent.popitem(last=False)
+        return kept
+
+
+def _authorizations(connection: DevelocityConnection) -> list[dict[bytes, bytes]]:
+    """The Authorization headers to try, best first."""
+    if connection.token:
+        key = connection.token.reveal()
+        # The manual sends the access key as it is; Gradle's own clients send it base64-encoded,
+        # which older servers expect.
+        return [
+            {b"Authorization": f"Bearer {key}".encode()},
+            {b"Authorization": b"Bearer " + base64.b64encode(key.encode())},
+        ]
+    if connection.username and connection.password:
+        pair = f"{connection.username}:{connection.password.reveal()}"
+        return [{b"Authorization": b"Basic " + base64.b64encode(pair.encode())}]
+    return [{}]
+
+
+def _resume_headers(last_id: str) -> dict[bytes, bytes]:
+    # Sent as UTF-8 bytes: httpx refuses a non-ASCII str. An id with surrounding whitespace is
+    # not a legal header value; without it the stream restarts and duplicates are dropped.
+    if not last_id or last_id != last_id.strip():
+        return {b"Accept": b"text/event-stream"}
+    return {b"Accept": b"text/event-stream", b"Last-Event-ID": last_id.encode("utf-8")}
+
+
+def _describe(error: httpx.RequestError) -> str:
+    """A short, secret-free description of a transport failure."""
+    kind = {
+        httpx.ReadTimeout: "no data within the idle timeout",
+        httpx.ConnectTimeout: "connection timed out",
+        httpx.ConnectError: "cannot connect",
+        httpx.ReadError: "connection lost",
+        httpx.RemoteProtocolError: "response cut off",
+        httpx.DecodingError: "corrupt compressed data",
+    }.get(type(error), type(error).__name__)
+    detail = sanitize_line(str(error))[:120]
+    return f"{kind} ({detail})" if detail else kind
+
+
+async def _error_text(response: httpx.Response) -> str:
+    """The start of an error response's body, as one safe line."""
+    raw = b""
+    try:
+        async for chunk in response.aiter_bytes():
+            raw += chunk
+            if len(raw) >= _ERROR_BODY_BYTES:
+                break
+    except httpx.RequestError:
+        pass  # the status says enough
+    text = sanitize_line(raw[:_ERROR_BODY_BYTES].decode("utf-8", "replace")).strip()
+    return text[:200] or "no message"

@@ -1,0 +1,226 @@
+"""A build in one line: who built what, where, from which commit, how it ended and how long it took.
+
+The summary is made from a handful of event types (`summary_event_types` names them per tool, for
+a cheap `eventTypes`-filtered request); reducing is idempotent, so an event delivered twice
+changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from buildwatch.core.develocity.models import (
+    SUMMARY_EVENT_TYPES,
+    Build,
+    BuildAgent,
+    BuildEvent,
+    BuildFinished,
+    BuildStarted,
+    FailureInfo,
+    Failures,
+    NamedValue,
+    ProjectName,
+    RequestedWork,
+    UserLink,
+    UserTag,
+    fact_of,
+)
+
+Outcome = Literal["success", "failed", "unknown"]
+
+_SUMMARY_EVENT_TYPES_BY_TOOL: dict[str, tuple[str, ...]] = {
+    "gradle": (
+        "BuildStarted",
+        "BuildFinished",
+        "BuildAgent",
+        "ProjectStructure",
+        "BuildRequestedTasks",
+        "UserTag",
+        "UserNamedValue",
+        "UserLink",
+        "ExceptionData",
+    ),
+    "maven": (
+        "MvnBuildStarted",
+        "MvnBuildFinished",
+        "MvnBuildAgent",
+        "MvnProjectStructure",
+        "MvnBuildRequestedGoals",
+        "MvnUserTag",
+        "MvnUserNamedValue",
+        "MvnUserLink",
+        "MvnExceptionData",
+    ),
+    "bazel": (
+        "BzlBuildStarted",
+        "BzlBuildFinished",
+        "BzlBuildMetadataItem",
+        "BzlWorkspaceStatusItem",
+        "BzlExceptionData",
+    ),
+    "npm": (
+        "NpmBuildStarted",
+        "NpmBuildFinished",
+        "NpmBuildAgent",
+        "NpmPackage",
+        "NpmRequestedCommand",
+        "NpmUserTag",
+        "NpmUserNamedValue",
+        "NpmUserLink",
+        "NpmFailure",
+    ),
+}
+
+# Custom values the Common Custom User Data plugin (Gradle, Maven, npm) and Bazel's
+# `--build_metadata` / workspace status conventionally use.
+_COMMIT_KEYS = ("Git commit id", "COMMIT_SHA", "STABLE_GIT_COMMIT")
+_BRANCH_KEYS = ("Git branch", "BRANCH_NAME")
+_REPOSITORY_KEYS = ("Git repository", "REPO_URL")
+_USER_KEYS = ("BUILD_USER",)
+_HOST_KEYS = ("BUILD_HOST",)
+
+
+def summary_event_types(tool_type: str) -> tuple[str, ...]:
+    """The event types a summary of a `tool_type` build needs (all known ones for a new tool)."""
+    return _SUMMARY_EVENT_TYPES_BY_TOOL.get(tool_type) or tuple(sorted(SUMMARY_EVENT_TYPES))
+
+
+@dataclass(frozen=True)
+class BuildSummary:
+    """What the build's summary events say about it."""
+
+    build_id: str
+    tool_type: str
+    tool_version: str | None
+    published_ms: int | None
+    """When Develocity received the build (epoch ms)."""
+    outcome: Outcome
+    """`unknown` when no finish event arrived (the build's data is incomplete)."""
+    project: str | None = None
+    requested: tuple[str, ...] = ()
+    """Requested tasks (Gradle), goals (Maven) or command (npm, Bazel)."""
+    user: str | None = None
+    host: str | None = None
+    tags: tuple[str, ...] = ()
+    custom_values: tuple[tuple[str, str | None], ...] = ()
+    links: tuple[tuple[str | None, str | None], ...] = ()
+    git_commit: str | None = None
+    git_branch: str | None = None
+    git_repository: str | None = None
+    started_ms: int | None = None
+    finished_ms: int | None = None
+    exit_code: int | None = None
+    failures: tuple[FailureInfo, ...] = ()
+    """The build's failures, the one that failed the build first."""
+
+    @property
+    def duration_ms(self) -> int | None:
+        """Finish minus start by the build machine's clock, if both are known."""
+        if self.started_ms is None or self.finished_ms is None:
+            return None
+        return max(0, self.finished_ms - self.started_ms)
+
+    @property
+    def failure(self) -> FailureInfo | None:
+        """The failure that failed the build, if any is known."""
+        return self.failures[0] if self.failures else None
+
+
+@dataclass
+class SummaryBuilder:
+    """Reduces a build's events, in any number of steps, into a `BuildSummary`."""
+
+    build: Build
+    _started: BuildStarted | None = None
+    _finished: BuildFinished | None = None
+    _agent: BuildAgent | None = None
+    _project: str | None = None
+    _requested: tuple[str, ...] = ()
+    _tags: dict[str, None] = field(default_factory=dict)
+    _values: dict[tuple[str, str | None], None] = field(default_factory=dict)
+    _links: dict[tuple[str | None, str | None], None] = field(default_factory=dict)
+    _failures: dict[tuple[int | None, str | None, str | None], FailureInfo] = field(
+        default_factory=dict
+    )
+
+    def add(self, event: BuildEvent) -> None:
+        """Take one event into account; events that say nothing about the summary are ignored."""
+        fact = fact_of(event)
+        if isinstance(fact, BuildStarted):
+            self._started = fact
+        elif isinstance(fact, BuildFinished):
+            self._finished = fact
+        elif isinstance(fact, BuildAgent):
+            self._agent = fact
+        elif isinstance(fact, ProjectName):
+            # Included builds bring their own ProjectStructure after the main build's.
+            self._project = self._project or fact.name
+        elif isinstance(fact, RequestedWork):
+            self._requested = fact.items
+        elif isinstance(fact, UserTag):
+            self._tags[fact.tag] = None
+        elif isinstance(fact, NamedValue):
+            self._values[(fact.key, fact.value)] = None
+        elif isinstance(fact, UserLink):
+            self._links[(fact.label, fact.url)] = None
+        elif isinstance(fact, Failures):
+            for failure in fact.failures:
+                key = (failure.failure_id, failure.class_name, failure.message)
+                self._failures[key] = failure
+
+    def result(self) -> BuildSummary:
+        """The summary of the events added so far."""
+        build, finished, agent = self.build, self._finished, self._agent
+        outcome: Outcome = "unknown"
+        if finished is not None and finished.failed is not None:
+            outcome = "failed" if finished.failed else "success"
+        return BuildSummary(
+            build_id=build.build_id,
+            tool_type=build.tool_type,
+            tool_version=build.tool_version,
+            published_ms=build.timestamp,
+            outcome=outcome,
+            project=self._project or self._workspace_name(),
+            requested=self._requested,
+            user=(agent.username if agent else None) or self._value(_USER_KEYS),
+            host=(agent.hostname if agent else None) or self._value(_HOST_KEYS),
+            tags=tuple(self._tags),
+            custom_values=tuple(self._values),
+            links=tuple(self._links),
+            git_commit=self._value(_COMMIT_KEYS),
+            git_branch=self._value(_BRANCH_KEYS),
+            git_repository=self._value(_REPOSITORY_KEYS),
+            started_ms=self._started.timestamp if self._started else None,
+            finished_ms=finished.timestamp if finished else None,
+            exit_code=finished.exit_code if finished else None,
+            failures=self._ordered_failures(finished),
+        )
+
+    def _workspace_name(self) -> str | None:
+        # A Bazel build names no project; its workspace directory is the next best thing.
+        workspace = self._started.workspace if self._started else None
+        return workspace.rstrip("/").rsplit("/", 1)[-1] or None if workspace else None
+
+    def _value(self, keys: tuple[str, ...]) -> str | None:
+        for key in keys:
+            for value_key, value in self._values:
+                if value_key == key and value:
+                    return value
+        return None
+
+    def _ordered_failures(self, finished: BuildFinished | None) -> tuple[FailureInfo, ...]:
+        failures = list(self._failures.values())
+        if finished is not None and finished.failure_ids:
+            decisive = set(finished.failure_ids)
+            failures.sort(key=lambda failure: failure.failure_id not in decisive)
+        return tuple(failures)
+
+
+def summarize(build: Build, events: Iterable[BuildEvent]) -> BuildSummary:
+    """The summary of a build from its events (all of them, or the summary types only)."""
+    builder = SummaryBuilder(build)
+    for event in events:
+        builder.add(event)
+    return builder.result()
