@@ -1,0 +1,106 @@
+"""Drive buildwatch in a real terminal: tmux for what a person sees, a pty for the raw bytes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pty
+import select
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass
+class TmuxSession:
+    """A detached tmux session running one command at a fixed size."""
+
+    command: Sequence[str]
+    width: int = 120
+    height: int = 36
+    env: dict[str, str] = field(default_factory=dict)
+    name: str = field(default_factory=lambda: f"bw-{uuid.uuid4().hex[:8]}")
+
+    def __enter__(self) -> TmuxSession:
+        if shutil.which("tmux") is None:
+            raise RuntimeError("tmux is not installed (.ci/run installs it)")
+        environment = [f"{key}={value}" for key, value in self.env.items()]
+        subprocess.run(
+            ["tmux", "new-session", "-d", "-s", self.name, "-x", str(self.width),
+             "-y", str(self.height), "env", *environment, *self.command],
+            check=True,
+        )
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+
+    def send(self, *keys: str) -> None:
+        """Type keys as tmux names them (`Enter`, `Escape`, `q`, `C-c`)."""
+        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
+
+    def screen(self) -> str:
+        """The visible pane as plain text."""
+        return subprocess.run(
+            ["tmux", "capture-pane", "-p", "-t", self.name],
+            check=True, capture_output=True, text=True,
+        ).stdout
+
+    def wait_for(self, text: str, timeout: float = 20.0) -> str:
+        """Wait until `text` is on screen and return the screen; fail with the last screen."""
+        deadline = time.monotonic() + timeout
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            time.sleep(0.2)
+        raise AssertionError(f"{text!r} never appeared; last screen:\n{screen}")
+
+    def alive(self) -> bool:
+        """Whether the session (and so the command) is still running."""
+        return subprocess.run(
+            ["tmux", "has-session", "-t", self.name], capture_output=True
+        ).returncode == 0
+
+
+def run_in_pty(
+    command: Sequence[str], keys: Sequence[tuple[float, bytes]], env: dict[str, str],
+    timeout: float = 30.0, size: tuple[int, int] = (36, 120),
+) -> bytes:
+    """Run `command` on a pseudo-terminal, type `keys` (delay, bytes) and return every byte it wrote."""
+    import fcntl
+    import struct
+    import termios
+
+    pid, fd = pty.fork()
+    if pid == 0:  # child
+        os.execvpe(command[0], list(command), {**os.environ, **env})
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", size[0], size[1], 0, 0))
+    output = bytearray()
+    pending = list(keys)
+    started = time.monotonic()
+    next_at = started + (pending[0][0] if pending else 0)
+    try:
+        while time.monotonic() - started < timeout:
+            if pending and time.monotonic() >= next_at:
+                os.write(fd, pending.pop(0)[1])
+                next_at = time.monotonic() + (pending[0][0] if pending else 0)
+            ready, _, _ = select.select([fd], [], [], 0.05)
+            if ready:
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                output += chunk
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        os.close(fd)
+    return bytes(output)
