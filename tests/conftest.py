@@ -23,11 +23,13 @@ for _name in [name for name in os.environ if name.startswith("BUILDWATCH_")]:
 
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_configuration(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Point buildwatch's config file and keyring's `keyringrc.cfg` lookup at an empty directory."""
+    """Point buildwatch's config, its state (history) and keyring's `keyringrc.cfg` lookup at
+    empty directories, so no test reads or writes the user's."""
     home = tmp_path_factory.mktemp("config-home")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("BUILDWATCH_CONFIG", str(home / "buildwatch" / "config.toml"))
         patch.setenv("XDG_CONFIG_HOME", str(home))
+        patch.setenv("BUILDWATCH_STATE_DIR", str(tmp_path_factory.mktemp("state")))
         yield
 
 

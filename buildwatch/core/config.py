@@ -25,6 +25,9 @@ It never holds a secret: tokens, passwords and API keys live in the OS keyring o
     notify_only_watched = false
     theme = "textual-dark"
     bell = false                 # ring the terminal bell with each notification
+    history_catch_up_hours = 24  # on start, replay builds missed while closed, this far back
+    history_max_builds = 100000  # the local history keeps at most this many builds
+    history_max_age_days = 30    # ... and none older than this
 
     [profiles.work.ui.keys]      # rebind TUI keys by binding id (see `?` in the app)
     "main.watch" = "w,ctrl+w"
@@ -68,6 +71,10 @@ class UiPreferences:
     bell: bool = False
     keys: tuple[tuple[str, str], ...] = ()
     """TUI key bindings by binding id: `(id, "key1,key2")`."""
+    history_catch_up_hours: int = 24
+    """Resume after the last build seen if it is this recent; otherwise backfill this far."""
+    history_max_builds: int = 100_000
+    history_max_age_days: int = 30
 
 
 @dataclass(frozen=True)
@@ -203,13 +210,9 @@ def _parse_ui(reader: _Reader, where: tuple[str, ...], table: Mapping[str, Any])
         table,
         where,
         {"backfill_minutes", "poll_interval_seconds", "notify_on", "notify_only_watched", "theme",
-         "bell", "keys"},
+         "bell", "keys", "history_catch_up_hours", "history_max_builds", "history_max_age_days"},
     )
-    backfill = reader.value(table, where, "backfill_minutes", int, defaults.backfill_minutes)
-    if backfill < 0:
-        raise reader.error(
-            where, "backfill_minutes", f"{_dotted(where, 'backfill_minutes')} must not be negative"
-        )
+    backfill = _int_at_least(reader, table, where, "backfill_minutes", defaults.backfill_minutes, 0)
     interval = reader.value(
         table, where, "poll_interval_seconds", (int, float), defaults.poll_interval_seconds
     )
@@ -237,7 +240,31 @@ def _parse_ui(reader: _Reader, where: tuple[str, ...], table: Mapping[str, Any])
         theme=reader.string(table, where, "theme", defaults.theme),
         bell=reader.value(table, where, "bell", bool, defaults.bell),
         keys=_parse_keys(reader, where, table),
+        history_catch_up_hours=_int_at_least(
+            reader, table, where, "history_catch_up_hours", defaults.history_catch_up_hours, 0
+        ),
+        history_max_builds=_int_at_least(
+            reader, table, where, "history_max_builds", defaults.history_max_builds, 1
+        ),
+        history_max_age_days=_int_at_least(
+            reader, table, where, "history_max_age_days", defaults.history_max_age_days, 1
+        ),
     )
+
+
+def _int_at_least(
+    reader: _Reader,
+    table: Mapping[str, Any],
+    where: tuple[str, ...],
+    key: str,
+    default: int,
+    minimum: int,
+) -> int:
+    value = cast(int, reader.value(table, where, key, int, default))
+    if value < minimum:
+        bound = "not be negative" if minimum == 0 else f"be at least {minimum}"
+        raise reader.error(where, key, f"{_dotted(where, key)} must {bound}")
+    return value
 
 
 def _parse_keys(

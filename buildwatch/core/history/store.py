@@ -1,0 +1,249 @@
+"""Reading and writing the history file: one connection, one transaction per batch.
+
+Every batch is written in one transaction, a stream's position with the builds that moved it,
+so a process killed at any moment leaves either the whole batch or none of it. WAL mode lets
+another process (or the writer thread) write while this one reads; `busy_timeout` makes two
+writers wait for each other instead of failing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from buildwatch.core.buildbuddy.models import Invocation
+from buildwatch.core.develocity.models import Build
+from buildwatch.core.develocity.summary import BuildSummary
+from buildwatch.core.errors import BuildwatchError
+from buildwatch.core.history.codec import (
+    invocation_from_json,
+    invocation_to_json,
+    invocation_updated_ms,
+    summary_from_json,
+    summary_to_json,
+)
+from buildwatch.core.history.resume import ResumePoint, choose_resume_point
+
+BUILDS_STREAM = "builds"
+"""The stream position of the build listing."""
+BUSY_TIMEOUT_S = 10.0
+RETENTION_CHUNK = 2_000
+"""Rows deleted per transaction, so retention never holds the write lock for long."""
+
+
+class HistoryError(BuildwatchError):
+    """The history file cannot be used; buildwatch carries on without it."""
+
+
+@dataclass(frozen=True)
+class StoredBuild:
+    """A build from the history: its `Build` message and, once enriched, its summary."""
+
+    build: Build
+    summary: BuildSummary | None
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    """How much history is kept: at most `max_builds` builds, none older than `max_age_days`."""
+
+    max_builds: int = 100_000
+    max_age_days: int = 30
+
+
+@dataclass
+class HistoryBatch:
+    """What one write stores, all or nothing."""
+
+    builds: list[Build] = field(default_factory=list)
+    summaries: list[BuildSummary] = field(default_factory=list)
+    invocations: list[Invocation] = field(default_factory=list)
+    positions: dict[str, tuple[str, int]] = field(default_factory=dict)
+    """Stream name -> (last event id, its epoch ms); a position never moves back."""
+
+    def merge(self, other: HistoryBatch) -> None:
+        """Add `other`'s contents after this batch's."""
+        self.builds += other.builds
+        self.summaries += other.summaries
+        self.invocations += other.invocations
+        for name, position in other.positions.items():
+            known = self.positions.get(name)
+            if known is None or position[1] >= known[1]:
+                self.positions[name] = position
+
+    def __bool__(self) -> bool:
+        return bool(self.builds or self.summaries or self.invocations or self.positions)
+
+
+@contextlib.contextmanager
+def _collection_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: every object a bulk load makes is kept, and the
+    collections its allocations trigger would scan them all again and again (half the time of
+    loading 100,000 builds)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@contextlib.contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Turn SQLite's errors while reading into a one-line `HistoryError`."""
+    try:
+        yield
+    except sqlite3.Error as error:
+        raise HistoryError(f"cannot read the history {path}: {error}") from None
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection to the history file at `path`, in WAL mode, transactions explicit.
+
+    It may be used from any one thread at a time (the reader moves between the event loop and
+    `asyncio.to_thread`).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(
+        path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+    )
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+        # With WAL, NORMAL loses nothing when the process dies; only a power cut may lose
+        # the last transactions, never consistency.
+        connection.execute("PRAGMA synchronous=NORMAL")
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+class HistoryStore:
+    """The history file's contents; make one with `open_history`."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self._db = connection
+        self.path = path
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+    def write(self, batch: HistoryBatch) -> None:
+        """Store `batch` in one transaction: builds once each, summaries and invocations
+        replacing older ones, positions moving forward only."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany(
+                "INSERT INTO builds (build_id, published_ms, source) VALUES (?, ?, ?)"
+                " ON CONFLICT (build_id) DO NOTHING",
+                [(b.build_id, b.timestamp or 0, b.source) for b in batch.builds if b.build_id],
+            )
+            db.executemany(
+                "UPDATE builds SET summary = ? WHERE build_id = ?",
+                [(summary_to_json(s), s.build_id) for s in batch.summaries],
+            )
+            db.executemany(
+                "INSERT INTO invocations (invocation_id, updated_ms, raw) VALUES (?, ?, ?)"
+                " ON CONFLICT (invocation_id) DO UPDATE SET"
+                " updated_ms = excluded.updated_ms, raw = excluded.raw"
+                " WHERE excluded.updated_ms >= invocations.updated_ms",
+                [
+                    (i.invocation_id, invocation_updated_ms(i), invocation_to_json(i))
+                    for i in batch.invocations
+                ],
+            )
+            db.executemany(
+                "INSERT INTO streams (name, event_id, position_ms) VALUES (?, ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET"
+                " event_id = excluded.event_id, position_ms = excluded.position_ms"
+                " WHERE excluded.position_ms >= streams.position_ms",
+                [(name, event_id, ms) for name, (event_id, ms) in batch.positions.items()],
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def load_recent(self, limit: int | None = None) -> list[StoredBuild]:
+        """The newest `limit` builds (all of them if None), newest first."""
+        with _reading(self.path), _collection_paused():
+            rows = self._db.execute(
+                "SELECT build_id, source, summary FROM builds"
+                " ORDER BY published_ms DESC, seq DESC LIMIT ?",
+                (-1 if limit is None else limit,),
+            )
+            return [
+                StoredBuild(
+                    Build(source=source, message_id=build_id),
+                    summary_from_json(summary) if summary is not None else None,
+                )
+                for build_id, source, summary in rows
+            ]
+
+    def build_count(self) -> int:
+        """How many builds the history holds."""
+        with _reading(self.path):
+            return int(self._db.execute("SELECT count(*) FROM builds").fetchone()[0])
+
+    def load_invocations(self, limit: int | None = None) -> list[Invocation]:
+        """The latest state of each stored invocation, most recently updated first."""
+        with _reading(self.path):
+            rows = self._db.execute(
+                "SELECT raw FROM invocations ORDER BY updated_ms DESC LIMIT ?",
+                (-1 if limit is None else limit,),
+            )
+            return [invocation for (raw,) in rows if (invocation := invocation_from_json(raw))]
+
+    def position(self, stream: str) -> tuple[str, int] | None:
+        """`stream`'s last event id and its epoch ms, if one was stored."""
+        with _reading(self.path):
+            row = self._db.execute(
+                "SELECT event_id, position_ms FROM streams WHERE name = ?", (stream,)
+            ).fetchone()
+        return (str(row[0]), int(row[1])) if row is not None else None
+
+    def last_build_id(self) -> str | None:
+        """The id of the last build the listing delivered, if any."""
+        position = self.position(BUILDS_STREAM)
+        return position[0] if position is not None else None
+
+    def resume_point(self, window_ms: int, now_ms: int | None = None) -> ResumePoint:
+        """Where the build listing starts: after the last build seen if it is within
+        `window_ms` of now, else `window_ms` back (see `choose_resume_point`)."""
+        now = int(time.time() * 1000) if now_ms is None else now_ms
+        return choose_resume_point(self.position(BUILDS_STREAM), window_ms, now)
+
+    def apply_retention(self, policy: RetentionPolicy, now_ms: int | None = None) -> int:
+        """Delete builds beyond the policy (oldest first) and stale invocations; returns how
+        many builds were deleted. Works in small transactions so writers never wait long."""
+        now = int(time.time() * 1000) if now_ms is None else now_ms
+        cutoff = now - policy.max_age_days * 86_400_000
+        deleted = self._delete_oldest("published_ms < ?", (cutoff,), None)
+        excess = self.build_count() - policy.max_builds
+        if excess > 0:
+            deleted += self._delete_oldest("1", (), excess)
+        self._db.execute("DELETE FROM invocations WHERE updated_ms < ?", (cutoff,))
+        return deleted
+
+    def _delete_oldest(self, where: str, parameters: tuple[int, ...], most: int | None) -> int:
+        """Delete the oldest builds matching `where`, `most` at most, a chunk per transaction."""
+        deleted = 0
+        while most is None or deleted < most:
+            chunk = RETENTION_CHUNK if most is None else min(RETENTION_CHUNK, most - deleted)
+            cursor = self._db.execute(
+                "DELETE FROM builds WHERE seq IN (SELECT seq FROM builds"
+                f" WHERE {where} ORDER BY published_ms, seq LIMIT ?)",
+                (*parameters, chunk),
+            )
+            deleted += cursor.rowcount
+            if cursor.rowcount < chunk:
+                break
+        return deleted
