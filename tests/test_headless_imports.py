@@ -9,6 +9,12 @@ import pytest
 
 HEADLESS_MODULES = [
     "buildwatch.cli",
+    "buildwatch.cli.tui",
+    "buildwatch.core.links",
+    "buildwatch.core.monitor.feeds",
+    "buildwatch.core.monitor.heap",
+    "buildwatch.core.monitor.session",
+    "buildwatch.core.monitor.store",
     "buildwatch.core.errors",
     "buildwatch.sim.world",
 ]

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from buildwatch import __version__
 from buildwatch.core.errors import BuildwatchError
 
-_COMMAND_MODULES = ("sim", "develocity", "buildbuddy", "auth", "config")
+_COMMAND_MODULES = ("sim", "develocity", "buildbuddy", "auth", "config", "tui")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,6 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Watch Develocity builds and BuildBuddy invocations live, and triage failures.",
     )
     parser.add_argument("--version", action="version", version=f"buildwatch {__version__}")
+    # Without a subcommand, `buildwatch` opens the live monitor.
+    importlib.import_module("buildwatch.cli.tui").add_monitor_arguments(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _COMMAND_MODULES:
         module = importlib.import_module(f"buildwatch.cli.{name}")

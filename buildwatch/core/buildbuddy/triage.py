@@ -52,16 +52,16 @@ def invocation_header(invocation: Invocation, web_url: str | None) -> list[tuple
         outcome = "FAILED" + (f" ({invocation.bazel_exit_code})" if invocation.bazel_exit_code else "")
     pairs = [
         ("status", outcome),
+        ("duration", duration_text(invocation.duration)),
         ("command", f"bazel {invocation.command} {invocation.pattern}".strip()),
+        ("actions", str(invocation.action_count) if invocation.action_count else ""),
+        ("link", web_url or ""),
         ("user", invocation.user),
         ("host", invocation.host),
-        ("duration", duration_text(invocation.duration)),
-        ("actions", str(invocation.action_count) if invocation.action_count else ""),
+        ("role", invocation.role),
         ("repo", invocation.repo_url),
         ("branch", invocation.branch_name),
         ("commit", invocation.commit_sha[:12]),
-        ("role", invocation.role),
-        ("link", web_url or ""),
     ]
     return [(label, sanitize_line(value)) for label, value in pairs if value]
 

@@ -1,0 +1,141 @@
+"""`buildwatch` (the live monitor) and `buildwatch demo` (the monitor on the local simulator).
+
+Textual and the simulator are imported inside the handlers, so the headless commands never
+load them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from buildwatch.cli.common import add_profile_argument, profile_from_args
+from buildwatch.cli.develocity import parse_since
+from buildwatch.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from buildwatch.core.develocity.client import Since
+    from buildwatch.core.monitor.session import MonitorSettings
+    from buildwatch.core.monitor.store import WatchOrigin
+
+DEMO_RATE_PER_MIN = 30.0
+
+
+def add_monitor_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of the bare `buildwatch` command, which opens the monitor."""
+    add_profile_argument(parser)
+    parser.add_argument(
+        "--since",
+        metavar="WHEN",
+        help="backfill from: a duration ago (30m, 2h), now, 0 (everything) or epoch milliseconds "
+        "(default: the profile's backfill_minutes, an hour unless set)",
+    )
+    parser.add_argument(
+        "--watch-commit",
+        action="append",
+        default=[],
+        metavar="SHA",
+        help="watch this commit's BuildBuddy invocations (repeatable)",
+    )
+    _add_mouse_argument(parser)
+    parser.set_defaults(handler=run_monitor)
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Register `buildwatch demo`."""
+    demo = subparsers.add_parser(
+        "demo",
+        help="open the monitor on a local simulator: no account, no setup",
+        description="Start the Develocity and BuildBuddy simulator on a free local port and open "
+        "the live monitor on it.",
+    )
+    demo.add_argument(
+        "--rate",
+        type=float,
+        default=DEMO_RATE_PER_MIN,
+        metavar="PER_MIN",
+        help="new builds per minute (default: %(default)s)",
+    )
+    demo.add_argument("--seed", type=int, default=1, help="data seed (default: %(default)s)")
+    _add_mouse_argument(demo)
+    demo.set_defaults(handler=run_demo)
+
+
+def run_monitor(args: argparse.Namespace) -> int:
+    """Open the monitor on the configured servers."""
+    from buildwatch.core.monitor.session import MonitorSettings
+
+    profile = profile_from_args(args)
+    since = monitor_since(args.since, profile.ui.backfill_minutes)
+    watch: list[tuple[str, WatchOrigin]] = [(sha, "config") for sha in profile.watched_commits]
+    watch += [(sha, "command line") for sha in commits_from_args(args.watch_commit)]
+    return _run_app(MonitorSettings(profile, since=since), watch, mouse=not args.no_mouse)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """Start the simulator, open the monitor on it, stop the simulator when the app exits."""
+    from buildwatch.sim import SimConfig, SimulatorThread
+
+    if args.rate < 0:
+        raise ConfigError(f"--rate must not be negative, got {args.rate}")
+    config = SimConfig(seed=args.seed, rate_per_min=args.rate)
+    with SimulatorThread(config) as simulator:
+        settings = simulator_settings(simulator.develocity_url, config.token, config.api_key)
+        return _run_app(settings, [], mouse=not args.no_mouse)
+
+
+def simulator_settings(
+    url: str, token: str, api_key: str, *, since: Since = 0
+) -> MonitorSettings:
+    """Settings for the simulator at `url`, credentials given directly (no keyring involved)."""
+    from buildwatch.core.config import Profile
+    from buildwatch.core.connection import BuildBuddyConnection, DevelocityConnection
+    from buildwatch.core.monitor.session import MonitorSettings
+    from buildwatch.core.secrets import Secret
+
+    return MonitorSettings(
+        Profile(name="demo"),
+        since=since,
+        develocity=DevelocityConnection(base_url=url, token=Secret(token)),
+        buildbuddy=BuildBuddyConnection(base_url=url, api_key=Secret(api_key)),
+    )
+
+
+def monitor_since(raw: str | None, backfill_minutes: int, now_ms: int | None = None) -> Since:
+    """Where the build listing starts: `--since` if given, else `backfill_minutes` ago."""
+    if raw is not None:
+        return parse_since(raw, now_ms)
+    if backfill_minutes == 0:
+        return "now"
+    reference = int(time.time() * 1000) if now_ms is None else now_ms
+    return max(0, reference - backfill_minutes * 60_000)
+
+
+def commits_from_args(values: Sequence[str]) -> list[str]:
+    """`--watch-commit` values as canonical SHAs; a value that is not one is a one-line error."""
+    from buildwatch.core.monitor.store import normalize_commit
+
+    commits = []
+    for value in values:
+        sha = normalize_commit(value)
+        if sha is None:
+            raise ConfigError(f"--watch-commit {value!r}: expected a commit SHA (7 or more hex digits)")
+        commits.append(sha)
+    return commits
+
+
+def _add_mouse_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-mouse",
+        action="store_true",
+        help="leave the mouse to the terminal (its own text selection keeps working)",
+    )
+
+
+def _run_app(settings: MonitorSettings, watch: list[tuple[str, WatchOrigin]], *, mouse: bool) -> int:
+    from buildwatch.tui.app import BuildwatchApp
+
+    BuildwatchApp(settings, watch=watch).run(mouse=mouse)
+    return 0

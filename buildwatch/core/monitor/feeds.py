@@ -1,0 +1,183 @@
+"""The monitor's two feeds: the Develocity build listing with its enrichment pool, and the
+BuildBuddy poller. Plain asyncio: the TUI runs each `run()` in a worker, tests run them directly.
+
+Neither feed ever raises for a server problem: they record it in the store's source status and
+either retry (transient failures) or stop (refused credentials, wrong URL) until restarted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+
+from buildwatch.core.backoff import Backoff
+from buildwatch.core.buildbuddy.client import BuildBuddyClient
+from buildwatch.core.buildbuddy.errors import RetryableError
+from buildwatch.core.develocity.client import DevelocityClient, RetryNotice, Since
+from buildwatch.core.develocity.models import Build, BuildEvent
+from buildwatch.core.develocity.summary import SummaryBuilder, summary_event_types
+from buildwatch.core.errors import AuthError, BuildwatchError, NotFoundError
+from buildwatch.core.monitor.store import MonitorStore
+
+DEFAULT_ENRICH_CONCURRENCY = 6
+
+
+def retry_reporter(store: MonitorStore) -> Callable[[RetryNotice], None]:
+    """An `on_retry` callback for the listing client that shows reconnections in the store."""
+
+    def report(notice: RetryNotice) -> None:
+        store.retrying("develocity", notice.cause, notice.delay_s, notice.failures or 1)
+
+    return report
+
+
+class DevelocityFeed:
+    """Holds the build listing stream and summarises each build from its events.
+
+    `listing` streams the builds (give it `on_retry=retry_reporter(store)`); `events` reads each
+    build's summary events, at most `concurrency` builds at a time, newest first, so the rows on
+    screen fill in first while a long backfill waits.
+    """
+
+    def __init__(
+        self,
+        listing: DevelocityClient,
+        events: DevelocityClient,
+        store: MonitorStore,
+        *,
+        since: Since = "now",
+        concurrency: int = DEFAULT_ENRICH_CONCURRENCY,
+    ) -> None:
+        self._listing = listing
+        self._events = events
+        self._store = store
+        self._since = since
+        self._concurrency = concurrency
+        self._pending: asyncio.LifoQueue[Build] = asyncio.LifoQueue()
+
+    async def run(self) -> None:
+        """Follow the listing until cancelled, or until the server refuses us."""
+        store = self._store
+        store.set_state("develocity", "connecting")
+        enrichers = [asyncio.create_task(self._enrich_forever()) for _ in range(self._concurrency)]
+        try:
+            await self._check_access()
+            async for batch in self._listing.build_batches(since=self._since, stream=True):
+                builds = [message for message in batch if isinstance(message, Build)]
+                store.add_builds(builds)
+                for build in builds:
+                    self._pending.put_nowait(build)
+        except AuthError as error:
+            store.set_state("develocity", "auth_failed", str(error))
+        except BuildwatchError as error:
+            store.set_state("develocity", "offline", str(error))
+        finally:
+            for task in enrichers:
+                task.cancel()
+            for task in enrichers:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def _check_access(self) -> None:
+        """Fail fast on refused credentials or a wrong URL; a server that is down is retried."""
+        try:
+            await self._listing.check_access()
+        except (AuthError, NotFoundError):
+            raise
+        except BuildwatchError as error:
+            # The stream's own backoff takes over from here and reports each retry.
+            self._store.retrying("develocity", str(error), 0.0, 1)
+        else:
+            self._store.set_state("develocity", "live")
+
+    async def _enrich_forever(self) -> None:
+        while True:
+            build = await self._pending.get()
+            try:
+                await self._enrich(build)
+            except BuildwatchError as error:
+                self._store.enrichment_failed(build.build_id, str(error))
+            except Exception as error:
+                # One build the client cannot make sense of must not stop the pool.
+                self._store.enrichment_failed(build.build_id, f"{type(error).__name__}: {error}")
+
+    async def _enrich(self, build: Build) -> None:
+        builder = SummaryBuilder(build)
+        event_types = summary_event_types(build.tool_type)
+        async for batch in self._events.event_batches(build.build_id, event_types):
+            for message in batch:
+                if isinstance(message, BuildEvent):
+                    builder.add(message)
+        self._store.enrich(builder.result())
+
+
+class BuildBuddyPoller:
+    """Polls GetInvocation for every watched commit, every `interval_s`.
+
+    Errors back off exponentially, never sooner than a server's `Retry-After`; a refused key
+    stops the poller (the user is asked for a new one). `wake()` polls at once, for a commit the
+    user just added.
+    """
+
+    def __init__(
+        self,
+        client: BuildBuddyClient,
+        store: MonitorStore,
+        *,
+        interval_s: float = 5.0,
+        backoff: Callable[[], Backoff] = Backoff,
+    ) -> None:
+        self._client = client
+        self._store = store
+        self._interval_s = interval_s
+        self._backoff = backoff
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Poll now instead of at the end of the current wait."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Poll until cancelled, or until the server refuses the key."""
+        store = self._store
+        store.set_state("buildbuddy", "connecting")
+        backoff = self._backoff()
+        while True:
+            wakeable = False  # a wake must not cut short a server's Retry-After
+            # Cleared before the poll, so a commit watched during it brings another poll.
+            self._wake.clear()
+            try:
+                await self._poll()
+            except AuthError as error:
+                store.set_state("buildbuddy", "auth_failed", str(error))
+                return
+            except RetryableError as error:
+                delay = backoff.next_delay(error.retry_after_s)
+                store.retrying("buildbuddy", str(error), delay, backoff.attempt)
+            except BuildwatchError as error:
+                delay = backoff.next_delay()
+                store.retrying("buildbuddy", str(error), delay, backoff.attempt)
+            else:
+                backoff = self._backoff()
+                delay, wakeable = self._interval_s, True
+                watched = len(store.watched_commits())
+                store.set_state(
+                    "buildbuddy", "live", f"{watched} commit{'s' * (watched != 1)} watched"
+                )
+            await self._sleep(delay, wakeable)
+
+    async def _poll(self) -> None:
+        commits = self._store.watched_commits()
+        if not commits:
+            await self._client.check_access()
+        for commit in commits:
+            invocations = [item async for item in self._client.invocations(commit_sha=commit)]
+            self._store.upsert_invocations(invocations)
+
+    async def _sleep(self, delay: float, wakeable: bool) -> None:
+        if not wakeable:
+            await asyncio.sleep(delay)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), delay)

@@ -1,0 +1,162 @@
+"""One monitoring session: which servers, with which credentials, and the clients and feeds for them.
+
+Connections are resolved lazily from the profile (the keyring blocks, so that happens in a
+thread), unless they were given up front (the demo and the tests). New credentials replace a
+source's connection; running that source again reconnects without a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from dataclasses import dataclass, field
+
+from buildwatch.core.buildbuddy.client import BuildBuddyClient
+from buildwatch.core.config import Profile
+from buildwatch.core.connection import BuildBuddyConnection, DevelocityConnection
+from buildwatch.core.credentials import (
+    BUILDBUDDY_API_KEY_ENV,
+    BUILDBUDDY_URL_ENV,
+    ConnectionOverrides,
+    Credential,
+    buildbuddy_connection,
+    develocity_connection,
+)
+from buildwatch.core.develocity.client import DevelocityClient, Since
+from buildwatch.core.errors import BuildwatchError
+from buildwatch.core.monitor.feeds import (
+    DEFAULT_ENRICH_CONCURRENCY,
+    BuildBuddyPoller,
+    DevelocityFeed,
+    retry_reporter,
+)
+from buildwatch.core.monitor.store import MonitorStore
+
+
+@dataclass(frozen=True)
+class MonitorSettings:
+    """What to watch and how. `develocity`/`buildbuddy`, when given, are used as they are."""
+
+    profile: Profile
+    since: Since = "now"
+    overrides: ConnectionOverrides = field(default_factory=ConnectionOverrides)
+    develocity: DevelocityConnection | None = None
+    buildbuddy: BuildBuddyConnection | None = None
+    concurrency: int = DEFAULT_ENRICH_CONCURRENCY
+
+
+class MonitorSession:
+    """Owns the clients; `run_develocity()` and `run_buildbuddy()` are the feeds' lifetimes."""
+
+    def __init__(self, settings: MonitorSettings, store: MonitorStore) -> None:
+        self.settings = settings
+        self.store = store
+        self.develocity: DevelocityClient | None = None
+        self.buildbuddy: BuildBuddyClient | None = None
+        self.develocity_url: str | None = settings.develocity.base_url if settings.develocity else None
+        self.buildbuddy_url: str | None = settings.buildbuddy.base_url if settings.buildbuddy else None
+        self._develocity_connection = settings.develocity
+        self._buildbuddy_connection = settings.buildbuddy
+        self._poller: BuildBuddyPoller | None = None
+        store.on_watch = lambda _commit: self.wake_poller()
+
+    def use_develocity(self, credential: Credential, base_url: str) -> None:
+        """Connect to Develocity with `credential` from the next `run_develocity()` on."""
+        self._develocity_connection = DevelocityConnection(
+            base_url=base_url,
+            api_version=self.settings.profile.develocity_api_version,
+            token=credential.token,
+            username=credential.username,
+            password=credential.password,
+            source="keyring",
+        )
+
+    def use_buildbuddy(self, credential: Credential, base_url: str) -> None:
+        """Connect to BuildBuddy with `credential` from the next `run_buildbuddy()` on."""
+        self._buildbuddy_connection = BuildBuddyConnection(
+            base_url=base_url, api_key=credential.token, source="keyring"
+        )
+
+    def wake_poller(self) -> None:
+        """Poll BuildBuddy now (a commit was just watched)."""
+        if self._poller is not None:
+            self._poller.wake()
+
+    async def run_develocity(self) -> None:
+        """Resolve the connection, then follow the build listing until cancelled or refused."""
+        store = self.store
+        store.set_state("develocity", "connecting")
+        try:
+            connection = self._develocity_connection
+            if connection is None:
+                connection = await asyncio.to_thread(
+                    develocity_connection, self.settings.profile, self.settings.overrides
+                )
+        except BuildwatchError as error:
+            store.set_state("develocity", "offline", str(error))
+            return
+        self._develocity_connection = connection
+        self.develocity_url = connection.base_url
+        await self._close(self.develocity)
+        self.develocity = DevelocityClient(connection)
+        async with DevelocityClient(connection, on_retry=retry_reporter(store)) as listing:
+            feed = DevelocityFeed(
+                listing, self.develocity, store,
+                since=self.settings.since, concurrency=self.settings.concurrency,
+            )
+            await feed.run()
+
+    async def run_buildbuddy(self) -> None:
+        """Resolve the connection, then poll the watched commits until cancelled or refused."""
+        store = self.store
+        store.set_state("buildbuddy", "connecting")
+        try:
+            bb_connection = self._buildbuddy_connection
+            if bb_connection is None:
+                bb_connection = await asyncio.to_thread(
+                    buildbuddy_connection, self.settings.profile, self.settings.overrides
+                )
+        except BuildwatchError as error:
+            store.set_state("buildbuddy", "offline", str(error))
+            return
+        connection = bb_connection
+        self.buildbuddy_url = connection.base_url
+        if connection.api_key is None and not self._buildbuddy_chosen():
+            # Most Develocity users have no BuildBuddy: the public default is not a failure.
+            store.set_state("buildbuddy", "offline", "not configured (press c to add an API key)")
+            return
+        self._buildbuddy_connection = connection
+        await self._close(self.buildbuddy)
+        self.buildbuddy = BuildBuddyClient(connection)
+        # The poller's own client fails fast, so the status bar shows trouble at once and the
+        # poller's backoff (which honours Retry-After) decides when to try again.
+        async with BuildBuddyClient(connection, max_attempts=1) as polling:
+            self._poller = BuildBuddyPoller(
+                polling, store, interval_s=self.settings.profile.ui.poll_interval_seconds
+            )
+            try:
+                await self._poller.run()
+            finally:
+                self._poller = None
+
+    async def aclose(self) -> None:
+        """Close the clients the screens share."""
+        await self._close(self.develocity)
+        await self._close(self.buildbuddy)
+
+    def _buildbuddy_chosen(self) -> bool:
+        settings = self.settings
+        return bool(
+            settings.overrides.buildbuddy_url
+            or settings.profile.buildbuddy_url
+            or os.environ.get(BUILDBUDDY_URL_ENV)
+            or os.environ.get(BUILDBUDDY_API_KEY_ENV)
+        )
+
+    @staticmethod
+    async def _close(client: DevelocityClient | BuildBuddyClient | None) -> None:
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await client.aclose()
+

@@ -1,0 +1,352 @@
+"""Everything the live monitor knows: builds, invocations, watched commits and each source's health.
+
+The feeds write here as fast as data arrives; the screen reads `drain()` on a timer, so the
+arrival rate never drives the repaint rate. Nothing here knows about Textual or the network.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from itertools import islice
+from typing import Literal
+
+from buildwatch.core.buildbuddy.models import Invocation, InvocationStatus
+from buildwatch.core.config import NotifyOutcome
+from buildwatch.core.develocity.models import Build
+from buildwatch.core.develocity.summary import BuildSummary
+
+SourceName = Literal["develocity", "buildbuddy"]
+SourceState = Literal["connecting", "live", "reconnecting", "auth_failed", "offline"]
+WatchOrigin = Literal["command line", "config", "develocity", "you"]
+
+RATE_WINDOW_S = 10.0
+"""Messages per second are averaged over this window."""
+SETTLE_S = 10.0
+"""A reconnection that brings no new failure for this long is taken as up again: the Develocity
+client reports failed connections, not successful quiet ones."""
+AUTO_WATCHED_COMMITS = 20
+"""Commits picked up from builds' `Git commit id` that stay watched (the most recent ones)."""
+
+_COMMIT = re.compile(r"[0-9a-f]{7,64}")
+_BUILD_OUTCOMES: dict[str, NotifyOutcome] = {"failed": "failed", "success": "succeeded"}
+
+
+def normalize_commit(text: str) -> str | None:
+    """A commit SHA in canonical (lowercase) form, or None if `text` is not one."""
+    candidate = text.strip().lower()
+    return candidate if _COMMIT.fullmatch(candidate) else None
+
+
+@dataclass
+class SourceStatus:
+    """The health of one server as the status bar shows it."""
+
+    title: str
+    state: SourceState = "offline"
+    detail: str = "not configured"
+    retry_at: float | None = None
+    """When the next attempt starts (monotonic seconds), while reconnecting."""
+    attempt: int = 0
+    count: int = 0
+    """Builds or invocations known from this source."""
+    last_message_at: float | None = None
+    arrivals: deque[tuple[float, int]] = field(default_factory=deque)
+
+    def rate(self, now: float) -> float:
+        """Messages per second over the last `RATE_WINDOW_S`."""
+        while self.arrivals and self.arrivals[0][0] < now - RATE_WINDOW_S:
+            self.arrivals.popleft()
+        return sum(count for _, count in self.arrivals) / RATE_WINDOW_S
+
+    def state_text(self, now: float) -> str:
+        """The connection state in words: `live`, `reconnecting in 3s (attempt 2)`, ..."""
+        if self.state == "reconnecting" and self.retry_at is not None:
+            if now < self.retry_at:
+                return f"reconnecting in {max(1, round(self.retry_at - now))}s (attempt {self.attempt})"
+            if now < self.retry_at + SETTLE_S:
+                return f"reconnecting (attempt {self.attempt})"
+            return "live"
+        return {
+            "connecting": "connecting",
+            "live": "live",
+            "auth_failed": "auth failed",
+            "offline": "offline",
+        }.get(self.state, self.state)
+
+    def shown_state(self, now: float) -> SourceState:
+        """The state after settling: a quiet reconnection counts as live after `SETTLE_S`."""
+        if (self.state == "reconnecting" and self.retry_at is not None
+                and now >= self.retry_at + SETTLE_S):
+            return "live"
+        return self.state
+
+    def age_text(self, now: float) -> str:
+        """How long ago the last message arrived: `4s ago`, or `-` before the first."""
+        if self.last_message_at is None:
+            return "-"
+        return f"{relative_seconds(now - self.last_message_at)} ago"
+
+
+@dataclass(frozen=True)
+class BuildEntry:
+    """A published build: what the listing says, then its summary once enrichment is done."""
+
+    build_id: str
+    tool_type: str
+    tool_version: str | None
+    published_ms: int | None
+    summary: BuildSummary | None = None
+    problem: str | None = None
+    """Why the summary could not be read, if it could not."""
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A failure (or other outcome) the user asked to be told about."""
+
+    source: SourceName
+    key: str
+    title: str
+    message: str
+    outcome: NotifyOutcome
+
+
+@dataclass
+class Changes:
+    """What changed since the last `drain()`."""
+
+    builds: list[BuildEntry]
+    invocations: list[Invocation]
+    notices: list[Notice]
+
+    def __bool__(self) -> bool:
+        return bool(self.builds or self.invocations or self.notices)
+
+
+def invocation_outcome(invocation: Invocation) -> NotifyOutcome | None:
+    """How a finished invocation ended; None while it runs or when its end was not seen."""
+    if invocation.status is not InvocationStatus.COMPLETE_INVOCATION_STATUS:
+        return None
+    if invocation.success:
+        return "succeeded"
+    if invocation.bazel_exit_code.upper() == "INTERRUPTED":
+        return "cancelled"
+    return "failed"
+
+
+def relative_seconds(seconds: float) -> str:
+    """A duration in its largest unit: `42s`, `5m`, `3h`, `2d`."""
+    seconds = max(0, int(seconds))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+class MonitorStore:
+    """Builds and invocations keyed by id, watched commits, source health, and a changes queue.
+
+    `clock` is monotonic seconds (status ages and rates). Builds published, and invocations
+    created, before `notify_after_ms` (epoch ms) never raise a notice: the backfill is history.
+    """
+
+    def __init__(
+        self,
+        *,
+        notify_on: Iterable[NotifyOutcome] = ("failed",),
+        notify_only_watched: bool = False,
+        notify_after_ms: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.builds: dict[str, BuildEntry] = {}
+        self.invocations: dict[str, Invocation] = {}
+        self.develocity = SourceStatus("Develocity")
+        self.buildbuddy = SourceStatus("BuildBuddy")
+        self.clock = clock
+        self._notify_on = frozenset(notify_on)
+        self._notify_only_watched = notify_only_watched
+        self._notify_after_ms = (
+            int(time.time() * 1000) if notify_after_ms is None else notify_after_ms
+        )
+        self._watched: OrderedDict[str, WatchOrigin] = OrderedDict()
+        self._dirty_builds: dict[str, None] = {}
+        self._dirty_invocations: dict[str, None] = {}
+        self._notices: list[Notice] = []
+        self.on_watch: Callable[[str], None] | None = None
+        """Told each commit that becomes watched (the poller polls it at once)."""
+
+    def status(self, source: SourceName) -> SourceStatus:
+        """The health record of `source`."""
+        return self.develocity if source == "develocity" else self.buildbuddy
+
+    def set_state(self, source: SourceName, state: SourceState, detail: str = "") -> None:
+        """Record a state that needs no retry schedule (connecting, live, auth failed, offline)."""
+        status = self.status(source)
+        status.state, status.detail, status.retry_at = state, detail, None
+        if state == "live":
+            status.attempt = 0
+
+    def retrying(self, source: SourceName, cause: str, delay_s: float, attempt: int) -> None:
+        """Record a failed attempt; the next one starts in `delay_s`."""
+        status = self.status(source)
+        status.state, status.detail = "reconnecting", cause
+        status.retry_at = self.clock() + delay_s
+        status.attempt = attempt
+
+    def add_builds(self, builds: Iterable[Build]) -> int:
+        """Take builds from the listing; returns how many were new."""
+        status = self.develocity
+        added = 0
+        for build in builds:
+            if build.build_id in self.builds:
+                continue
+            self.builds[build.build_id] = BuildEntry(
+                build.build_id, build.tool_type, build.tool_version, build.timestamp
+            )
+            self._dirty_builds[build.build_id] = None
+            added += 1
+        self._arrived(status, added)
+        status.count = len(self.builds)
+        if status.state != "live":
+            self.set_state("develocity", "live")
+        return added
+
+    def enrich(self, summary: BuildSummary) -> None:
+        """Attach a build's summary; watch its commit; queue a notice if it asks for one."""
+        entry = self.builds.get(summary.build_id)
+        if entry is None:
+            return
+        self.builds[summary.build_id] = replace(entry, summary=summary, problem=None)
+        self._dirty_builds[summary.build_id] = None
+        if summary.git_commit:
+            self.watch(summary.git_commit, "develocity")
+        outcome = _BUILD_OUTCOMES.get(summary.outcome)
+        published = summary.published_ms or 0
+        if outcome is not None and published >= self._notify_after_ms and self._wants(
+            outcome, summary.git_commit
+        ):
+            project = summary.project or summary.tool_type
+            self._notices.append(Notice(
+                "develocity", summary.build_id, f"Build {outcome}: {project}",
+                " ".join(summary.requested) or summary.build_id, outcome,
+            ))
+
+    def enrichment_failed(self, build_id: str, problem: str) -> None:
+        """Record why a build's summary could not be read."""
+        entry = self.builds.get(build_id)
+        if entry is not None:
+            self.builds[build_id] = replace(entry, problem=problem)
+            self._dirty_builds[build_id] = None
+
+    def upsert_invocations(self, invocations: Iterable[Invocation]) -> int:
+        """Take invocations from a poll; returns how many were new or changed."""
+        status = self.buildbuddy
+        changed = 0
+        for invocation in invocations:
+            key = invocation.invocation_id
+            before = self.invocations.get(key)
+            if before == invocation:
+                continue
+            self.invocations[key] = invocation
+            self._dirty_invocations[key] = None
+            changed += 1
+            outcome = invocation_outcome(invocation)
+            if outcome is not None and self._is_news(before, invocation) and self._wants(
+                outcome, invocation.commit_sha
+            ):
+                self._notices.append(Notice(
+                    "buildbuddy", key, f"Invocation {outcome}: {invocation.command or 'bazel'}",
+                    invocation.pattern or key, outcome,
+                ))
+        self._arrived(status, changed)
+        status.count = len(self.invocations)
+        if status.state != "live":
+            self.set_state("buildbuddy", "live")
+        return changed
+
+    def watch(self, commit: str, origin: WatchOrigin) -> bool:
+        """Watch a commit's invocations; returns whether it was not watched before.
+
+        Commits picked up from builds are kept to the `AUTO_WATCHED_COMMITS` most recent; the
+        ones the user named stay watched.
+        """
+        sha = normalize_commit(commit)
+        if sha is None:
+            return False
+        known = self._watched.get(sha)
+        if known is not None:
+            if known == "develocity":
+                self._watched.move_to_end(sha)
+                if origin != "develocity":
+                    self._watched[sha] = origin
+            return False
+        self._watched[sha] = origin
+        automatic = [sha for sha, how in self._watched.items() if how == "develocity"]
+        for stale in automatic[:-AUTO_WATCHED_COMMITS]:
+            del self._watched[stale]
+        if self.on_watch is not None:
+            self.on_watch(sha)
+        return True
+
+    def watched_commits(self) -> list[str]:
+        """The commits to poll, the ones the user named first."""
+        named = [sha for sha, how in self._watched.items() if how != "develocity"]
+        automatic = [sha for sha, how in self._watched.items() if how == "develocity"]
+        return named + automatic[::-1]
+
+    @property
+    def has_changes(self) -> bool:
+        """Whether `drain()` would hand anything over."""
+        return bool(self._dirty_builds or self._dirty_invocations or self._notices)
+
+    def drain(self, max_rows: int | None = None) -> Changes:
+        """What changed since the last call, each row once, in order of change.
+
+        With `max_rows`, at most that many builds and that many invocations; the rest stay
+        queued for the next call.
+        """
+        builds = self._take(self._dirty_builds, max_rows)
+        invocations = self._take(self._dirty_invocations, max_rows)
+        changes = Changes(
+            [self.builds[key] for key in builds],
+            [self.invocations[key] for key in invocations],
+            self._notices,
+        )
+        self._notices = []
+        return changes
+
+    @staticmethod
+    def _take(dirty: dict[str, None], max_rows: int | None) -> list[str]:
+        if max_rows is None or len(dirty) <= max_rows:
+            keys = list(dirty)
+            dirty.clear()
+            return keys
+        keys = list(islice(dirty, max_rows))
+        for key in keys:
+            del dirty[key]
+        return keys
+
+    def _arrived(self, status: SourceStatus, count: int) -> None:
+        now = self.clock()
+        status.last_message_at = now
+        if count:
+            status.arrivals.append((now, count))
+
+    def _wants(self, outcome: NotifyOutcome, commit: str | None) -> bool:
+        if outcome not in self._notify_on:
+            return False
+        if not self._notify_only_watched:
+            return True
+        sha = normalize_commit(commit or "")
+        return sha is not None and self._watched.get(sha) not in (None, "develocity")
+
+    def _is_news(self, before: Invocation | None, after: Invocation) -> bool:
+        """An outcome is news when the invocation was seen running, or is newer than the start."""
+        if before is not None:
+            return invocation_outcome(before) is None
+        created = after.created_at
+        return created is not None and created.timestamp() * 1000 >= self._notify_after_ms

@@ -1,0 +1,131 @@
+"""The buildwatch app: owns the session and its background feeds, and hands the screen to screens.
+
+Network work runs in async workers that never take the app down (`exit_on_error=False`): a
+feed's failure shows in the status bar, and the other feed carries on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from buildwatch.core.monitor.session import MonitorSession, MonitorSettings
+from buildwatch.core.monitor.store import MonitorStore, SourceName, WatchOrigin
+from buildwatch.tui.screens.help import HelpScreen
+from buildwatch.tui.screens.main import MainScreen
+from buildwatch.tui.services import ProvidesServices, Services
+
+
+def wall_clock_ms() -> int:
+    """Now, in epoch milliseconds."""
+    return int(time.time() * 1000)
+
+
+class BuildwatchApp(ProvidesServices, App[None]):
+    """Live Develocity builds and BuildBuddy invocations.
+
+    `now_ms` and `clock` (monotonic seconds) can be frozen for reproducible screenshots;
+    `highlight_seconds` is how long new and changed rows stay marked.
+    """
+
+    TITLE = "buildwatch"
+    CSS_PATH = Path(__file__).with_name("app.tcss")
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
+    ]
+
+    def __init__(
+        self,
+        settings: MonitorSettings,
+        *,
+        watch: Iterable[tuple[str, WatchOrigin]] = (),
+        now_ms: Callable[[], int] = wall_clock_ms,
+        clock: Callable[[], float] = time.monotonic,
+        highlight_seconds: float = 5.0,
+    ) -> None:
+        super().__init__()
+        ui = settings.profile.ui
+        self.store = MonitorStore(
+            notify_on=ui.notify_on,
+            notify_only_watched=ui.notify_only_watched,
+            notify_after_ms=now_ms(),
+            clock=clock,
+        )
+        for commit, origin in watch:
+            self.store.watch(commit, origin)
+        self.session = MonitorSession(settings, self.store)
+        self._now_ms = now_ms
+        self._highlight_seconds = highlight_seconds
+        if ui.theme in self.available_themes:
+            self.theme = ui.theme
+        if ui.keys:
+            self.set_keymap(dict(ui.keys))
+
+    @property
+    def services(self) -> Services:
+        """The session's clients and the store, for the screens."""
+        session = self.session
+        return Services(
+            develocity=session.develocity,
+            buildbuddy=session.buildbuddy,
+            develocity_url=session.develocity_url,
+            buildbuddy_url=session.buildbuddy_url,
+            store=self.store,
+        )
+
+    def on_mount(self) -> None:
+        self.push_screen(MainScreen(
+            self.session,
+            now_ms=self._now_ms,
+            restart=self.start_source,
+            bell=self.session.settings.profile.ui.bell,
+            highlight_seconds=self._highlight_seconds,
+        ))
+        self.start_source("develocity")
+        self.start_source("buildbuddy")
+
+    def start_source(self, source: SourceName) -> None:
+        """(Re)start a source's feed; a running one is cancelled first."""
+        feed = self.session.run_develocity if source == "develocity" else self.session.run_buildbuddy
+        self.run_worker(
+            feed(), name=source, group=source, exclusive=True, exit_on_error=False,
+            description=f"{source} feed",
+        )
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if event.state is WorkerState.ERROR and worker.group in ("develocity", "buildbuddy"):
+            source: SourceName = "develocity" if worker.group == "develocity" else "buildbuddy"
+            problem = f"stopped: {type(worker.error).__name__}: {worker.error}"
+            self.store.set_state(source, "offline", problem)
+            self.notify(problem, title=self.store.status(source).title, severity="error",
+                        markup=False)
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterator[SystemCommand]:
+        """Textual's commands, and on the main screen the monitor's own."""
+        yield from super().get_system_commands(screen)
+        if isinstance(screen, MainScreen):
+            yield SystemCommand("Watch a commit", "Poll BuildBuddy for a commit's invocations",
+                                screen.action_watch)
+            yield SystemCommand("Filter", "Filter the focused table", screen.action_filter)
+            yield SystemCommand("Enter credentials", "Give the focused pane's server a new key",
+                                screen.action_credentials)
+            yield SystemCommand("Keys", "Every key and its id, for rebinding", self.action_help)
+
+    def action_help(self) -> None:
+        """Show every key that works here."""
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.screen.active_bindings))
+
+    async def on_unmount(self) -> None:
+        await self.session.aclose()

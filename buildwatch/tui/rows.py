@@ -1,0 +1,185 @@
+"""How a build and an invocation look as table rows: columns, cells, sort values.
+
+Outcomes are words with a symbol, and colour only on top. Relative times are computed against
+`now_ms`, which the screen passes in (a frozen clock gives stable screenshots).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from rich.style import Style
+from rich.text import Text
+
+from buildwatch.core.buildbuddy.models import Invocation, InvocationStatus
+from buildwatch.core.links import build_scan_url, invocation_url
+from buildwatch.core.monitor.store import BuildEntry, invocation_outcome, relative_seconds
+from buildwatch.core.sanitize import sanitize_line
+from buildwatch.tui.widgets.table_model import Column, TableRow
+
+BUILD_COLUMNS = (
+    Column("outcome", "Outcome", width=11),
+    Column("id", "Build", width=13),
+    Column("project", "Project", min_width=8, share=2),
+    Column("tool", "Tool", width=14),
+    Column("requested", "Requested", min_width=10, share=3),
+    Column("user", "User", min_width=6),
+    Column("host", "Host", min_width=6),
+    Column("branch", "Branch", min_width=6),
+    Column("tags", "Tags", min_width=4),
+    Column("duration", "Duration", width=8, align="right"),
+    Column("published", "Published", width=9, align="right"),
+)
+
+INVOCATION_COLUMNS = (
+    Column("status", "Status", width=14),
+    Column("id", "Invocation", min_width=10, share=2),
+    Column("command", "Command", width=8),
+    Column("pattern", "Pattern", min_width=8, share=3),
+    Column("user", "User", min_width=6),
+    Column("host", "Host", min_width=6),
+    Column("role", "Role", width=10),
+    Column("duration", "Duration", width=8, align="right"),
+    Column("actions", "Actions", width=7, align="right"),
+    Column("commit", "Commit", width=8),
+    Column("created", "Created", width=9, align="right"),
+)
+
+_FAILED = Style(color="red", bold=True)
+_SUCCEEDED = Style(color="green")
+_RUNNING = Style(color="yellow")
+_QUIET = Style(dim=True)
+_TOOLS = {"gradle": "Gradle", "maven": "Maven", "bazel": "Bazel", "npm": "npm"}
+
+
+_MINUTE_MS, _HOUR_MS, _DAY_MS = 60_000, 3_600_000, 86_400_000
+
+
+def relative_time(epoch_ms: int | None, now_ms: int) -> str:
+    """`<1m ago`, `5m ago`, `3h ago`, or `-` for an unknown time.
+
+    Whole minutes at least, so a table of 100,000 rows is not rewritten every second.
+    """
+    if epoch_ms is None:
+        return "-"
+    if now_ms - epoch_ms < _MINUTE_MS:
+        return "<1m ago"
+    return f"{relative_seconds((now_ms - epoch_ms) / 1000)} ago"
+
+
+def next_change_ms(epoch_ms: int, now_ms: int) -> int:
+    """When `relative_time(epoch_ms, ...)` will next read differently than at `now_ms`."""
+    age = max(0, now_ms - epoch_ms)
+    unit = _MINUTE_MS if age < _HOUR_MS else _HOUR_MS if age < _DAY_MS else _DAY_MS
+    return epoch_ms + (age // unit + 1) * unit
+
+
+def duration_text(seconds: float | None) -> str:
+    """`42s`, `3m05s`, `1h02m`, or `-`."""
+    if seconds is None:
+        return "-"
+    whole = max(0, int(seconds))
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
+
+
+def linked(text: str, url: str | None) -> Text:
+    """`text` as a terminal hyperlink (OSC 8) to `url`; the local terminal opens it."""
+    return Text(text, style=Style(link=url)) if url else Text(text)
+
+
+def build_outcome(entry: BuildEntry) -> Text:
+    """The build's outcome as a word with a symbol."""
+    if entry.summary is None:
+        return Text("? unreadable" if entry.problem else "… reading", style=_QUIET)
+    return {
+        "failed": Text("✗ FAILED", style=_FAILED),
+        "success": Text("✓ succeeded", style=_SUCCEEDED),
+    }.get(entry.summary.outcome, Text("? unknown", style=_QUIET))
+
+
+def build_row(entry: BuildEntry, now_ms: int, develocity_url: str | None) -> TableRow:
+    """The table row of a build."""
+    summary = entry.summary
+    url = build_scan_url(develocity_url, entry.build_id) if develocity_url else None
+    tool = " ".join(filter(None, (_TOOLS.get(entry.tool_type, entry.tool_type), entry.tool_version)))
+    duration_s = summary.duration_ms / 1000 if summary and summary.duration_ms is not None else None
+    outcome = build_outcome(entry)
+    cells = (
+        outcome,
+        linked(entry.build_id, url),
+        _clean(summary.project if summary else None),
+        sanitize_line(tool),
+        _clean(" ".join(summary.requested) if summary else None),
+        _clean(summary.user if summary else None),
+        _clean(summary.host if summary else None),
+        _clean(summary.git_branch if summary else None),
+        _clean(", ".join(summary.tags) if summary else None),
+        duration_text(duration_s),
+        relative_time(entry.published_ms, now_ms),
+    )
+    numbers = {9: -1.0 if duration_s is None else duration_s, 10: entry.published_ms or 0}
+    return TableRow(entry.build_id, cells, _sort_values(cells, numbers))
+
+
+def invocation_status(invocation: Invocation) -> Text:
+    """The invocation's status as a word with a symbol."""
+    if invocation.in_progress:
+        return Text("⟳ in progress", style=_RUNNING)
+    outcome = invocation_outcome(invocation)
+    if outcome == "failed":
+        return Text("✗ FAILED", style=_FAILED)
+    if outcome == "succeeded":
+        return Text("✓ succeeded", style=_SUCCEEDED)
+    if outcome == "cancelled":
+        return Text("■ cancelled", style=_QUIET)
+    if invocation.status is InvocationStatus.DISCONNECTED_INVOCATION_STATUS:
+        return Text("? disconnected", style=_QUIET)
+    return Text("? unknown", style=_QUIET)
+
+
+def invocation_row(invocation: Invocation, now_ms: int, buildbuddy_url: str | None) -> TableRow:
+    """The table row of an invocation."""
+    key = invocation.invocation_id
+    url = invocation_url(buildbuddy_url, key) if buildbuddy_url else None
+    status = invocation_status(invocation)
+    duration = _seconds(invocation.duration)
+    created_ms = (
+        int(invocation.created_at.timestamp() * 1000) if invocation.created_at else None
+    )
+    cells = (
+        status,
+        linked(sanitize_line(key), url),
+        _clean(invocation.command),
+        _clean(invocation.pattern),
+        _clean(invocation.user),
+        _clean(invocation.host),
+        _clean(invocation.role),
+        duration_text(duration),
+        str(invocation.action_count),
+        _clean(invocation.commit_sha[:7]),
+        relative_time(created_ms, now_ms),
+    )
+    numbers = {
+        7: -1.0 if duration is None else duration, 8: invocation.action_count, 10: created_ms or 0,
+    }
+    return TableRow(key, cells, _sort_values(cells, numbers))
+
+
+def _sort_values(cells: tuple[str | Text, ...], numbers: dict[int, float]) -> tuple[object, ...]:
+    """Text columns sort by their text ignoring case; durations, counts and times by number."""
+    return tuple(
+        numbers[index] if index in numbers else (cell.plain if isinstance(cell, Text) else cell).casefold()
+        for index, cell in enumerate(cells)
+    )
+
+
+def _clean(text: str | None) -> str:
+    return sanitize_line(text) if text else ""
+
+
+def _seconds(duration: timedelta | None) -> float | None:
+    return duration.total_seconds() if duration is not None else None

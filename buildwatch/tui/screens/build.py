@@ -1,0 +1,234 @@
+"""A Develocity build, for triage: what failed, in which task or test, and what it printed.
+
+The screen streams the build's whole event stream from a worker that starts when it opens and is
+cancelled when it closes. `BuildDetail` reduces the events; the screen flushes what changed to its
+tabs a few times a second, so a 500,000-event build loads with the screen responsive.
+
+Keys: `1`-`5` switch tabs (Summary, Tasks/Goals/Targets, Tests, Events, Console), `/` filters the
+table or event list of the current tab (or searches the log), Enter opens a task or test, Escape
+goes back, `q` quits.
+"""
+
+from __future__ import annotations
+
+from time import monotonic
+from typing import ClassVar
+
+import msgspec
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Horizontal
+from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
+
+from buildwatch.core.develocity.detail import (
+    OUTCOME_ORDER,
+    TEST_OUTCOME_ORDER,
+    BuildDetail,
+    TestResult,
+    WorkItem,
+    outcome_rank,
+)
+from buildwatch.core.develocity.report import (
+    WORK_NAMES,
+    duration_text,
+    header_pairs,
+    summary_text,
+    test_text,
+    work_text,
+)
+from buildwatch.core.errors import BuildwatchError
+from buildwatch.core.links import build_scan_url
+from buildwatch.core.sanitize import sanitize
+from buildwatch.tui.screens.drill_down import (
+    FILTER_PLACEHOLDER,
+    DrillDownScreen,
+    is_open,
+    tab_bindings,
+)
+from buildwatch.tui.screens.log import LogScreen
+from buildwatch.tui.services import services
+from buildwatch.tui.widgets.breadcrumb import Breadcrumb
+from buildwatch.tui.widgets.event_list import EventList
+from buildwatch.tui.widgets.header_text import header_text, outcome_style
+from buildwatch.tui.widgets.live_table import LiveTable
+from buildwatch.tui.widgets.log_panel import LogPanel
+from buildwatch.tui.widgets.log_view import LogView
+from buildwatch.tui.widgets.table_model import Column, TableRow
+
+FLUSH_S = 0.25
+"""How often loaded events reach the widgets."""
+
+TABS = ("summary", "work", "tests", "events", "console")
+HEADER_LINES = ("scan", "user")
+"""Header labels that start a line: what and how, the link, then who, where and when."""
+
+WORK_COLUMNS = (
+    Column("outcome", "Outcome", width=12),
+    Column("path", "Path", share=3),
+    Column("duration", "Duration", width=9, align="right"),
+    Column("cache", "Cache", width=11),
+)
+TEST_COLUMNS = (
+    Column("outcome", "Outcome", width=9),
+    Column("class", "Class", share=2),
+    Column("name", "Test", share=2),
+    Column("duration", "Duration", width=9, align="right"),
+    Column("owner", "Run by", share=1),
+)
+
+
+def _cache_text(item: WorkItem) -> str:
+    if item.from_cache:
+        return "from cache"
+    return {True: "cacheable", False: "not cacheable", None: ""}[item.cacheable]
+
+
+def work_row(item: WorkItem) -> TableRow:
+    """A task, goal or target as a table row; outcomes sort failures first."""
+    duration = item.duration_ms
+    return TableRow(
+        item.key,
+        [Text(item.outcome, style=outcome_style(item.outcome)), item.path,
+         duration_text(duration), _cache_text(item)],
+        [(outcome_rank(item.outcome, OUTCOME_ORDER), item.path.casefold()), item.path.casefold(),
+         duration,
+         _cache_text(item)],
+    )
+
+
+def test_row(test: TestResult) -> TableRow:
+    """A test as a table row; failed and skipped tests sort first."""
+    duration = test.duration_ms
+    return TableRow(
+        test.key,
+        [Text(test.outcome, style=outcome_style(test.outcome)), test.class_name, test.name,
+         duration_text(duration), test.owner],
+        [(outcome_rank(test.outcome, TEST_OUTCOME_ORDER), test.class_name.casefold(),
+          test.name.casefold()), test.class_name.casefold(),
+         test.name.casefold(), duration, test.owner.casefold()],
+    )
+
+
+class BuildScreen(DrillDownScreen):
+    """One Develocity build: header, then Summary, work, Tests, Events and Console tabs."""
+
+    CSS_PATH = "build.tcss"
+    FILTERABLE: ClassVar[dict[str, str]] = {
+        "work": "#work-table", "tests": "#tests-table", "events": "#event-list"}
+    BINDINGS: ClassVar[list[BindingType]] = tab_bindings("build", TABS)
+
+    def __init__(self, build_id: str) -> None:
+        super().__init__()
+        self.build_id = build_id
+        self.crumb = f"build {build_id}"
+        self.detail = BuildDetail()
+        self.loaded = False
+        """Whether the whole event stream has been read."""
+        self._summary_shown = ""
+        self._flushed_at = 0.0
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="build-top"):
+            yield Breadcrumb()
+            yield Static(Text("connecting…"), id="build-progress")
+        yield Static(Text(f"build {self.build_id}"), id="build-header")
+        with TabbedContent(id="tabs"):
+            with TabPane("1 Summary", id="summary"):
+                yield LogPanel(f"build-{self.build_id}-summary.txt", follow=False,
+                               id="summary-log")
+            with TabPane("2 Tasks", id="work"):
+                yield LiveTable(WORK_COLUMNS, highlight_seconds=0, id="work-table")
+            with TabPane("3 Tests", id="tests"):
+                yield LiveTable(TEST_COLUMNS, highlight_seconds=0, id="tests-table")
+            with TabPane("4 Events", id="events"), Horizontal():
+                yield EventList(self.detail.events, id="event-list")
+                yield LogView(id="event-json")
+            with TabPane("5 Console", id="console"):
+                yield LogPanel(f"build-{self.build_id}-console.log", id="console-log")
+        yield Input(placeholder=FILTER_PLACEHOLDER, id="filter")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#summary-log", LogPanel).focus_log()
+        for table in self.query(LiveTable):
+            table.sort_by("outcome", descending=False)
+        self._summary_shown = summary_text(self.detail, "tasks")
+        self.query_one("#summary-log", LogPanel).append(self._summary_shown)
+        self.run_worker(self._load(), group="build-events", exclusive=True, exit_on_error=False)
+
+    async def _load(self) -> None:
+        client = services(self.app).develocity
+        if client is None:
+            self._progress("Develocity is not configured")
+            return
+        try:
+            async for batch in client.event_batches(self.build_id):
+                self.detail.add(batch)
+                if monotonic() - self._flushed_at >= FLUSH_S:
+                    self._flush()
+        except BuildwatchError as error:
+            self._flush()
+            self._progress(f"stopped: {error}")
+            return
+        self.loaded = True
+        self._flush()
+
+    def _flush(self) -> None:
+        if not is_open(self):
+            return
+        self._flushed_at = monotonic()
+        detail = self.detail
+        tool = detail.tool_type or "gradle"
+        work_name = WORK_NAMES.get(tool, "Tasks")
+        self.query_one("#tabs", TabbedContent).get_tab("work").label = f"2 {work_name}"
+        summary = detail.summary()
+        if summary is not None:
+            web = services(self.app).develocity_url
+            url = build_scan_url(web, self.build_id) if web else None
+            self.query_one("#build-header", Static).update(
+                header_text(header_pairs(summary, url), HEADER_LINES))
+        changed_work = detail.take_changed_work()
+        if changed_work:
+            self.query_one("#work-table", LiveTable).upsert_rows(map(work_row, changed_work),
+                                                                highlight=False)
+        changed_tests = detail.take_changed_tests()
+        if changed_tests:
+            self.query_one("#tests-table", LiveTable).upsert_rows(map(test_row, changed_tests),
+                                                                 highlight=False)
+        console = detail.take_console()
+        if console:
+            self.query_one("#console-log", LogPanel).append(console)
+        self.query_one("#event-list", EventList).events_added()
+        text = summary_text(detail, work_name)
+        if text != self._summary_shown:
+            self._summary_shown = text
+            panel = self.query_one("#summary-log", LogPanel)
+            panel.view.clear()
+            panel.append(text)
+        count = len(detail.events)
+        self._progress(f"{count:,} events" + ("" if self.loaded else " · loading…"))
+
+    def _progress(self, text: str) -> None:
+        if not is_open(self):
+            return
+        self.query_one("#build-progress", Static).update(Text(sanitize(text)))
+
+    def on_event_list_selected(self, event: EventList.Selected) -> None:
+        view = self.query_one("#event-json", LogView)
+        view.clear()
+        if event.position is not None:
+            source = self.detail.events.source(event.position)
+            view.append(sanitize(msgspec.json.format(source, indent=2).decode("utf-8", "replace")))
+            view.action_top()
+
+    def on_live_table_row_activated(self, event: LiveTable.RowActivated) -> None:
+        key = event.row_key
+        if event.table.id == "work-table" and key in self.detail.work:
+            item = self.detail.work[key]
+            self.app.push_screen(LogScreen(item.path, work_text(self.detail, item),
+                                           f"{self.build_id}-task.txt"))
+        elif event.table.id == "tests-table" and key in self.detail.tests:
+            test = self.detail.tests[key]
+            self.app.push_screen(LogScreen(test.name, test_text(self.detail, test),
+                                           f"{self.build_id}-test.txt"))

@@ -1,0 +1,123 @@
+"""What the build and invocation screens share: numbered tabs, a filter box, going back.
+
+A subclass composes a `TabbedContent` with id `tabs`, an `Input` with id `filter`, and says
+which tabs hold a filterable widget (`FILTERABLE`: tab id -> selector); every other tab holds a
+`LogPanel`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Protocol
+
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import Input, TabbedContent, TabPane
+
+from buildwatch.tui.widgets.breadcrumb import Breadcrumb
+from buildwatch.tui.widgets.log_panel import LogPanel
+
+FILTER_PLACEHOLDER = "filter (Enter: keep, Escape: close; !word inverts)"
+
+
+class Filterable(Protocol):
+    """A widget the filter box drives."""
+
+    @property
+    def filter_text(self) -> str:
+        """The filter as last given."""
+
+    def set_filter(self, text: str) -> None:
+        """Filter the widget's rows."""
+
+    def focus(self, scroll_visible: bool = True) -> object:
+        """Give the widget the focus."""
+
+
+def is_open(screen: Screen[Any]) -> bool:
+    """Whether the screen is still on the stack: a worker must not touch a closing screen's
+    widgets, which are removed before its workers are cancelled."""
+    return screen in screen.app.screen_stack
+
+
+def tab_bindings(prefix: str, tabs: tuple[str, ...]) -> list[BindingType]:
+    """`1`, `2`, ... switch to `tabs` in order."""
+    return [Binding(str(n), f"show_tab('{tab}')", tab.capitalize(), show=False,
+                    id=f"{prefix}.tab_{tab}") for n, tab in enumerate(tabs, 1)]
+
+
+class DrillDownScreen(Screen[None]):
+    """A screen of tabs with a shared filter box; Escape closes the box, else goes back."""
+
+    FILTERABLE: ClassVar[dict[str, str]] = {}
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="screen.back"),
+        Binding("q", "app.quit", "Quit", id="screen.quit"),
+        Binding("slash", "filter", "Filter", key_display="/", id="screen.filter"),
+    ]
+
+    @property
+    def active_tab(self) -> str:
+        """The id of the tab showing."""
+        return self.query_one("#tabs", TabbedContent).active
+
+    def action_show_tab(self, tab: str) -> None:
+        """Switch to a tab and focus its content."""
+        self.query_one("#tabs", TabbedContent).active = tab
+        self._focus_tab(tab)
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self._show_trail()
+
+    def _show_trail(self) -> None:
+        """The breadcrumb ends with the tab, and its filter if one is set."""
+        tabs = self.query_one("#tabs", TabbedContent)
+        title = tabs.get_tab(tabs.active).label_text.split(" ", 1)[-1]
+        target = self._filterable()
+        if target is not None and target.filter_text:
+            title += f" (filter: {target.filter_text})"
+        self.query_one(Breadcrumb).refresh_trail(title)
+
+    def _focus_tab(self, tab: str) -> None:
+        if tab in self.FILTERABLE:
+            self.query_one(self.FILTERABLE[tab]).focus()
+        else:
+            self.query_one(f"#{tab}", TabPane).query_one(LogPanel).focus_log()
+
+    def _filterable(self) -> Filterable | None:
+        selector = self.FILTERABLE.get(self.active_tab)
+        if selector is None:
+            return None
+        widget: Filterable = self.query_one(selector)  # type: ignore[assignment]
+        return widget
+
+    def action_filter(self) -> None:
+        """Open the filter box for the current tab's table or list."""
+        target = self._filterable()
+        if target is None:
+            return
+        box = self.query_one("#filter", Input)
+        box.value = target.filter_text
+        box.add_class("-shown")
+        box.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        target = self._filterable()
+        if event.input.id == "filter" and target is not None:
+            target.set_filter(event.value)
+            self._show_trail()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            self._close_filter()
+
+    def _close_filter(self) -> None:
+        self.query_one("#filter", Input).remove_class("-shown")
+        self._focus_tab(self.active_tab)
+
+    def action_back(self) -> None:
+        """Close the filter box if it is open, else go back a screen."""
+        if self.query_one("#filter", Input).has_focus:
+            self._close_filter()
+        else:
+            self.dismiss()

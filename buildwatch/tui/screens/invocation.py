@@ -1,0 +1,274 @@
+"""A BuildBuddy invocation, for triage: which targets failed, their actions and files, the log.
+
+Workers started on mount poll the invocation and its targets until it finishes, and follow its
+log; they are cancelled when the screen closes. Keys: `1`-`3` switch tabs (Targets, Actions,
+Log), `l` jumps to the log, `/` filters the current table, Enter on a target lists its actions,
+Enter on a file opens it, `a` lists every action, `D` deletes the file under the cursor from the
+cache, Escape goes back, `q` quits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
+
+from buildwatch.core.buildbuddy.logs import LogAssembler
+from buildwatch.core.buildbuddy.models import Invocation
+from buildwatch.core.buildbuddy.triage import (
+    FileRow,
+    TargetRow,
+    file_rows,
+    invocation_header,
+    target_row,
+)
+from buildwatch.core.errors import BuildwatchError
+from buildwatch.core.links import invocation_url
+from buildwatch.core.sanitize import sanitize_line
+from buildwatch.tui.screens.confirm_delete import confirm_and_delete
+from buildwatch.tui.screens.drill_down import (
+    FILTER_PLACEHOLDER,
+    DrillDownScreen,
+    is_open,
+    tab_bindings,
+)
+from buildwatch.tui.screens.file_viewer import FileViewerScreen
+from buildwatch.tui.services import services
+from buildwatch.tui.widgets.breadcrumb import Breadcrumb
+from buildwatch.tui.widgets.header_text import header_text, outcome_style
+from buildwatch.tui.widgets.live_table import LiveTable
+from buildwatch.tui.widgets.log_panel import LogPanel
+from buildwatch.tui.widgets.table_model import Column, TableRow
+
+POLL_S = 2.0
+"""How often a running invocation and its targets are fetched again."""
+
+TABS = ("targets", "actions", "log")
+HEADER_LINES = ("link", "user")
+"""Header labels that start a line: the run, its link, then who, where and which source."""
+
+TARGET_COLUMNS = (
+    Column("status", "Status", width=15),
+    Column("label", "Label", share=4),
+    Column("rule", "Rule", share=1),
+    Column("language", "Lang", width=6),
+    Column("duration", "Duration", width=9, align="right"),
+    Column("tags", "Tags", share=1),
+)
+FILE_COLUMNS = (
+    Column("target", "Target", share=2),
+    Column("action", "Action", width=17),
+    Column("file", "File", share=2),
+    Column("size", "Size", width=9, align="right"),
+)
+
+
+def target_table_row(row: TargetRow) -> TableRow:
+    """A target as a table row; sorting by status groups them, failures first."""
+    return TableRow(
+        row.key,
+        [Text(row.status, style=outcome_style(row.status)), row.label, row.rule_type,
+         row.language, row.duration, row.tags],
+        # Within a status, by label: the server's order of targets is not stable.
+        [(row.rank, row.label.casefold()), row.label.casefold(), row.rule_type, row.language,
+         row.duration_s, row.tags],
+    )
+
+
+def file_table_row(row: FileRow, deleted: bool) -> TableRow:
+    """A file (or an action without files) as a table row, marked once deleted."""
+    name: str | Text = Text(f"{row.name} (deleted)", style="strike red") if deleted else row.name
+    return TableRow(row.key, [row.target, row.action, name, row.size],
+                    [row.target.casefold(), row.action, row.name.casefold(), row.size_bytes])
+
+
+class InvocationScreen(DrillDownScreen):
+    """One invocation: header, then Targets, Actions and Log tabs."""
+
+    CSS_PATH = "invocation.tcss"
+    FILTERABLE: ClassVar[dict[str, str]] = {
+        "targets": "#targets-table", "actions": "#actions-table"}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("l", "show_tab('log')", "Log", id="invocation.log"),
+        Binding("a", "all_actions", "All actions", id="invocation.all_actions"),
+        Binding("D", "delete_file", "Delete file", id="invocation.delete_file"),
+        *tab_bindings("invocation", TABS),
+    ]
+
+    def __init__(self, invocation_id: str) -> None:
+        super().__init__()
+        self.invocation_id = invocation_id
+        self.crumb = f"invocation {invocation_id[:8]}"
+        self.invocation: Invocation | None = None
+        self.finished = False
+        """Whether the invocation is complete and its targets final."""
+        self.log_complete = False
+        self.deleted: set[str] = set()
+        self.targets: dict[str, TargetRow] = {}
+        self.files: dict[str, FileRow] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Breadcrumb()
+        yield Static(Text(f"invocation {self.invocation_id}"), id="invocation-header")
+        with TabbedContent(id="tabs"):
+            with TabPane("1 Targets", id="targets"):
+                yield LiveTable(TARGET_COLUMNS, highlight_seconds=3, id="targets-table")
+            with TabPane("2 Actions", id="actions"):
+                yield Static(Text("Enter on a target lists its actions; a lists all"),
+                             id="actions-title")
+                yield LiveTable(FILE_COLUMNS, highlight_seconds=0, id="actions-table")
+            with TabPane("3 Log", id="log"):
+                yield LogPanel(f"invocation-{self.invocation_id}.log", id="invocation-log")
+        yield Input(placeholder=FILTER_PLACEHOLDER, id="filter")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#targets-table", LiveTable).sort_by("status", descending=False)
+        self.query_one("#actions-table", LiveTable).sort_by("target", descending=False)
+        self.query_one("#targets-table", LiveTable).focus()
+        self.run_worker(self._watch(), group="invocation-watch", exit_on_error=False)
+        self.run_worker(self._follow_log(), group="invocation-log", exit_on_error=False)
+
+    async def _watch(self) -> None:
+        client = services(self.app).buildbuddy
+        if client is None:
+            self._header_note("BuildBuddy is not configured")
+            return
+        while True:
+            try:
+                invocation = None
+                async for found in client.invocations(invocation_id=self.invocation_id):
+                    invocation = found
+                if invocation is None:
+                    self._header_note("no such invocation")
+                    return
+                rows = [target_row(target) async for target in client.targets(self.invocation_id)]
+            except BuildwatchError as error:
+                self._header_note(f"stopped: {error}")
+                return
+            if not is_open(self):
+                return
+            # Targets that change while the invocation runs are marked; the first load is not.
+            first_poll = self.invocation is None
+            self.invocation = invocation
+            self.targets.update((row.key, row) for row in rows)
+            self._show_header()
+            self.query_one("#targets-table", LiveTable).upsert_rows(
+                map(target_table_row, rows), highlight=not first_poll)
+            if not invocation.in_progress:
+                self.finished = True
+                return
+            await asyncio.sleep(POLL_S)
+
+    async def _follow_log(self) -> None:
+        client = services(self.app).buildbuddy
+        panel = self.query_one("#invocation-log", LogPanel)
+        if client is None:
+            return
+        assembler = LogAssembler()
+        panel.set_state("loading")
+        try:
+            async for chunk in client.log(self.invocation_id, follow=True):
+                if not is_open(self):
+                    return
+                panel.append(assembler.add(chunk))
+                panel.set_state("following the running invocation" if chunk.live else "loading")
+        except BuildwatchError as error:
+            panel.set_state(f"stopped: {error}")
+            return
+        panel.append(assembler.finish())
+        self.log_complete = True
+        panel.set_state("complete")
+
+    def _show_header(self) -> None:
+        if self.invocation is None:
+            return
+        web = services(self.app).buildbuddy_url
+        url = invocation_url(web, self.invocation_id) if web else None
+        header = self.query_one("#invocation-header", Static)
+        header.update(header_text(invocation_header(self.invocation, url), HEADER_LINES))
+
+    def _header_note(self, note: str) -> None:
+        if not is_open(self):
+            return
+        self.query_one("#invocation-header", Static).update(
+            Text(sanitize_line(f"invocation {self.invocation_id}: {note}")))
+
+    async def _load_actions(self, target_id: str | None, label: str) -> None:
+        client = services(self.app).buildbuddy
+        table = self.query_one("#actions-table", LiveTable)
+        table.clear()
+        self.files.clear()
+        title = self.query_one("#actions-title", Static)
+        what = f"Actions of {label}" if target_id else "All actions"
+        title.update(Text(f"{what} (loading…)"))
+        if client is None:
+            return
+        count = 0
+        try:
+            async for action in client.actions(self.invocation_id, target_id=target_id):
+                if not is_open(self):
+                    return
+                rows = file_rows(action)
+                count += 1
+                self.files.update((row.key, row) for row in rows)
+                table.upsert_rows((file_table_row(row, self._is_deleted(row)) for row in rows),
+                                  highlight=False)
+        except BuildwatchError as error:
+            title.update(Text(sanitize_line(f"{what}: {error}")))
+            return
+        title.update(Text(f"{what}: {count} actions, {len(self.files)} rows"
+                          " (Enter opens a file, D deletes it, a lists all)"))
+
+    def _is_deleted(self, row: FileRow) -> bool:
+        return row.file is not None and row.file.uri in self.deleted
+
+    def mark_deleted(self, uri: str) -> None:
+        """Show the file with this URI as deleted."""
+        self.deleted.add(uri)
+        marked = [row for row in self.files.values() if row.file is not None and row.file.uri == uri]
+        if marked and is_open(self):
+            self.query_one("#actions-table", LiveTable).upsert_rows(
+                (file_table_row(row, True) for row in marked), highlight=False)
+
+    def on_live_table_row_activated(self, event: LiveTable.RowActivated) -> None:
+        if event.table.id == "targets-table":
+            target = self.targets.get(event.row_key)
+            self.run_worker(self._load_actions(event.row_key, target.label if target else ""),
+                            group="actions",
+                            exclusive=True, exit_on_error=False)
+            self.action_show_tab("actions")
+        elif event.table.id == "actions-table":
+            row = self.files.get(event.row_key)
+            if row is not None and row.file is not None:
+                self.app.push_screen(FileViewerScreen(row.file, on_deleted=self.mark_deleted))
+
+    def action_all_actions(self) -> None:
+        """List every action of the invocation."""
+        self.run_worker(self._load_actions(None, ""), group="actions", exclusive=True,
+                        exit_on_error=False)
+        self.action_show_tab("actions")
+
+    def action_delete_file(self) -> None:
+        """Delete the file under the cursor of the Actions table from the cache."""
+        table = self.query_one("#actions-table", LiveTable)
+        client = services(self.app).buildbuddy
+        if self.active_tab != "actions" or client is None:
+            return
+        row = self.files.get(table.cursor_row_key or "")
+        if row is None or row.file is None or row.file.uri in self.deleted:
+            return
+        uri = row.file.uri
+
+        def done(error: str | None) -> None:
+            if error is not None:
+                self.app.notify(f"delete failed: {error}", severity="error", markup=False)
+            else:
+                self.app.notify(f"deleted {row.name} from the cache", markup=False)
+                self.mark_deleted(uri)
+
+        confirm_and_delete(self.app, client, uri, done)

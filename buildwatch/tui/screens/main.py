@@ -1,0 +1,368 @@
+"""The main screen: Develocity builds above, BuildBuddy invocations below, health on top.
+
+The store fills up as fast as the feeds bring data; this screen drains it on a timer
+(`FLUSH_S`), so a burst of builds costs one table update, not one per build.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from buildwatch.core.links import build_scan_url, invocation_url
+from buildwatch.core.monitor.heap import HeapSettler
+from buildwatch.core.monitor.session import MonitorSession
+from buildwatch.core.monitor.store import BuildEntry, Changes, SourceName, normalize_commit
+from buildwatch.core.sanitize import sanitize_line
+from buildwatch.tui.clipboard import copy_text
+from buildwatch.tui.due import DueTimes
+from buildwatch.tui.rows import (
+    BUILD_COLUMNS,
+    INVOCATION_COLUMNS,
+    build_row,
+    invocation_row,
+    next_change_ms,
+)
+from buildwatch.tui.widgets.live_table import LiveTable
+from buildwatch.tui.widgets.status_bar import StatusBar
+from buildwatch.tui.widgets.table_model import TableRow
+
+FLUSH_S = 0.1
+"""How often new data reaches the screen."""
+MAX_ROWS_PER_FLUSH = 2_000
+"""A backfill of 100,000 builds reaches the table in slices, so keys stay answered meanwhile."""
+DUE_PER_FLUSH = 100
+"""Build rows whose relative time is rewritten per flush, at most."""
+INVOCATION_TIMES_S = 30.0
+
+_PANE_SOURCES: dict[str, SourceName] = {"builds": "develocity", "invocations": "buildbuddy"}
+
+
+class MainScreen(Screen[None]):
+    """Both live tables, the status bar, and the keys that act on the selected row."""
+
+    CSS_PATH = Path(__file__).with_name("main.tcss")
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter", key_display="/", id="main.filter"),
+        Binding("escape", "back", "Back / clear filter", show=False, id="main.back"),
+        Binding("tab", "next_pane", "Next pane", show=False, id="main.next_pane"),
+        Binding("shift+tab", "previous_pane", "Previous pane", show=False, id="main.previous_pane"),
+        Binding("w", "watch", "Watch commit", id="main.watch"),
+        Binding("o", "open_page", "Open page", id="main.open"),
+        Binding("y", "copy_id", "Copy id", id="main.copy_id"),
+        Binding("Y", "copy_url", "Copy URL", show=False, id="main.copy_url"),
+        Binding("c", "credentials", "Credentials", show=False, id="main.credentials"),
+    ]
+
+    def __init__(
+        self,
+        session: MonitorSession,
+        *,
+        now_ms: Callable[[], int],
+        restart: Callable[[SourceName], None],
+        bell: bool = False,
+        highlight_seconds: float = 5.0,
+    ) -> None:
+        """`restart` reconnects a source (after new credentials); `now_ms` dates relative times."""
+        super().__init__()
+        self._session = session
+        self._store = session.store
+        self._now_ms = now_ms
+        self._restart = restart
+        self._bell = bell
+        self._highlight_seconds = highlight_seconds
+        self._filter_target: LiveTable | None = None
+        self._asked_credentials: set[SourceName] = set()
+        self._due = DueTimes()
+        self._heap = HeapSettler()
+        self._titles: dict[str, str] = {}
+        self._tables: dict[str, LiveTable] = {}
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        for pane, columns in (("builds", BUILD_COLUMNS), ("invocations", INVOCATION_COLUMNS)):
+            with Vertical(id=f"{pane}-pane", classes="pane"):
+                yield Static(id=f"{pane}-title", classes="pane-title")
+                yield LiveTable(columns, id=pane, highlight_seconds=self._highlight_seconds)
+        yield Input(id="filter", placeholder="filter: text in any column (! inverts)")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
+        # Invocations come back per commit, not in time order: newest created first instead.
+        self._invocations.sort_by("created", descending=True)
+        self._builds.focus()
+        self.set_interval(FLUSH_S, self.flush)
+        self.set_interval(INVOCATION_TIMES_S, self.refresh_invocation_times)
+        self.flush()
+
+    def flush(self) -> None:
+        """Move what changed in the store onto the screen, and redraw the status."""
+        changes = self._store.drain(MAX_ROWS_PER_FLUSH)
+        if changes:
+            self._apply(changes)
+            self._heap.settle(len(self._store.builds),
+                              len(changes.builds) + len(changes.invocations))
+        self.refresh_relative_times()
+        store, now = self._store, self._store.clock()
+        self.query_one(StatusBar).show(store.develocity, store.buildbuddy, now)
+        for pane in _PANE_SOURCES:
+            self._show_title(pane)
+        for source in ("develocity", "buildbuddy"):
+            self._ask_credentials_if_refused(source)
+
+    def refresh_relative_times(self) -> None:
+        """Rewrite the relative times that have moved on: a slice of the builds, every invocation.
+
+        Builds are done a slice per flush: with 100,000 of them a minute's worth of "5m ago"
+        changes is thousands of rows, too many to rewrite between two key presses.
+        """
+        now_ms, session = self._now_ms(), self._session
+        builds = self._store.builds
+        due = [builds[key] for key in self._due.pop_due(now_ms, DUE_PER_FLUSH) if key in builds]
+        if due:
+            self._builds.upsert_rows(
+                [self._scheduled(build_row(entry, now_ms, session.develocity_url), entry, now_ms)
+                 for entry in due],
+                highlight=False,
+            )
+
+    def refresh_invocation_times(self) -> None:
+        """Rewrite every invocation row (there are few) so "created" times stay true."""
+        now_ms, url = self._now_ms(), self._session.buildbuddy_url
+        self._invocations.upsert_rows(
+            [invocation_row(item, now_ms, url) for item in self._store.invocations.values()],
+            highlight=False,
+        )
+
+    @property
+    def _builds(self) -> LiveTable:
+        return self._table("builds")
+
+    @property
+    def _invocations(self) -> LiveTable:
+        return self._table("invocations")
+
+    def _table(self, pane: str) -> LiveTable:
+        # Looked up once: the flush runs ten times a second.
+        table = self._tables.get(pane)
+        if table is None:
+            table = self._tables[pane] = self.query_one(f"#{pane}", LiveTable)
+        return table
+
+    def _apply(self, changes: Changes) -> None:
+        now_ms, session = self._now_ms(), self._session
+        if changes.builds:
+            self._builds.upsert_rows(
+                [self._scheduled(build_row(entry, now_ms, session.develocity_url), entry, now_ms)
+                 for entry in changes.builds]
+            )
+        if changes.invocations:
+            self._invocations.upsert_rows(
+                [invocation_row(item, now_ms, session.buildbuddy_url)
+                 for item in changes.invocations]
+            )
+        for notice in changes.notices:
+            self.app.notify(
+                sanitize_line(notice.message),
+                title=sanitize_line(notice.title),
+                severity="error" if notice.outcome == "failed" else "information",
+                markup=False,
+            )
+            if self._bell:
+                self.app.bell()
+
+    def _scheduled(self, row: TableRow, entry: BuildEntry, now_ms: int) -> TableRow:
+        """`row`, after noting when its "published" cell will next need rewriting."""
+        if entry.published_ms is not None:
+            self._due.schedule(entry.build_id, next_change_ms(entry.published_ms, now_ms))
+        return row
+
+    def _show_title(self, pane: str) -> None:
+        table = self._table(pane)
+        noun = "Develocity builds (published)" if pane == "builds" else "BuildBuddy invocations"
+        parts = [f"{noun}: {table.row_count:,}"]
+        if table.row_count != table.total_row_count:
+            parts[0] += f" of {table.total_row_count:,}"
+        if table.following:
+            parts.append("▶ following")
+        else:
+            parts.append("❚❚ paused" + (f" · +{table.new_while_paused:,} new"
+                                        if table.new_while_paused else ""))
+        if table.filter_text:
+            parts.append(f"filter: {table.filter_text}")
+        title = " · ".join(parts)
+        if self._titles.get(pane) != title:
+            self._titles[pane] = title
+            self.query_one(f"#{pane}-title", Static).update(title)
+
+    def _ask_credentials_if_refused(self, source: SourceName) -> None:
+        status = self._store.status(source)
+        if status.state != "auth_failed":
+            self._asked_credentials.discard(source)
+            return
+        if source in self._asked_credentials or self.app.screen is not self:
+            return
+        self._asked_credentials.add(source)
+        self._open_credentials(source, status.detail)
+
+    def _open_credentials(self, source: SourceName, problem: str) -> None:
+        from buildwatch.tui.screens.credentials import CredentialsScreen, NewCredentials
+
+        url = self._session.develocity_url if source == "develocity" else self._session.buildbuddy_url
+
+        def done(result: NewCredentials | None) -> None:
+            if result is None:
+                return
+            if source == "develocity":
+                self._session.use_develocity(result.credential, result.base_url)
+            else:
+                self._session.use_buildbuddy(result.credential, result.base_url)
+            self._restart(source)
+
+        self.app.push_screen(CredentialsScreen(source, url, problem), done)
+
+    def _focused_table(self) -> LiveTable:
+        focused = self.focused
+        return focused if isinstance(focused, LiveTable) else self._filter_target or self._builds
+
+    def _selected(self) -> tuple[str, str | None] | None:
+        """The selected row's id and web page, in the focused table."""
+        table = self._focused_table()
+        key = table.cursor_row_key
+        if key is None:
+            return None
+        if table.id == "builds":
+            url = self._session.develocity_url
+            return key, build_scan_url(url, key) if url else None
+        url = self._session.buildbuddy_url
+        return key, invocation_url(url, key) if url else None
+
+    def action_filter(self) -> None:
+        """Show the filter line for the focused table."""
+        self._filter_target = self._focused_table()
+        field = self.query_one("#filter", Input)
+        field.value = self._filter_target.filter_text
+        field.display = True
+        field.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        if self._filter_target is not None:
+            self._filter_target.set_filter(event.value)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self) -> None:
+        self._close_filter()
+
+    def action_back(self) -> None:
+        """Close the filter line and clear its filter; else clear the focused table's filter."""
+        field = self.query_one("#filter", Input)
+        table = self._filter_target if field.display else self._focused_table()
+        if table is not None:
+            table.set_filter("")
+        self._close_filter()
+
+    def _close_filter(self) -> None:
+        field = self.query_one("#filter", Input)
+        field.display = False
+        (self._filter_target or self._builds).focus()
+
+    def action_next_pane(self) -> None:
+        """Focus the other table."""
+        self._switch_pane()
+
+    def action_previous_pane(self) -> None:
+        """Focus the other table (there are two, so previous is next)."""
+        self._switch_pane()
+
+    def _switch_pane(self) -> None:
+        other = self._invocations if self._focused_table() is self._builds else self._builds
+        self._close_filter_silently()
+        other.focus()
+        self._filter_target = other
+
+    def _close_filter_silently(self) -> None:
+        self.query_one("#filter", Input).display = False
+
+    def action_watch(self) -> None:
+        """Ask for a commit to watch on BuildBuddy."""
+        from buildwatch.tui.screens.watch_commit import WatchCommitScreen
+
+        def done(commit: str | None) -> None:
+            sha = normalize_commit(commit or "")
+            if sha is None:
+                return
+            if self._store.watch(sha, "you"):
+                self.app.notify(f"Watching commit {sha[:12]}", title="BuildBuddy")
+            else:
+                self.app.notify(f"Commit {sha[:12]} is already watched", title="BuildBuddy")
+
+        self.app.push_screen(WatchCommitScreen(), done)
+
+    def action_open_page(self) -> None:
+        """Open the selected row's web page (over SSH: copy it and show it as a link)."""
+        selected = self._selected()
+        if selected is None or selected[1] is None:
+            self.app.notify("No row selected", severity="warning")
+            return
+        url = selected[1]
+        if os.environ.get("SSH_CONNECTION") or os.environ.get("SSH_TTY"):
+            copy_text(self.app, url, os.environ)
+            self.app.notify(f"[link={url}]{url}[/link]", title="Copied (remote session)",
+                            markup=True)
+        else:
+            self.app.open_url(url)
+
+    def action_copy_id(self) -> None:
+        """Copy the selected row's id."""
+        self._copy(0)
+
+    def action_copy_url(self) -> None:
+        """Copy the selected row's web page address."""
+        self._copy(1)
+
+    def _copy(self, which: int) -> None:
+        selected = self._selected()
+        text = selected[which] if selected is not None else None
+        if text is None:
+            self.app.notify("Nothing to copy", severity="warning")
+            return
+        copy_text(self.app, text, os.environ)
+        self.app.notify(text, title="Copied", markup=False)
+
+    def action_credentials(self) -> None:
+        """Enter credentials for the focused pane's server."""
+        source = _PANE_SOURCES.get(self._focused_table().id or "", "develocity")
+        self._open_credentials(source, self._store.status(source).detail)
+
+    @on(LiveTable.RowActivated)
+    def _open_row(self, event: LiveTable.RowActivated) -> None:
+        try:
+            if event.control.id == "builds":
+                from buildwatch.tui.screens.build import BuildScreen
+
+                self.app.push_screen(BuildScreen(event.row_key))
+            else:
+                from buildwatch.tui.screens.invocation import InvocationScreen
+
+                self.app.push_screen(InvocationScreen(event.row_key))
+        except ImportError:
+            self.app.notify("Details are not available in this version", severity="warning")
+
+    @on(LiveTable.FollowChanged)
+    @on(LiveTable.NewWhilePausedChanged)
+    def _table_state_changed(self, event: LiveTable.FollowChanged | LiveTable.NewWhilePausedChanged) -> None:
+        pane = event.control.id
+        if pane in _PANE_SOURCES:
+            self._show_title(pane)

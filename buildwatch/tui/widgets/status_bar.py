@@ -1,0 +1,61 @@
+"""One line per source: connection state, counts, messages per second, age of the last message."""
+
+from __future__ import annotations
+
+from rich.style import Style
+from rich.text import Text
+from textual.widgets import Static
+
+from buildwatch.core.monitor.store import SourceState, SourceStatus
+from buildwatch.core.sanitize import sanitize_line
+
+_LOOK: dict[SourceState, tuple[str, Style]] = {
+    "live": ("●", Style(color="green", bold=True)),
+    "connecting": ("◌", Style(color="yellow")),
+    "reconnecting": ("↻", Style(color="yellow", bold=True)),
+    "auth_failed": ("✗", Style(color="red", bold=True)),
+    "offline": ("○", Style(dim=True)),
+}
+
+
+def status_text(status: SourceStatus, noun: str, now: float) -> Text:
+    """The status line of one source, e.g. `● Develocity live · 1,204 builds · 3.1/s · 2s ago`."""
+    state = status.shown_state(now)
+    symbol, style = _LOOK[state]
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(f"{symbol} ", style)
+    text.append(f"{status.title} ", Style(bold=True))
+    text.append(status.state_text(now), style)
+    count = f"{status.count:,} {noun}{'s' * (status.count != 1)}"
+    text.append(f" · {count} · {status.rate(now):.1f}/s · last {status.age_text(now)}")
+    if state != "live" and status.detail:
+        text.append(f" · {sanitize_line(status.detail)}", Style(italic=True))
+    elif state == "live" and status.detail:
+        text.append(f" · {sanitize_line(status.detail)}", Style(dim=True))
+    return text
+
+
+class StatusBar(Static):
+    """The health of both sources; the screen calls `show()` on a timer."""
+
+    DEFAULT_CSS = """
+    StatusBar {
+        height: 2;
+        background: $panel;
+        color: $foreground;
+        padding: 0 1;
+    }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._shown = Text()
+
+    def show(self, develocity: SourceStatus, buildbuddy: SourceStatus, now: float) -> None:
+        """Redraw from the two sources' status, only if it reads differently (slow links)."""
+        lines = Text("\n", no_wrap=True).join(
+            [status_text(develocity, "build", now), status_text(buildbuddy, "invocation", now)]
+        )
+        if lines != self._shown:
+            self._shown = lines
+            self.update(lines)

@@ -1,0 +1,151 @@
+"""The feeds against the simulator: listing plus enrichment, and the BuildBuddy poller."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any
+
+import pytest
+
+from buildwatch.core.backoff import Backoff
+from buildwatch.core.buildbuddy.client import BuildBuddyClient
+from buildwatch.core.connection import BuildBuddyConnection, DevelocityConnection
+from buildwatch.core.develocity.client import DevelocityClient
+from buildwatch.core.monitor.feeds import BuildBuddyPoller, DevelocityFeed, retry_reporter
+from buildwatch.core.monitor.store import MonitorStore
+from buildwatch.core.secrets import Secret
+from buildwatch.sim import FaultSpec, SimConfig, SimulatorThread
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def fast_backoff() -> Backoff:
+    return Backoff(base_s=0.05, cap_s=0.2)
+
+
+@pytest.fixture
+def sim() -> Iterator[SimulatorThread]:
+    with SimulatorThread(SimConfig(builds=12, not_ready_s=0.0)) as running:
+        yield running
+
+
+async def until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition never became true")
+        await asyncio.sleep(0.05)
+
+
+@contextlib.asynccontextmanager
+async def running(job: Coroutine[Any, Any, None]) -> Any:
+    task = asyncio.create_task(job)
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def develocity(sim: SimulatorThread, store: MonitorStore, token: str = "sim-token") -> DevelocityFeed:
+    connection = DevelocityConnection(base_url=sim.develocity_url, token=Secret(token))
+    listing = DevelocityClient(connection, backoff=fast_backoff, on_retry=retry_reporter(store))
+    events = DevelocityClient(connection, backoff=fast_backoff)
+    return DevelocityFeed(listing, events, store, since=0, concurrency=3)
+
+
+def buildbuddy(sim: SimulatorThread, key: str = "sim-api-key") -> BuildBuddyClient:
+    connection = BuildBuddyConnection(base_url=sim.buildbuddy_url, api_key=Secret(key))
+    return BuildBuddyClient(connection, max_attempts=1)
+
+
+async def test_the_feed_lists_every_build_and_summarises_each(sim: SimulatorThread) -> None:
+    store = MonitorStore()
+    async with running(develocity(sim, store).run()):
+        await until(lambda: len(store.builds) == 12
+                    and all(entry.summary for entry in store.builds.values()))
+    assert store.develocity.state == "live"
+    assert {entry.summary.outcome for entry in store.builds.values() if entry.summary} <= {
+        "success", "failed", "unknown"}
+
+
+async def test_builds_published_later_arrive_live(sim: SimulatorThread) -> None:
+    store = MonitorStore()
+    async with running(develocity(sim, store).run()):
+        await until(lambda: len(store.builds) == 12)
+        sim.publish_builds(2)
+        await until(lambda: len(store.builds) == 14)
+
+
+async def test_a_refused_token_marks_develocity_auth_failed(sim: SimulatorThread) -> None:
+    store = MonitorStore()
+    await asyncio.wait_for(develocity(sim, store, token="wrong").run(), 20)
+    assert store.develocity.state == "auth_failed"
+    assert "401" in store.develocity.detail
+    assert "wrong" not in store.develocity.detail
+
+
+async def test_the_poller_reads_the_watched_commits_invocations(sim: SimulatorThread) -> None:
+    store = MonitorStore()
+    async with running(develocity(sim, store).run()):
+        await until(lambda: bool(store.watched_commits()))
+    async with buildbuddy(sim) as client, running(
+        BuildBuddyPoller(client, store, interval_s=0.2).run()
+    ):
+        await until(lambda: len(store.invocations) > 0)
+        assert store.buildbuddy.state == "live"
+    watched = set(store.watched_commits())
+    assert all(item.commit_sha in watched for item in store.invocations.values())
+
+
+async def test_a_refused_api_key_stops_the_poller_as_auth_failed(sim: SimulatorThread) -> None:
+    store = MonitorStore()
+    store.watch("4f2a9c1", "you")
+    async with buildbuddy(sim, key="wrong") as client:
+        await asyncio.wait_for(BuildBuddyPoller(client, store, interval_s=0.2).run(), 20)
+    assert store.buildbuddy.state == "auth_failed"
+
+
+async def test_throttling_backs_off_no_sooner_than_retry_after(sim: SimulatorThread) -> None:
+    store = MonitorStore()
+    store.watch("4f2a9c1", "you")
+    sim.set_faults(FaultSpec(throttle=1.0, burst=2))
+    async with buildbuddy(sim) as client, running(
+        BuildBuddyPoller(client, store, interval_s=0.2, backoff=fast_backoff).run()
+    ):
+        await until(lambda: store.buildbuddy.state == "reconnecting")
+        status = store.buildbuddy
+        assert status.retry_at is not None
+        # The simulator's proxy answers Retry-After: 1; the fast backoff alone would wait 0.2 s.
+        assert status.retry_at - store.clock() > 0.5
+        sim.set_faults(FaultSpec())
+        await until(lambda: store.buildbuddy.state == "live")
+
+
+async def test_waking_the_poller_polls_a_new_commit_at_once(sim: SimulatorThread) -> None:
+    store = MonitorStore()
+    async with running(develocity(sim, store).run()):
+        await until(lambda: bool(store.watched_commits()))
+    commit = store.watched_commits()[0]
+    empty = MonitorStore()
+    async with buildbuddy(sim) as client:
+        poller = BuildBuddyPoller(client, empty, interval_s=600)
+        async with running(poller.run()):
+            await until(lambda: empty.buildbuddy.state == "live")
+            empty.watch(commit, "you")
+            poller.wake()
+            await until(lambda: len(empty.invocations) > 0, timeout=10)
+
+
+async def test_a_server_down_at_start_is_retried_not_given_up() -> None:
+    store = MonitorStore()
+    connection = DevelocityConnection(base_url="http://127.0.0.1:9", token=Secret("sim-token"))
+    listing = DevelocityClient(connection, backoff=fast_backoff, on_retry=retry_reporter(store))
+    feed = DevelocityFeed(listing, DevelocityClient(connection), store, since=0)
+    async with running(feed.run()) as task:
+        await until(lambda: store.develocity.state == "reconnecting" and store.develocity.attempt > 1)
+        assert not task.done()
+    assert "cannot" in store.develocity.detail

@@ -1,0 +1,139 @@
+"""The invocation screen takes a red invocation to its failing target, its files and its log."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from drilldown_app import DrillApp, failed_test_invocation, log_text, sim_config, wait_until
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+from buildwatch.sim import SimulatorThread
+from buildwatch.sim.buildbuddy_invocations import plan_invocations
+from buildwatch.sim.world import World
+from buildwatch.tui.screens.file_viewer import FileViewerScreen
+from buildwatch.tui.screens.invocation import InvocationScreen
+from buildwatch.tui.widgets.live_table import LiveTable
+from buildwatch.tui.widgets.log_panel import LogPanel
+
+pytestmark = pytest.mark.timeout(90)
+FAILED = failed_test_invocation()
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[SimulatorThread]:
+    with SimulatorThread(sim_config()) as thread:
+        yield thread
+
+
+def app_for(sim: SimulatorThread, invocation_id: str = FAILED) -> DrillApp:
+    return DrillApp(sim, lambda: InvocationScreen(invocation_id))
+
+
+async def loaded(pilot: Pilot[None]) -> InvocationScreen:
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, InvocationScreen))
+    screen = pilot.app.screen
+    assert isinstance(screen, InvocationScreen)
+    await wait_until(pilot, lambda: screen.finished and screen.log_complete)
+    await pilot.pause()
+    return screen
+
+
+def target_table(screen: InvocationScreen) -> LiveTable:
+    return screen.query_one("#targets-table", LiveTable)
+
+
+async def test_targets_are_listed_failures_first(sim: SimulatorThread) -> None:
+    async with app_for(sim).run_test() as pilot:
+        screen = await loaded(pilot)
+        table = target_table(screen)
+        statuses = [screen.targets[table.row_key_at(i)].status for i in range(table.row_count)]
+        assert statuses[0] == "FAILED" and "FAILED" not in statuses[statuses.index("PASSED"):]
+
+
+async def test_the_header_names_status_command_and_the_web_link(sim: SimulatorThread) -> None:
+    async with app_for(sim).run_test(size=(200, 40)) as pilot:
+        screen = await loaded(pilot)
+        header = str(screen.query_one("#invocation-header", Static).render())
+        assert "status FAILED (TESTS_FAILED)" in header and "command bazel test" in header
+        assert f"{sim.buildbuddy_url}/invocation/{FAILED}" in header
+
+
+async def test_enter_on_a_target_lists_its_actions_and_files(sim: SimulatorThread) -> None:
+    async with app_for(sim).run_test() as pilot:
+        screen = await loaded(pilot)
+        label = screen.targets[target_table(screen).row_key_at(0)].label
+        await pilot.press("enter")
+        table = screen.query_one("#actions-table", LiveTable)
+        await wait_until(pilot, lambda: table.row_count > 1)
+        assert screen.active_tab == "actions"
+        names = {screen.files[table.row_key_at(i)].target for i in range(table.row_count)}
+        assert names == {label}
+
+
+async def test_a_lists_every_action_of_the_invocation(sim: SimulatorThread) -> None:
+    async with app_for(sim).run_test() as pilot:
+        screen = await loaded(pilot)
+        await pilot.press("a")
+        table = screen.query_one("#actions-table", LiveTable)
+        title = screen.query_one("#actions-title", Static)
+        await wait_until(pilot, lambda: "All actions:" in str(title.render()))
+        labels = {screen.files[table.row_key_at(i)].target for i in range(table.row_count)}
+        assert len(labels) > 1
+
+
+async def test_l_jumps_to_the_log_from_the_targets(sim: SimulatorThread) -> None:
+    async with app_for(sim).run_test() as pilot:
+        screen = await loaded(pilot)
+        await pilot.press("l")
+        panel = screen.query_one("#invocation-log", LogPanel)
+        assert screen.active_tab == "log" and panel.view.has_focus
+        assert "INFO:" in log_text(panel.view) or "FAILED" in log_text(panel.view)
+
+
+async def test_number_keys_switch_the_three_tabs(sim: SimulatorThread) -> None:
+    async with app_for(sim).run_test() as pilot:
+        screen = await loaded(pilot)
+        shown = []
+        for key in "321":
+            await pilot.press(key)
+            shown.append(screen.active_tab)
+        assert shown == ["log", "actions", "targets"]
+
+
+async def test_a_filter_narrows_the_targets(sim: SimulatorThread) -> None:
+    async with app_for(sim).run_test() as pilot:
+        screen = await loaded(pilot)
+        total = target_table(screen).row_count
+        await pilot.press("slash", *"payments", "enter")
+        assert 0 < target_table(screen).row_count < total
+
+
+async def test_enter_on_a_file_opens_the_file_viewer_and_escape_comes_back(
+        sim: SimulatorThread) -> None:
+    async with app_for(sim).run_test() as pilot:
+        screen = await loaded(pilot)
+        await pilot.press("enter")
+        table = screen.query_one("#actions-table", LiveTable)
+        await wait_until(pilot, lambda: table.row_count > 1)
+        await pilot.press("down", "enter")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, FileViewerScreen))
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: pilot.app.screen is screen)
+        assert screen.active_tab == "actions"
+
+
+async def test_a_running_invocation_is_followed(sim: SimulatorThread) -> None:
+    recent = {commit.sha for commit in World(sim_config().seed).commits[-3:]}
+    plans = plan_invocations(World(sim_config().seed), 0)
+    live = next(p.invocation_id for p in plans if p.role == "CI" and p.commit.sha in recent)
+    async with app_for(sim, live).run_test(size=(160, 40)) as pilot:
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, InvocationScreen))
+        screen = pilot.app.screen
+        assert isinstance(screen, InvocationScreen)
+        await wait_until(pilot, lambda: screen.invocation is not None)
+        header = str(screen.query_one("#invocation-header", Static).render())
+        panel = screen.query_one("#invocation-log", LogPanel)
+        await wait_until(pilot, lambda: "following" in str(panel.query_one(".log-status", Static).render()))
+        assert "IN PROGRESS" in header and not screen.finished and not screen.log_complete
