@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from buildwatch import __version__
 from buildwatch.core.errors import BuildwatchError
+from buildwatch.core.log_redaction import configure_logging
 
 _COMMAND_MODULES = ("sim", "develocity", "buildbuddy", "auth", "config", "tui")
 
@@ -26,6 +27,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Watch Develocity builds and BuildBuddy invocations live, and triage failures.",
     )
     parser.add_argument("--version", action="version", version=f"buildwatch {__version__}")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="log requests, response headers and connection events to stderr (secrets masked)",
+    )
     # Without a subcommand, `buildwatch` opens the live monitor.
     importlib.import_module("buildwatch.cli.tui").add_monitor_arguments(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -43,6 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return 2
+    configure_logging(args.debug)
     try:
         code: int = handler(args)
     except BuildwatchError as error:

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from buildwatch.core.log_redaction import register_secret
+
 
 class Secret:
     """Holds a token, password or API key.
 
     `str()`, `repr()` and f-strings show only a mask, so a secret that ends up in an error
     message, a log record, a traceback's locals or a screenshot reveals nothing. Call `reveal()`
-    at the one place that must send it.
+    at the one place that must send it. Every secret is registered with the log redaction, so
+    even a library's log line that quotes it (raw or base64-encoded) shows only a mask.
     """
 
     __slots__ = ("_value",)
 
     def __init__(self, value: str) -> None:
         self._value = value
+        register_secret(value)
 
     def reveal(self) -> str:
         """The secret itself, for the request header that carries it."""

@@ -30,6 +30,8 @@ _RETRIED_CODES = frozenset(
 )
 """gRPC codes that say "try again later" rather than "this request is wrong"."""
 _KEY_HINT = "check BUILDWATCH_BUILDBUDDY_API_KEY or the key stored in the keyring"
+_KEY_REJECTED = "the server rejected the API key"
+"""Said without the server's words: they quote the key, even if partly masked (`w***1`)."""
 
 
 class RetryableError(ServerError):
@@ -74,7 +76,7 @@ def classify(
     detail = "" if looks_like_html(body) else shown(text, secret)
     said = f": {detail}" if detail else ""
     if status == 401:
-        return AuthError(f"BuildBuddy refused the API key (HTTP 401{said}); {_KEY_HINT}")
+        return AuthError(f"BuildBuddy: {_KEY_REJECTED} (HTTP 401); {_KEY_HINT}")
     if status == 403:
         return AuthError(
             f"BuildBuddy refused {rpc} (HTTP 403{said}): the API key or this machine's address "
@@ -99,7 +101,7 @@ def classify(
 def _for_grpc_code(rpc: str, code: str, message: str, retry_after_s: float) -> BuildwatchError:
     said = f"{code}: {message}" if message else code
     if code == "Unauthenticated":
-        return AuthError(f"BuildBuddy rejected the API key ({said}); {_KEY_HINT}")
+        return AuthError(f"BuildBuddy: {_KEY_REJECTED}; {_KEY_HINT}")
     if code == "PermissionDenied":
         return AuthError(f"the BuildBuddy API key may not call {rpc} ({said})")
     if code == "NotFound":

@@ -27,6 +27,7 @@ from buildwatch.core.backoff import Backoff, parse_retry_after
 from buildwatch.core.connection import DevelocityConnection
 from buildwatch.core.develocity.models import Message, messages_from
 from buildwatch.core.errors import AuthError, NotFoundError, ServerError
+from buildwatch.core.log_redaction import redact
 from buildwatch.core.sanitize import sanitize_line
 from buildwatch.core.sse import DEFAULT_MAX_EVENT_BYTES, SSEEvent, SSEParser
 
@@ -398,5 +399,6 @@ async def _error_text(response: httpx.Response) -> str:
                 break
     except httpx.RequestError:
         pass  # the status says enough
-    text = sanitize_line(raw[:_ERROR_BODY_BYTES].decode("utf-8", "replace")).strip()
+    # A debugging proxy or server may echo the request's Authorization header in its error page.
+    text = redact(sanitize_line(raw[:_ERROR_BODY_BYTES].decode("utf-8", "replace"))).strip()
     return text[:200] or "no message"
