@@ -12,10 +12,11 @@ import sys
 from collections.abc import Sequence
 
 from buildwatch import __version__
+from buildwatch.cli.completion import complete_if_requested
 from buildwatch.core.errors import BuildwatchError
 from buildwatch.core.log_redaction import configure_logging
 
-_COMMAND_MODULES = ("sim", "develocity", "buildbuddy", "auth", "config", "tui")
+_COMMAND_MODULES = ("sim", "develocity", "buildbuddy", "auth", "config", "tui", "serve", "completion")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run buildwatch with `argv` (default: the process arguments) and return the exit code."""
     parser = build_parser()
+    complete_if_requested(parser)
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is None:
