@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from buildwatch.cli.common import add_develocity_arguments
+from buildwatch.core.durations import duration_text, ms_to_seconds
 from buildwatch.core.errors import BuildwatchError, ConfigError
 from buildwatch.core.sanitize import sanitize_line
 
@@ -344,9 +345,10 @@ async def _tail_with_summaries(
                     file=sys.stderr,
                 )
         summary = builder.result()
+        took = duration_text(ms_to_seconds(summary.duration_ms), unknown="-")
         extra = (
             f"  {_cell(summary.outcome, 7)}  {_cell(summary.project, 20)}  "
-            f"{_cell(summary.user, 12)}  {_duration(summary.duration_ms):>8}"
+            f"{_cell(summary.user, 12)}  {took:>8}"
         )
         return _build_line(build, extra)
 
@@ -384,16 +386,3 @@ def _drain(queue: asyncio.Queue[_T]) -> list[_T]:
     while not queue.empty():
         items.append(queue.get_nowait())
     return items
-
-
-def _duration(ms: int | None) -> str:
-    if ms is None:
-        return "-"
-    seconds = ms // 1000
-    if seconds < 60:
-        return f"{ms / 1000:.1f}s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m{seconds:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"

@@ -12,6 +12,7 @@ from rich.style import Style
 from rich.text import Text
 
 from buildwatch.core.buildbuddy.models import Invocation, InvocationStatus
+from buildwatch.core.durations import duration_text
 from buildwatch.core.links import build_scan_url, invocation_url
 from buildwatch.core.monitor.store import BuildEntry, invocation_outcome, relative_seconds
 from buildwatch.core.sanitize import sanitize_line
@@ -74,18 +75,6 @@ def next_change_ms(epoch_ms: int, now_ms: int) -> int:
     return epoch_ms + (age // unit + 1) * unit
 
 
-def duration_text(seconds: float | None) -> str:
-    """`42s`, `3m05s`, `1h02m`, or `-`."""
-    if seconds is None:
-        return "-"
-    whole = max(0, int(seconds))
-    if whole < 60:
-        return f"{whole}s"
-    if whole < 3600:
-        return f"{whole // 60}m{whole % 60:02d}s"
-    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
-
-
 def linked(text: str, url: str | None) -> Text:
     """`text` as a terminal hyperlink (OSC 8) to `url`; the local terminal opens it."""
     return Text(text, style=Style(link=url)) if url else Text(text)
@@ -118,7 +107,7 @@ def build_row(entry: BuildEntry, now_ms: int, develocity_url: str | None) -> Tab
         _clean(summary.host if summary else None),
         _clean(summary.git_branch if summary else None),
         _clean(", ".join(summary.tags) if summary else None),
-        duration_text(duration_s),
+        duration_text(duration_s, unknown="-", tenths=False),
         relative_time(entry.published_ms, now_ms),
     )
     numbers = {9: -1.0 if duration_s is None else duration_s, 10: entry.published_ms or 0}
@@ -158,7 +147,7 @@ def invocation_row(invocation: Invocation, now_ms: int, buildbuddy_url: str | No
         _clean(invocation.user),
         _clean(invocation.host),
         _clean(invocation.role),
-        duration_text(duration),
+        duration_text(duration, unknown="-", tenths=False),
         str(invocation.action_count),
         _clean(invocation.commit_sha[:7]),
         relative_time(created_ms, now_ms),

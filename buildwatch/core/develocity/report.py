@@ -10,25 +10,13 @@ from datetime import UTC, datetime
 
 from buildwatch.core.develocity.detail import BuildDetail, TestResult, WorkItem
 from buildwatch.core.develocity.summary import BuildSummary
+from buildwatch.core.durations import duration_text, ms_to_seconds
 from buildwatch.core.sanitize import sanitize_line
 
 WORK_NAMES = {"gradle": "Tasks", "maven": "Goals", "bazel": "Targets", "npm": "Tasks"}
 """What a tool's units of work are called, for tab titles."""
 
 _LISTED = 50
-
-
-def duration_text(ms: int | None) -> str:
-    """`0.8s`, `3m07s`, `2h05m`; empty when unknown."""
-    if ms is None:
-        return ""
-    if ms < 60_000:
-        return f"{ms / 1000:.1f}s"
-    minutes, seconds = divmod(ms // 1000, 60)
-    if minutes < 60:
-        return f"{minutes}m{seconds:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
 
 
 def _time(ms: int | None) -> str:
@@ -45,7 +33,7 @@ def header_pairs(summary: BuildSummary, scan_url: str | None) -> list[tuple[str,
                                if part)
     pairs = [
         ("outcome", outcome),
-        ("duration", duration_text(summary.duration_ms)),
+        ("duration", duration_text(ms_to_seconds(summary.duration_ms))),
         ("tool", tool),
         ("project", summary.project or ""),
         ("requested", " ".join(summary.requested)),
@@ -60,7 +48,7 @@ def header_pairs(summary: BuildSummary, scan_url: str | None) -> list[tuple[str,
 
 
 def _work_line(item: WorkItem) -> str:
-    took = duration_text(item.duration_ms)
+    took = duration_text(ms_to_seconds(item.duration_ms))
     return f"  {item.path}" + (f"  ({took})" if took else "")
 
 
@@ -114,7 +102,7 @@ def work_text(detail: BuildDetail, item: WorkItem) -> str:
     if item.detail:
         lines.append(f"type: {item.detail}")
     if item.duration_ms is not None:
-        lines.append(f"duration: {duration_text(item.duration_ms)}")
+        lines.append(f"duration: {duration_text(ms_to_seconds(item.duration_ms))}")
     if item.cacheable is not None:
         lines.append(f"cacheable: {'yes' if item.cacheable else 'no'}")
     if item.from_cache:
@@ -131,7 +119,7 @@ def test_text(detail: BuildDetail, test: TestResult) -> str:
     if test.owner:
         lines.append(f"run by: {test.owner}")
     if test.duration_ms is not None:
-        lines.append(f"duration: {duration_text(test.duration_ms)}")
+        lines.append(f"duration: {duration_text(ms_to_seconds(test.duration_ms))}")
     chain = detail.failure(test.failure_id)
     if chain is not None:
         lines += ["", *chain.lines()]

@@ -31,12 +31,12 @@ from buildwatch.core.develocity.detail import (
 )
 from buildwatch.core.develocity.report import (
     WORK_NAMES,
-    duration_text,
     header_pairs,
     summary_text,
     test_text,
     work_text,
 )
+from buildwatch.core.durations import duration_text, ms_to_seconds
 from buildwatch.core.errors import BuildwatchError
 from buildwatch.core.links import build_scan_url
 from buildwatch.core.sanitize import sanitize
@@ -90,7 +90,7 @@ def work_row(item: WorkItem) -> TableRow:
     return TableRow(
         item.key,
         [Text(item.outcome, style=outcome_style(item.outcome)), item.path,
-         duration_text(duration), _cache_text(item)],
+         duration_text(ms_to_seconds(duration)), _cache_text(item)],
         [(outcome_rank(item.outcome, OUTCOME_ORDER), item.path.casefold()), item.path.casefold(),
          duration,
          _cache_text(item)],
@@ -103,7 +103,7 @@ def test_row(test: TestResult) -> TableRow:
     return TableRow(
         test.key,
         [Text(test.outcome, style=outcome_style(test.outcome)), test.class_name, test.name,
-         duration_text(duration), test.owner],
+         duration_text(ms_to_seconds(duration)), test.owner],
         [(outcome_rank(test.outcome, TEST_OUTCOME_ORDER), test.class_name.casefold(),
           test.name.casefold()), test.class_name.casefold(),
          test.name.casefold(), duration, test.owner.casefold()],
