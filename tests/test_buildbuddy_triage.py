@@ -3,22 +3,38 @@
 from __future__ import annotations
 
 from buildwatch.core.buildbuddy.models import Action, Invocation, Target
-from buildwatch.core.buildbuddy.triage import file_rows, invocation_header, target_row
+from buildwatch.core.buildbuddy.triage import TargetRow, file_rows, invocation_header, target_row
 
 
 def target(status: str, label: str = "//a:b", **extra: object) -> Target:
     return Target.from_json({"id": {"targetId": label}, "label": label, "status": status, **extra})
 
 
+def row(status: str, *, finished: bool = True) -> TargetRow:
+    return target_row(target(status), invocation_finished=finished)
+
+
 def test_a_failed_target_ranks_before_a_passed_one() -> None:
-    assert target_row(target("FAILED")).rank < target_row(target("PASSED")).rank
-    assert target_row(target("FAILED")).failed and not target_row(target("PASSED")).failed
+    assert row("FAILED").rank < row("PASSED").rank
+    assert row("FAILED").failed and not row("PASSED").failed
+
+
+def test_a_target_a_finished_invocation_left_building_is_not_built_among_the_skipped() -> None:
+    unbuilt = row("BUILDING")
+    assert (unbuilt.status, unbuilt.failed) == ("NOT BUILT", False)
+    assert row("BUILT").rank < unbuilt.rank == row("SKIPPED").rank
+
+
+def test_a_target_of_a_running_invocation_is_still_building() -> None:
+    building = row("BUILDING", finished=False)
+    assert building.status == "BUILDING"
+    assert row("FAILED", finished=False).rank < building.rank < row("PASSED", finished=False).rank
 
 
 def test_target_labels_tags_and_durations_are_made_safe_and_readable() -> None:
-    row = target_row(target("PASSED", label="//x:\x1b]8;;https://evil\x07y", tag=["a\x1b[2Jb"],
-                            timing={"duration": "75.5s"}))
-    assert (row.label, row.tags, row.duration) == ("//x:y", "ab", "1m15s")
+    shown = target_row(target("PASSED", label="//x:\x1b]8;;https://evil\x07y", tag=["a\x1b[2Jb"],
+                              timing={"duration": "75.5s"}), invocation_finished=True)
+    assert (shown.label, shown.tags, shown.duration) == ("//x:y", "ab", "1m15s")
 
 
 def test_an_action_without_files_gets_one_row_and_one_with_files_a_row_per_file() -> None:

@@ -19,6 +19,11 @@ from typing import Any
 
 import httpx
 import pytest
+from buildbuddy_picks import (
+    MID_BUILD_SEED,
+    invocation_leaving_targets_building,
+    target_statuses,
+)
 from terminal import run_in_pty
 
 from buildwatch.sim import FaultSpec, SimConfig, SimulatorThread
@@ -149,6 +154,25 @@ def test_the_targets_table_shows_status_first_with_failures_on_top(sim: Simulato
     assert statuses.index("PASSED") > max(
         i for i, status in enumerate(statuses) if status in ("FAILED", "TIMED_OUT")
     )
+
+
+def test_targets_a_finished_invocation_left_building_show_as_not_built_after_the_others(
+    sim: SimulatorThread,
+) -> None:
+    invocation = invocation_leaving_targets_building(sim, SEED, running=False)
+    left_building = target_statuses(sim, invocation).count("BUILDING")
+    statuses = [row[0] for row in table_rows(bb(sim, "targets", invocation))]
+    assert "BUILDING" not in statuses
+    assert statuses.count("NOT BUILT") == left_building
+    others = [i for i, status in enumerate(statuses) if status not in ("NOT BUILT", "SKIPPED")]
+    assert max(others) < statuses.index("NOT BUILT")
+
+
+def test_targets_of_a_running_invocation_still_show_as_building() -> None:
+    with SimulatorThread(SimConfig(seed=MID_BUILD_SEED)) as mid_build:
+        invocation = invocation_leaving_targets_building(mid_build, MID_BUILD_SEED, running=True)
+        statuses = [row[0] for row in table_rows(bb(mid_build, "targets", invocation))]
+    assert "BUILDING" in statuses and "NOT BUILT" not in statuses
 
 
 def test_targets_json_keeps_every_field_the_server_sent(sim: SimulatorThread) -> None:

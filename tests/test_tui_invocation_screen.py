@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from buildbuddy_picks import MID_BUILD_SEED, invocation_leaving_targets_building
 from drilldown_app import DrillApp, failed_test_invocation, log_text, sim_config, wait_until
 from textual.pilot import Pilot
 from textual.widgets import Static
@@ -50,6 +51,36 @@ async def test_targets_are_listed_failures_first(sim: SimulatorThread) -> None:
         table = target_table(screen)
         statuses = [screen.targets[table.row_key_at(i)].status for i in range(table.row_count)]
         assert statuses[0] == "FAILED" and "FAILED" not in statuses[statuses.index("PASSED"):]
+
+
+def shown_statuses(screen: InvocationScreen) -> list[str]:
+    table = target_table(screen)
+    return [screen.targets[table.row_key_at(i)].status for i in range(table.row_count)]
+
+
+async def test_targets_a_finished_invocation_left_building_show_as_not_built_last(
+        sim: SimulatorThread) -> None:
+    invocation = invocation_leaving_targets_building(sim, sim_config().seed, running=False)
+    async with app_for(sim, invocation).run_test() as pilot:
+        screen = await loaded(pilot)
+        statuses = shown_statuses(screen)
+        assert "BUILDING" not in statuses and "NOT BUILT" in statuses
+        others = [i for i, status in enumerate(statuses) if status not in ("NOT BUILT", "SKIPPED")]
+        assert max(others) < statuses.index("NOT BUILT")
+
+
+async def test_targets_of_a_running_invocation_still_show_as_building() -> None:
+    with SimulatorThread(sim_config(seed=MID_BUILD_SEED)) as mid_build:
+        invocation = invocation_leaving_targets_building(mid_build, MID_BUILD_SEED, running=True)
+        async with DrillApp(mid_build, lambda: InvocationScreen(invocation)).run_test() as pilot:
+            await wait_until(pilot, lambda: isinstance(pilot.app.screen, InvocationScreen))
+            screen = pilot.app.screen
+            assert isinstance(screen, InvocationScreen)
+            await wait_until(pilot, lambda: bool(screen.targets))
+            await pilot.pause()
+            statuses = shown_statuses(screen)
+            assert not screen.finished
+            assert "BUILDING" in statuses and "NOT BUILT" not in statuses
 
 
 async def test_the_header_names_status_command_and_the_web_link(sim: SimulatorThread) -> None:

@@ -44,9 +44,13 @@ def invocation_table(invocations: Sequence[Invocation]) -> list[str]:
     return format_table(headers, rows)
 
 
-def target_table(targets: Sequence[Target], colours: bool) -> list[str]:
-    """Status first, failures on top, then by label; failures red and successes green."""
-    shown = sorted((target_row(target) for target in targets), key=lambda r: (r.rank, r.label))
+def target_table(
+    targets: Sequence[Target], colours: bool, *, invocation_finished: bool
+) -> list[str]:
+    """Status first, failures on top, then by label; failures red and successes green.
+    Targets of a finished invocation still BUILDING show as NOT BUILT (see `target_row`)."""
+    shown = sorted((target_row(target, invocation_finished=invocation_finished)
+                    for target in targets), key=lambda r: (r.rank, r.label))
     rows: list[list[Cell]] = []
     for row in shown:
         sgr = _RED if row.failed else _GREEN if row.status in ("PASSED", "BUILT") else None

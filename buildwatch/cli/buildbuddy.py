@@ -97,15 +97,27 @@ def _targets(args: argparse.Namespace) -> int:
     from buildwatch.cli.bb_tables import target_table
 
     async def work(client: BuildBuddyClient) -> int:
+        # Only the table needs the invocation's state (JSON lines are the server's targets
+        # alone). Asked before the targets, so that those of a finished invocation are final.
+        finished = not args.json and await _invocation_finished(client, args.invocation_id)
         selected = client.targets(
             args.invocation_id, target_id=args.target_id, tag=args.tag, label=args.label
         )
         found = [target async for target in selected]
         colours = sys.stdout.isatty()
-        _show(args, [target.raw for target in found], lambda: target_table(found, colours))
+        _show(args, [target.raw for target in found],
+              lambda: target_table(found, colours, invocation_finished=finished))
         return 0
 
     return run_with_client(args, work)
+
+
+async def _invocation_finished(client: BuildBuddyClient, invocation_id: str) -> bool:
+    """Whether the invocation is no longer in progress; NotFoundError when there is none."""
+    found = [invocation async for invocation in client.invocations(invocation_id=invocation_id)]
+    if not found:
+        raise NotFoundError(f"BuildBuddy knows no invocation {invocation_id}")
+    return not found[0].in_progress
 
 
 def _actions(args: argparse.Namespace) -> int:

@@ -3,6 +3,10 @@
 Every value here came from the BuildBuddy server, so each passes through the sanitiser once, here,
 before any widget sees it. Targets sort failures first (`Target.triage_rank`); files are listed
 one row per file, with actions that left none getting a row of their own.
+
+The server never updates a target Bazel skipped or aborted (`--nokeep_going` after a failure, an
+interrupt): it stays BUILDING after the invocation finished. Once the invocation is no longer in
+progress, such a target is shown as NOT BUILT, among the skipped ones.
 """
 
 from __future__ import annotations
@@ -10,10 +14,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from buildwatch.core.buildbuddy.models import Action, File, Invocation, Target
+from buildwatch.core.buildbuddy.models import (
+    TRIAGE_ORDER,
+    Action,
+    File,
+    Invocation,
+    Target,
+    TargetStatus,
+)
 from buildwatch.core.sanitize import sanitize_line
 
 FAILED_STATUSES = frozenset({"FAILED", "FAILED_TO_BUILD", "TIMED_OUT", "TOOL_FAILED", "FLAKY"})
+NOT_BUILT = "NOT BUILT"
+"""The status shown for a target still BUILDING once its invocation has finished."""
 
 
 def duration_text(value: timedelta | None) -> str:
@@ -82,10 +95,13 @@ class TargetRow:
     failed: bool
 
 
-def target_row(target: Target) -> TargetRow:
-    """The display form of a target."""
+def target_row(target: Target, *, invocation_finished: bool) -> TargetRow:
+    """The display form of a target; `invocation_finished` when its invocation is no longer in
+    progress (`not Invocation.in_progress`), which turns a target left BUILDING into NOT BUILT."""
     duration = target.timing.duration if target.timing else None
-    status = sanitize_line(target.status_name)
+    status, rank = sanitize_line(target.status_name), target.triage_rank
+    if invocation_finished and target.status is TargetStatus.BUILDING:
+        status, rank = NOT_BUILT, TRIAGE_ORDER.index(TargetStatus.SKIPPED)
     return TargetRow(
         key=sanitize_line(target.target_id or target.label),
         label=sanitize_line(target.label),
@@ -95,7 +111,7 @@ def target_row(target: Target) -> TargetRow:
         duration=duration_text(duration),
         duration_s=duration.total_seconds() if duration else None,
         tags=sanitize_line(",".join(target.tags)),
-        rank=target.triage_rank,
+        rank=rank,
         failed=status in FAILED_STATUSES,
     )
 

@@ -146,7 +146,11 @@ class InvocationScreen(DrillDownScreen):
                 if invocation is None:
                     self._header_note("no such invocation")
                     return
-                rows = [target_row(target) async for target in client.targets(self.invocation_id)]
+                # The invocation is asked first, so that once it has finished these targets
+                # are final and those left BUILDING show as NOT BUILT.
+                finished = not invocation.in_progress
+                rows = [target_row(target, invocation_finished=finished)
+                        async for target in client.targets(self.invocation_id)]
             except BuildwatchError as error:
                 self._header_note(f"stopped: {error}")
                 return
@@ -159,7 +163,7 @@ class InvocationScreen(DrillDownScreen):
             self._show_header()
             self.query_one("#targets-table", LiveTable).upsert_rows(
                 map(target_table_row, rows), highlight=not first_poll)
-            if not invocation.in_progress:
+            if finished:
                 self.finished = True
                 return
             await asyncio.sleep(POLL_S)

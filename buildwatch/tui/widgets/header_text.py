@@ -7,9 +7,9 @@ from rich.text import Text
 _STYLES = {
     "failed": "bold red", "failure": "bold red", "timed_out": "bold red",
     "failed_to_build": "bold red", "tool_failed": "bold red", "flaky": "yellow",
-    "skipped": "dim", "running": "yellow", "in progress": "yellow", "building": "yellow",
-    "testing": "yellow", "success": "green", "passed": "green", "built": "green",
-    "from_cache": "cyan", "up_to_date": "cyan",
+    "skipped": "dim", "not built": "dim", "running": "yellow", "in progress": "yellow",
+    "building": "yellow", "testing": "yellow", "success": "green", "passed": "green",
+    "built": "green", "from_cache": "cyan", "up_to_date": "cyan",
 }
 
 
