@@ -294,3 +294,19 @@ def test_a_big_build_has_over_100000_events_served_in_order(
     last_id = body[body.rindex(b"\nid: ") + 5 :].split(b"\n", 1)[0]
     assert body.count(b"\nevent: BuildEvent\n") == big["eventCount"]
     assert int(last_id) == big["eventCount"]
+
+
+def test_huge_build_events_adds_one_gradle_build_of_that_size_after_the_usual_ones() -> None:
+    usual = SimConfig(seed=3, builds=4, now_ms=FIXED_NOW)
+    with (
+        SimulatorThread(usual) as plain,
+        SimulatorThread(SimConfig(seed=3, builds=4, now_ms=FIXED_NOW,
+                                  huge_build_events=40_000)) as sized,
+    ):
+        before = httpx.get(f"{plain.develocity_url}/_sim/develocity/builds").json()
+        after = httpx.get(f"{sized.develocity_url}/_sim/develocity/builds").json()
+        huge = after[-1]
+        with httpx.Client(base_url=sized.develocity_url, headers=AUTH, timeout=30) as http:
+            served = events(http, huge["buildId"])
+    assert after[:-1] == before
+    assert (huge["toolType"], huge["eventCount"], len(served)) == ("gradle", 40_000, 40_000)

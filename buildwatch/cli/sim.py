@@ -33,6 +33,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     parser.add_argument("--builds", type=_count, default=200, help="builds published before start")
     parser.add_argument(
+        "--huge-build",
+        type=_count,
+        default=0,
+        metavar="EVENTS",
+        help="also publish one Gradle build of this many events, last (default: none)",
+    )
+    parser.add_argument(
         "--rate",
         type=float,
         default=0.0,
@@ -59,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     config = SimConfig(
         seed=args.seed,
         builds=args.builds,
+        huge_build_events=args.huge_build,
         rate_per_min=args.rate,
         token=args.token,
         api_key=args.api_key,

@@ -92,6 +92,9 @@ class SimConfig:
     seed: int = 1
     builds: int = 200
     """Builds already published when the simulator starts (the backfill)."""
+    huge_build_events: int = 0
+    """If set, one more Gradle build of this many events ends the backfill (0: none); the builds
+    before it are the same as without it. Below ~30,000 it has a big build's natural size."""
     rate_per_min: float = 0.0
     """New builds published per minute while it runs (0: none)."""
     token: str = "sim-token"

@@ -27,12 +27,17 @@ class BuildCatalog:
         self._arrival = asyncio.Event()
 
     def backfill(self, count: int) -> None:
-        """Publish `count` builds spread over the three hours before now, ready at once."""
+        """Publish `count` builds spread over the three hours before now, ready at once.
+
+        A `huge_build_events` build, if configured, comes last, published now.
+        """
         now = self._ctx.now_ms()
         rng = random.Random(f"develocity-times:{self._ctx.config.seed}")
         offsets = sorted(rng.randrange(BACKFILL_SPAN_MS) for _ in range(count))
         for offset in offsets:
             self._add(now - BACKFILL_SPAN_MS + offset, ready_at=0.0)
+        if self._ctx.config.huge_build_events:
+            self._add(now, ready_at=0.0, events=self._ctx.config.huge_build_events)
 
     def publish(self, count: int) -> list[str]:
         """Publish `count` builds now; their events answer 503 for `not_ready_s`."""
@@ -67,12 +72,13 @@ class BuildCatalog:
             return False
         return len(self.builds) > count
 
-    def _add(self, timestamp: int, ready_at: float) -> BuildSummary:
+    def _add(self, timestamp: int, ready_at: float, events: int = 0) -> BuildSummary:
         # Publication times never go backwards, whatever the clock does.
         if self._timestamps:
             timestamp = max(timestamp, self._timestamps[-1] + 1)
         exotic = self._ctx.should(self._ctx.faults.unknown)
-        summary = plan_build(self._ctx.world, len(self.builds), timestamp, exotic=exotic)
+        summary = plan_build(self._ctx.world, len(self.builds), timestamp, exotic=exotic,
+                             events=events)
         self.builds.append(summary)
         self._index_of[summary.build_id] = summary.index
         self._timestamps.append(timestamp)

@@ -47,10 +47,14 @@ def build_id(seed: int, index: int) -> str:
     return "".join(rng.choice(_BASE36) for _ in range(13))
 
 
-def plan_build(world: World, index: int, timestamp: int, *, exotic: bool = False) -> BuildSummary:
-    """The `index`-th build of `world`'s seed, published at `timestamp`."""
+def plan_build(world: World, index: int, timestamp: int, *, exotic: bool = False,
+               events: int = 0) -> BuildSummary:
+    """The `index`-th build of `world`'s seed, published at `timestamp`.
+
+    `events` makes it a Gradle build of exactly that many events, whatever its position.
+    """
     rng = random.Random(f"develocity:{world.seed}:{index}")
-    big = index % BIG_BUILD_EVERY == _BIG_BUILD_OFFSET
+    big = events > 0 or index % BIG_BUILD_EVERY == _BIG_BUILD_OFFSET
     tool: ToolType = "gradle" if big else rng.choices(_TOOLS, weights=_TOOL_WEIGHTS)[0]
     tool_versions, agent_versions = _VERSIONS[tool]
     commit = world.commit_for(rng)
@@ -80,11 +84,13 @@ def plan_build(world: World, index: int, timestamp: int, *, exotic: bool = False
         commit=commit,
         failed=rng.random() < FAILURE_RATE,
         duration_ms=duration_ms,
-        target_events=_BIG_BUILD_SIZES[(index // BIG_BUILD_EVERY) % len(_BIG_BUILD_SIZES)]
-        if big
-        else 0,
+        target_events=events or _big_build_size(index) if big else 0,
         exotic=exotic,
     )
+
+
+def _big_build_size(index: int) -> int:
+    return _BIG_BUILD_SIZES[(index // BIG_BUILD_EVERY) % len(_BIG_BUILD_SIZES)]
 
 
 def build_events(summary: BuildSummary, world: World) -> Iterator[Event]:
