@@ -7,15 +7,19 @@ load them.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from buildwatch.cli.common import add_profile_argument, profile_from_args
 from buildwatch.cli.develocity import parse_since
-from buildwatch.core.errors import ConfigError
+from buildwatch.core.errors import BuildwatchError, ConfigError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from buildwatch.core.config import Profile
     from buildwatch.core.develocity.client import Since
     from buildwatch.core.monitor.session import MonitorSettings
     from buildwatch.core.monitor.store import WatchOrigin
@@ -29,8 +33,9 @@ def add_monitor_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--since",
         metavar="WHEN",
-        help="backfill from: a duration ago (30m, 2h), now, 0 (everything) or epoch milliseconds "
-        "(default: the profile's backfill_minutes, an hour unless set)",
+        help="backfill from: a duration ago (30m, 2h), now, 0 (everything) or epoch milliseconds; "
+        "wins over the local history (default: resume after the last build seen, if within "
+        "history_catch_up_hours, else backfill that window)",
     )
     parser.add_argument(
         "--watch-commit",
@@ -38,6 +43,11 @@ def add_monitor_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="SHA",
         help="watch this commit's BuildBuddy invocations (repeatable)",
+    )
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="browse the local history without connecting to the servers",
     )
     _add_mouse_argument(parser)
     parser.set_defaults(handler=run_monitor)
@@ -64,14 +74,25 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def run_monitor(args: argparse.Namespace) -> int:
-    """Open the monitor on the configured servers."""
-    from buildwatch.core.monitor.session import MonitorSettings
-
+    """Open the monitor on the configured servers, resuming from the local history."""
     profile = profile_from_args(args)
-    since = monitor_since(args.since, profile.ui.backfill_minutes)
     watch: list[tuple[str, WatchOrigin]] = [(sha, "config") for sha in profile.watched_commits]
     watch += [(sha, "command line") for sha in commits_from_args(args.watch_commit)]
-    return _run_app(MonitorSettings(profile, since=since), watch, mouse=not args.no_mouse)
+    return _run_app(monitor_settings(args, profile), watch, mouse=not args.no_mouse)
+
+
+def monitor_settings(args: argparse.Namespace, profile: Profile) -> MonitorSettings:
+    """The monitor's settings from the command line: an explicit `--since` wins over the
+    history's resume point; `--offline` only browses the history."""
+    from buildwatch.core.monitor.session import MonitorSettings
+
+    return MonitorSettings(
+        profile,
+        since=monitor_since(args.since, profile.ui.backfill_minutes),
+        history=_history_file(profile),
+        resume=args.since is None,
+        offline=args.offline,
+    )
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -134,8 +155,23 @@ def _add_mouse_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _history_file(profile: Profile) -> Path | None:
+    """The history of the profile's Develocity server; None when no server is configured (the
+    monitor then says so in its status bar)."""
+    from buildwatch.core.credentials import develocity_url
+    from buildwatch.core.history.location import history_path
+
+    try:
+        return history_path(develocity_url(profile))
+    except BuildwatchError:
+        return None
+
+
 def _run_app(settings: MonitorSettings, watch: list[tuple[str, WatchOrigin]], *, mouse: bool) -> int:
     from buildwatch.tui.app import BuildwatchApp
 
-    BuildwatchApp(settings, watch=watch).run(mouse=mouse)
+    app = BuildwatchApp(settings, watch=watch)
+    app.run(mouse=mouse)
+    for problem in app.closing_problems:
+        print(f"buildwatch: {problem}", file=sys.stderr)
     return 0

@@ -6,6 +6,7 @@ feed's failure shows in the status bar, and the other feed carries on.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from buildwatch.core.monitor.history import RETENTION_INTERVAL_S
 from buildwatch.core.monitor.session import MonitorSession, MonitorSettings
 from buildwatch.core.monitor.store import MonitorStore, SourceName, WatchOrigin
 from buildwatch.tui.screens.help import HelpScreen
@@ -65,6 +67,8 @@ class BuildwatchApp(ProvidesServices, App[None]):
         self.session = MonitorSession(settings, self.store)
         self._now_ms = now_ms
         self._highlight_seconds = highlight_seconds
+        self.closing_problems: list[str] = []
+        """What went wrong writing the history, for the command to print after the screen."""
         if ui.theme in self.available_themes:
             self.theme = ui.theme
         if ui.keys:
@@ -90,6 +94,18 @@ class BuildwatchApp(ProvidesServices, App[None]):
             bell=self.session.settings.profile.ui.bell,
             highlight_seconds=self._highlight_seconds,
         ))
+        self.run_worker(self._start(), name="start", exit_on_error=False,
+                        description="history and feeds")
+
+    async def _start(self) -> None:
+        """Load the history (the stored builds show at once), then start the feeds on it."""
+        for notice in await self.session.open_history():
+            self.notify(notice, title="History", severity="warning", markup=False)
+        if self.session.history is not None:
+            self.set_interval(RETENTION_INTERVAL_S, self.session.history.apply_retention)
+        if self.session.settings.offline:
+            self.session.browse_offline()
+            return
         self.start_source("develocity")
         self.start_source("buildbuddy")
 
@@ -129,3 +145,4 @@ class BuildwatchApp(ProvidesServices, App[None]):
 
     async def on_unmount(self) -> None:
         await self.session.aclose()
+        self.closing_problems = await asyncio.to_thread(self.session.close_history)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 from buildwatch.core.backoff import Backoff
 from buildwatch.core.buildbuddy.client import BuildBuddyClient
@@ -18,6 +18,9 @@ from buildwatch.core.develocity.client import DevelocityClient, RetryNotice, Sin
 from buildwatch.core.develocity.models import Build, BuildEvent
 from buildwatch.core.develocity.summary import SummaryBuilder, summary_event_types
 from buildwatch.core.errors import AuthError, BuildwatchError, NotFoundError
+from buildwatch.core.history.catch_up import ListingBatch, resumed_listing
+from buildwatch.core.history.resume import ResumePoint
+from buildwatch.core.monitor.history import MonitorHistory
 from buildwatch.core.monitor.store import MonitorStore
 
 DEFAULT_ENRICH_CONCURRENCY = 6
@@ -38,6 +41,10 @@ class DevelocityFeed:
     `listing` streams the builds (give it `on_retry=retry_reporter(store)`); `events` reads each
     build's summary events, at most `concurrency` builds at a time, newest first, so the rows on
     screen fill in first while a long backfill waits.
+
+    With a `history`, the listing resumes from `point` (replaying what was published while
+    buildwatch was closed), every build and summary is recorded, and stored builds that were
+    never summarised are summarised now; without one it starts at `since`.
     """
 
     def __init__(
@@ -48,8 +55,12 @@ class DevelocityFeed:
         *,
         since: Since = "now",
         concurrency: int = DEFAULT_ENRICH_CONCURRENCY,
+        history: MonitorHistory | None = None,
+        point: ResumePoint | None = None,
     ) -> None:
         self._listing = listing
+        self._history = history
+        self._point = point
         self._events = events
         self._store = store
         self._since = since
@@ -63,10 +74,13 @@ class DevelocityFeed:
         enrichers = [asyncio.create_task(self._enrich_forever()) for _ in range(self._concurrency)]
         try:
             await self._check_access()
-            async for batch in self._listing.build_batches(since=self._since, stream=True):
-                builds = [message for message in batch if isinstance(message, Build)]
-                store.add_builds(builds)
-                for build in builds:
+            self._queue_unsummarised()
+            async for batch in self._batches():
+                store.add_builds(batch.builds)
+                if self._history is not None:
+                    store.develocity.detail = batch.status_text or ""
+                    self._history.record_builds(batch.builds)
+                for build in batch.builds:
                     self._pending.put_nowait(build)
         except AuthError as error:
             store.set_state("develocity", "auth_failed", str(error))
@@ -78,6 +92,22 @@ class DevelocityFeed:
             for task in enrichers:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+
+    async def _batches(self) -> AsyncIterator[ListingBatch]:
+        """The listing: resumed from the history's point, else followed from `since`."""
+        if self._point is not None:
+            async for batch in resumed_listing(self._listing, self._point):
+                yield batch
+            return
+        async for messages in self._listing.build_batches(since=self._since, stream=True):
+            builds = [message for message in messages if isinstance(message, Build)]
+            yield ListingBatch(builds, False, 0)
+
+    def _queue_unsummarised(self) -> None:
+        """Queue the stored builds that were never summarised (the newest come out first)."""
+        if self._history is not None:
+            for build in reversed(self._history.take_unsummarised()):
+                self._pending.put_nowait(build)
 
     async def _check_access(self) -> None:
         """Fail fast on refused credentials or a wrong URL; a server that is down is retried."""
@@ -109,7 +139,10 @@ class DevelocityFeed:
             for message in batch:
                 if isinstance(message, BuildEvent):
                     builder.add(message)
-        self._store.enrich(builder.result())
+        summary = builder.result()
+        self._store.enrich(summary)
+        if self._history is not None:
+            self._history.record_summary(summary)
 
 
 class BuildBuddyPoller:
@@ -117,7 +150,7 @@ class BuildBuddyPoller:
 
     Errors back off exponentially, never sooner than a server's `Retry-After`; a refused key
     stops the poller (the user is asked for a new one). `wake()` polls at once, for a commit the
-    user just added.
+    user just added. With a `history`, new and changed invocations are recorded.
     """
 
     def __init__(
@@ -127,8 +160,10 @@ class BuildBuddyPoller:
         *,
         interval_s: float = 5.0,
         backoff: Callable[[], Backoff] = Backoff,
+        history: MonitorHistory | None = None,
     ) -> None:
         self._client = client
+        self._history = history
         self._store = store
         self._interval_s = interval_s
         self._backoff = backoff
@@ -173,6 +208,11 @@ class BuildBuddyPoller:
             await self._client.check_access()
         for commit in commits:
             invocations = [item async for item in self._client.invocations(commit_sha=commit)]
+            if self._history is not None:
+                known = self._store.invocations
+                self._history.record_invocations(
+                    item for item in invocations if known.get(item.invocation_id) != item
+                )
             self._store.upsert_invocations(invocations)
 
     async def _sleep(self, delay: float, wakeable: bool) -> None:

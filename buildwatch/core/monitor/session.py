@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from buildwatch.core.buildbuddy.client import BuildBuddyClient
 from buildwatch.core.config import Profile
@@ -25,18 +26,24 @@ from buildwatch.core.credentials import (
 )
 from buildwatch.core.develocity.client import DevelocityClient, Since
 from buildwatch.core.errors import BuildwatchError
+from buildwatch.core.history.resume import ResumePoint
 from buildwatch.core.monitor.feeds import (
     DEFAULT_ENRICH_CONCURRENCY,
     BuildBuddyPoller,
     DevelocityFeed,
     retry_reporter,
 )
-from buildwatch.core.monitor.store import MonitorStore
+from buildwatch.core.monitor.history import MonitorHistory
+from buildwatch.core.monitor.store import HISTORY_SHOWN, MonitorStore
 
 
 @dataclass(frozen=True)
 class MonitorSettings:
-    """What to watch and how. `develocity`/`buildbuddy`, when given, are used as they are."""
+    """What to watch and how. `develocity`/`buildbuddy`, when given, are used as they are.
+
+    `history` is the local history file (None: keep none). The build listing resumes from it
+    unless `resume` is False (an explicit `--since` wins). `offline` browses the history only.
+    """
 
     profile: Profile
     since: Since = "now"
@@ -44,6 +51,9 @@ class MonitorSettings:
     develocity: DevelocityConnection | None = None
     buildbuddy: BuildBuddyConnection | None = None
     concurrency: int = DEFAULT_ENRICH_CONCURRENCY
+    history: Path | None = None
+    resume: bool = True
+    offline: bool = False
 
 
 class MonitorSession:
@@ -59,6 +69,8 @@ class MonitorSession:
         self._develocity_connection = settings.develocity
         self._buildbuddy_connection = settings.buildbuddy
         self._poller: BuildBuddyPoller | None = None
+        self.history: MonitorHistory | None = None
+        self._point: ResumePoint | None = None
         store.on_watch = lambda _commit: self.wake_poller()
 
     def use_develocity(self, credential: Credential, base_url: str) -> None:
@@ -83,6 +95,36 @@ class MonitorSession:
         if self._poller is not None:
             self._poller.wake()
 
+    async def open_history(self) -> list[str]:
+        """Open the history and load it into the store; one-line messages for the user.
+
+        A history that cannot be used is reported and the session runs without one.
+        """
+        path = self.settings.history
+        if path is None:
+            return []
+        notices: list[str] = []
+        try:
+            history = await asyncio.to_thread(MonitorHistory, path, self.settings.profile.ui)
+            if history.notice:
+                notices.append(history.notice)
+            point = await history.load(self.store)
+        except BuildwatchError as error:
+            return [*notices, f"running without the history: {error}"]
+        self.history = history
+        self._point = point if self.settings.resume else None
+        return notices
+
+    def browse_offline(self) -> None:
+        """Show both sources as offline, their panes holding the history."""
+        self.store.set_state("develocity", "offline", HISTORY_SHOWN)
+        self.store.set_state("buildbuddy", "offline", HISTORY_SHOWN)
+
+    def close_history(self) -> list[str]:
+        """Write what is queued and close the history; one-line problems, if any."""
+        history, self.history = self.history, None
+        return history.close() if history is not None else []
+
     async def run_develocity(self) -> None:
         """Resolve the connection, then follow the build listing until cancelled or refused."""
         store = self.store
@@ -104,6 +146,7 @@ class MonitorSession:
             feed = DevelocityFeed(
                 listing, self.develocity, store,
                 since=self.settings.since, concurrency=self.settings.concurrency,
+                history=self.history, point=self._point,
             )
             await feed.run()
 
@@ -133,7 +176,8 @@ class MonitorSession:
         # poller's backoff (which honours Retry-After) decides when to try again.
         async with BuildBuddyClient(connection, max_attempts=1) as polling:
             self._poller = BuildBuddyPoller(
-                polling, store, interval_s=self.settings.profile.ui.poll_interval_seconds
+                polling, store, interval_s=self.settings.profile.ui.poll_interval_seconds,
+                history=self.history,
             )
             try:
                 await self._poller.run()

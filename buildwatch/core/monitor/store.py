@@ -28,6 +28,8 @@ RATE_WINDOW_S = 10.0
 SETTLE_S = 10.0
 """A reconnection that brings no new failure for this long is taken as up again: the Develocity
 client reports failed connections, not successful quiet ones."""
+HISTORY_SHOWN = "offline (history)"
+"""How a source is marked while the screen shows only what the local history holds."""
 AUTO_WATCHED_COMMITS = 20
 """Commits picked up from builds' `Git commit id` that stay watched (the most recent ones)."""
 
@@ -176,6 +178,8 @@ class MonitorStore:
         self._dirty_builds: dict[str, None] = {}
         self._dirty_invocations: dict[str, None] = {}
         self._notices: list[Notice] = []
+        self.showing_history = False
+        """Stored builds are shown and Develocity has not been reached since."""
         self.on_watch: Callable[[str], None] | None = None
         """Told each commit that becomes watched (the poller polls it at once)."""
 
@@ -189,11 +193,14 @@ class MonitorStore:
         status.state, status.detail, status.retry_at = state, detail, None
         if state == "live":
             status.attempt = 0
+            if source == "develocity":
+                self.showing_history = False
 
     def retrying(self, source: SourceName, cause: str, delay_s: float, attempt: int) -> None:
         """Record a failed attempt; the next one starts in `delay_s`."""
         status = self.status(source)
-        status.state, status.detail = "reconnecting", cause
+        marked = self.showing_history and source == "develocity"
+        status.state, status.detail = "reconnecting", f"{HISTORY_SHOWN} · {cause}" if marked else cause
         status.retry_at = self.clock() + delay_s
         status.attempt = attempt
 
@@ -214,6 +221,30 @@ class MonitorStore:
         if status.state != "live":
             self.set_state("develocity", "live")
         return added
+
+    def load_history(
+        self, builds: Iterable[tuple[Build, BuildSummary | None]], invocations: Iterable[Invocation]
+    ) -> None:
+        """Take builds and invocations from the local history.
+
+        They are what was seen before, not news: no source becomes live, no commit is watched
+        and no notice is raised. Builds already known keep what they have.
+        """
+        for build, summary in builds:
+            if build.build_id in self.builds:
+                continue
+            self.builds[build.build_id] = BuildEntry(
+                build.build_id, build.tool_type, build.tool_version, build.timestamp, summary
+            )
+            self._dirty_builds[build.build_id] = None
+        for invocation in invocations:
+            key = invocation.invocation_id
+            if key not in self.invocations:
+                self.invocations[key] = invocation
+                self._dirty_invocations[key] = None
+        self.develocity.count = len(self.builds)
+        self.buildbuddy.count = len(self.invocations)
+        self.showing_history = self.showing_history or bool(self.builds)
 
     def enrich(self, summary: BuildSummary) -> None:
         """Attach a build's summary; watch its commit; queue a notice if it asks for one."""

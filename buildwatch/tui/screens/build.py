@@ -11,6 +11,7 @@ goes back, `q` quits.
 
 from __future__ import annotations
 
+import asyncio
 from time import monotonic
 from typing import ClassVar
 
@@ -36,6 +37,7 @@ from buildwatch.core.develocity.report import (
     test_text,
     work_text,
 )
+from buildwatch.core.develocity.summary import BuildSummary
 from buildwatch.core.durations import duration_text, ms_to_seconds
 from buildwatch.core.errors import BuildwatchError
 from buildwatch.core.links import build_scan_url
@@ -58,6 +60,10 @@ from buildwatch.tui.widgets.table_model import Column, TableRow
 
 FLUSH_S = 0.25
 """How often loaded events reach the widgets."""
+SLICE = 1000
+"""Events reduced at a time (about 15 ms' work) between idle moments of the event loop."""
+IDLE_S = 0.005
+"""The event loop's idle time after each slice of events, for keys and redraws."""
 
 TABS = ("summary", "work", "tests", "events", "console")
 HEADER_LINES = ("scan", "user")
@@ -158,13 +164,24 @@ class BuildScreen(DrillDownScreen):
         self.run_worker(self._load(), group="build-events", exclusive=True, exit_on_error=False)
 
     async def _load(self) -> None:
-        client = services(self.app).develocity
+        shared = services(self.app)
+        client = shared.develocity
         if client is None:
-            self._progress("Develocity is not configured")
+            entry = shared.store.builds.get(self.build_id)
+            if entry is None:
+                self._progress("Develocity is not configured")
+                return
+            if entry.summary is not None:
+                self._show_header(entry.summary)
+            self._progress("from the history: the events need the server")
             return
         try:
             async for batch in client.event_batches(self.build_id):
-                self.detail.add(batch)
+                # Reducing events holds the event loop, and a key needs many turns of it to reach
+                # the screen: a moment with nothing to do after each slice lets it get there.
+                for start in range(0, len(batch), SLICE):
+                    self.detail.add(batch[start:start + SLICE])
+                    await asyncio.sleep(IDLE_S)
                 if monotonic() - self._flushed_at >= FLUSH_S:
                     self._flush()
         except BuildwatchError as error:
@@ -184,10 +201,7 @@ class BuildScreen(DrillDownScreen):
         self.query_one("#tabs", TabbedContent).get_tab("work").label = f"2 {work_name}"
         summary = detail.summary()
         if summary is not None:
-            web = services(self.app).develocity_url
-            url = build_scan_url(web, self.build_id) if web else None
-            self.query_one("#build-header", Static).update(
-                header_text(header_pairs(summary, url), HEADER_LINES))
+            self._show_header(summary)
         changed_work = detail.take_changed_work()
         if changed_work:
             self.query_one("#work-table", LiveTable).upsert_rows(map(work_row, changed_work),
@@ -208,6 +222,12 @@ class BuildScreen(DrillDownScreen):
             panel.append(text)
         count = len(detail.events)
         self._progress(f"{count:,} events" + ("" if self.loaded else " · loading…"))
+
+    def _show_header(self, summary: BuildSummary) -> None:
+        web = services(self.app).develocity_url
+        url = build_scan_url(web, self.build_id) if web else None
+        self.query_one("#build-header", Static).update(
+            header_text(header_pairs(summary, url), HEADER_LINES))
 
     def _progress(self, text: str) -> None:
         if not is_open(self):

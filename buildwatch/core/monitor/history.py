@@ -1,0 +1,111 @@
+"""The monitor's use of the local history: load it into the store on start, say where the build
+listing resumes, and record what the feeds receive.
+
+Reading happens once, at start (the newest builds at once, the rest in a thread); writing goes
+through `HistoryWriter`'s own thread, so the screen never waits for the disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from buildwatch.core.buildbuddy.models import Invocation
+from buildwatch.core.config import UiPreferences
+from buildwatch.core.develocity.models import Build
+from buildwatch.core.develocity.summary import BuildSummary
+from buildwatch.core.history.opening import open_history
+from buildwatch.core.history.resume import ResumePoint
+from buildwatch.core.history.store import HistoryStore, RetentionPolicy, StoredBuild
+from buildwatch.core.history.writer import HistoryWriter
+from buildwatch.core.monitor.store import MonitorStore
+
+FIRST_SCREENFUL = 200
+"""Builds loaded before the screen first draws; the rest follow from a thread."""
+LOAD_CHUNK = 5_000
+"""Stored builds put in the store between two turns of the event loop (about 25 ms)."""
+RETENTION_INTERVAL_S = 3_600.0
+"""How often retention runs while the monitor is open."""
+
+
+class MonitorHistory:
+    """An open history: its reader for the start, its writer for the session.
+
+    `notice` is what was done to the file to open it (None if nothing), for the user once.
+    """
+
+    def __init__(self, path: Path, ui: UiPreferences) -> None:
+        """Open the history at `path`; raises `HistoryError` if it cannot be used."""
+        opened = open_history(path)
+        self.path = path
+        self.notice = opened.notice
+        self._reader: HistoryStore | None = opened.store
+        self._window_ms = ui.history_catch_up_hours * 3_600_000
+        self._retention = RetentionPolicy(ui.history_max_builds, ui.history_max_age_days)
+        self._unsummarised: list[Build] = []
+        self.writer = HistoryWriter(path)
+        self.writer.apply_retention(self._retention)
+
+    async def load(self, store: MonitorStore) -> ResumePoint:
+        """Put the stored builds and invocations in `store`, newest first; returns where the
+        build listing resumes. Raises `HistoryError` if the file cannot be read."""
+        reader = self._reader
+        if reader is None:
+            raise RuntimeError("the history was already loaded")
+        try:
+            stored = reader.load_recent(FIRST_SCREENFUL)
+            store.load_history(_pairs(stored), reader.load_invocations())
+            if len(stored) == FIRST_SCREENFUL:
+                stored = await asyncio.to_thread(reader.load_recent)
+                for start in range(0, len(stored), LOAD_CHUNK):
+                    store.load_history(_pairs(stored[start:start + LOAD_CHUNK]), ())
+                    await asyncio.sleep(0)
+            self._unsummarised = [item.build for item in stored if item.summary is None]
+            return reader.resume_point(self._window_ms)
+        finally:
+            self._reader = None
+            reader.close()
+
+    def take_unsummarised(self) -> list[Build]:
+        """The loaded builds that have no summary yet, newest first (once: later calls get
+        none)."""
+        builds, self._unsummarised = self._unsummarised, []
+        return builds
+
+    def record_builds(self, builds: Sequence[Build]) -> None:
+        """Store builds as the listing delivered them (the stream position moves with them)."""
+        self.writer.record_builds(builds)
+
+    def record_summary(self, summary: BuildSummary) -> None:
+        """Store a build's summary once it is read."""
+        self.writer.record_summaries((summary,))
+
+    def record_invocations(self, invocations: Iterable[Invocation]) -> None:
+        """Store invocations that are new or changed."""
+        fresh = list(invocations)
+        if fresh:
+            self.writer.record_invocations(fresh)
+
+    def apply_retention(self) -> None:
+        """Delete what the retention policy no longer keeps, in the writer's thread."""
+        self.writer.apply_retention(self._retention)
+
+    def close(self) -> list[str]:
+        """Write what is queued and stop; one-line problems for the user, if any."""
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+        problems = list(self.writer.errors)
+        if not self.writer.close():
+            problems.append("the history could not write everything before closing")
+        if self.writer.dropped:
+            problems.append(
+                f"the history fell behind and skipped {self.writer.dropped:,} batches; "
+                "the next start catches up on them"
+            )
+        return problems
+
+
+def _pairs(stored: Iterable[StoredBuild]) -> list[tuple[Build, BuildSummary | None]]:
+    return [(item.build, item.summary) for item in stored]

@@ -1,0 +1,145 @@
+"""The monitor and its local history: what a load from the history does to the store, the
+catch-up status of a resumed listing, and the command line's choice between resuming and --since."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import pytest
+from test_monitor_feeds import running, until
+from test_monitor_store import START_MS, build, invocation, new_store, summary
+
+from buildwatch.cli import build_parser
+from buildwatch.cli.tui import monitor_settings, simulator_settings
+from buildwatch.core.config import Profile, UiPreferences
+from buildwatch.core.connection import DevelocityConnection
+from buildwatch.core.develocity.client import DevelocityClient
+from buildwatch.core.develocity.models import Build
+from buildwatch.core.history.location import STATE_DIR_ENV
+from buildwatch.core.history.resume import catch_up_text
+from buildwatch.core.history.writer import HistoryWriter
+from buildwatch.core.monitor.feeds import DevelocityFeed
+from buildwatch.core.monitor.history import FIRST_SCREENFUL, MonitorHistory
+from buildwatch.core.monitor.store import MonitorStore
+from buildwatch.core.secrets import Secret
+from buildwatch.sim import SimConfig, SimulatorThread
+
+SHA = "4f2a9c1e0b7d"
+FIRST = 12
+
+
+def test_builds_from_the_history_are_listed_without_making_develocity_live() -> None:
+    store = new_store()
+    store.load_history([(build("b1"), summary("b1", commit=SHA)), (build("b2"), None)], ())
+
+    assert [entry.build_id for entry in store.drain().builds] == ["b1", "b2"]
+    assert store.develocity.state == "offline"
+    assert store.develocity.count == 2
+
+
+def test_builds_from_the_history_neither_watch_their_commits_nor_notify() -> None:
+    store = new_store()
+    store.load_history([(build("b1", START_MS + 5000), summary("b1", "failed", SHA))],
+                       [invocation("i1", created_ms=START_MS + 5000)])
+
+    changes = store.drain()
+    assert store.watched_commits() == []
+    assert changes.notices == []
+    assert [item.invocation_id for item in changes.invocations] == ["i1"]
+    assert store.buildbuddy.state == "offline"
+
+
+def test_a_build_already_listed_keeps_its_row_when_the_history_loads() -> None:
+    store = new_store()
+    store.add_builds([build("b1")])
+    store.enrich(summary("b1", "success"))
+    store.drain()
+
+    store.load_history([(build("b1"), None)], ())
+
+    assert not store.drain()
+    assert store.builds["b1"].summary is not None
+
+
+class DetailRecorder(MonitorStore):
+    """A store that remembers the Develocity status detail each time builds arrive."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.details: list[str] = []
+
+    def add_builds(self, builds: Iterable[Build]) -> int:
+        self.details.append(self.develocity.detail)
+        return super().add_builds(builds)
+
+
+@pytest.fixture
+def sim() -> Iterator[SimulatorThread]:
+    with SimulatorThread(SimConfig(builds=FIRST, not_ready_s=0.0)) as started:
+        yield started
+
+
+@pytest.mark.timeout(60)
+async def test_the_status_counts_the_catch_up_then_drops_it(
+    sim: SimulatorThread, tmp_path: Path
+) -> None:
+    store = DetailRecorder()
+    history = MonitorHistory(tmp_path / "history.sqlite3", UiPreferences())
+    point = await history.load(store)
+    connection = DevelocityConnection(base_url=sim.develocity_url, token=Secret("sim-token"))
+    async with DevelocityClient(connection) as listing, DevelocityClient(connection) as events:
+        feed = DevelocityFeed(listing, events, store, history=history, point=point)
+        async with running(feed.run()):
+            await until(lambda: len(store.details) >= 2 and store.develocity.detail == "")
+    await asyncio.to_thread(history.close)
+
+    assert catch_up_text(FIRST) in store.details
+    assert store.develocity.detail == ""
+
+
+def parsed(*argv: str) -> argparse.Namespace:
+    return build_parser().parse_args(list(argv))
+
+
+def test_the_monitor_resumes_from_the_history_of_its_server(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv(STATE_DIR_ENV, str(tmp_path))
+    settings = monitor_settings(parsed(), Profile(develocity_url="https://ge.example.com"))
+
+    assert settings.resume and not settings.offline
+    assert settings.history is not None and settings.history.is_relative_to(tmp_path)
+
+
+def test_an_explicit_since_wins_over_the_resume_point() -> None:
+    settings = monitor_settings(parsed("--since", "2h"),
+                                Profile(develocity_url="https://ge.example.com"))
+    assert not settings.resume
+
+
+def test_offline_is_an_option_of_the_bare_command() -> None:
+    settings = monitor_settings(parsed("--offline"), Profile(develocity_url="https://ge.example.com"))
+    assert settings.offline
+
+
+def test_the_demo_keeps_no_history() -> None:
+    assert simulator_settings("http://127.0.0.1:1", "t", "k").history is None
+
+
+async def test_a_history_longer_than_a_screenful_is_loaded_whole(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    count = FIRST_SCREENFUL + 50
+    writer = HistoryWriter(path)
+    writer.record_builds([build(f"b{index:04d}", START_MS + index) for index in range(count)])
+    assert writer.close()
+    store = new_store()
+
+    history = MonitorHistory(path, UiPreferences())
+    await history.load(store)
+    await asyncio.to_thread(history.close)
+
+    assert len(store.builds) == count
+    assert len(history.take_unsummarised()) == count
