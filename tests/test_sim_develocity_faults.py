@@ -99,6 +99,16 @@ def test_cut_within_keeps_the_cut_in_the_first_bytes_of_the_body(
         assert len(received) < 200
 
 
+def test_cut_after_keeps_the_first_bytes_of_the_body_whole(
+    sim: SimulatorThread, client: httpx.Client, events_path: str
+) -> None:
+    whole = plain_body(client, events_path)
+    sim.set_faults(FaultSpec(drop=1, rst=0, cut_after=1000, framing="close"))
+    for _ in range(5):
+        received, _ = read_raw(client, events_path, **{"Accept-Encoding": "identity"})
+        assert 1000 <= len(received) < len(whole)
+
+
 def test_cuts_land_at_different_bytes_mid_line_and_mid_event(
     sim: SimulatorThread, client: httpx.Client, events_path: str
 ) -> None:

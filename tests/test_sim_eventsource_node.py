@@ -65,7 +65,10 @@ def test_node_eventsource_streams_every_build_then_stops_on_204(proof_script: Pa
 def test_node_eventsource_resumes_a_builds_events_after_a_drop_then_stops_on_204(
     proof_script: Path,
 ) -> None:
-    with SimulatorThread(SimConfig(seed=2, builds=12, faults=FaultSpec(drop=1, rst=0))) as sim:
+    # The cut lands past the first kilobyte, so the first connection delivers some messages
+    # whole and the second must resume after them.
+    faults = FaultSpec(drop=1, rst=0, cut_after=1024)
+    with SimulatorThread(SimConfig(seed=2, builds=12, faults=faults)) as sim:
         builds = httpx.get(f"{sim.develocity_url}/_sim/develocity/builds").json()
         build_id = next(
             b["buildId"] for b in builds if b["toolType"] == "gradle" and not b["eventCount"]

@@ -24,6 +24,8 @@ class FaultSpec:
     """Share of those cuts sent as a TCP reset rather than a clean close."""
     cut_within: int = 0
     """Cut within the first N bytes of the body (0: anywhere in it)."""
+    cut_after: int = 0
+    """Cut no earlier than N bytes into the body, so the first messages always arrive whole."""
     stall: float = 0.0
     """A stream goes silent, heartbeats included, until the client hangs up."""
     unavailable: float = 0.0

@@ -61,7 +61,8 @@ async def stream_body(
     held back in the compressor. With `precompressed`, `chunks` already form a gzip stream and
     only `Content-Encoding` is set. Cuts and stalls land at a random byte of the `size_hint`
     bytes `chunks` will yield (of what is known so far, plus 4 KiB, for a `live` body that
-    never ends), or of the first `faults.cut_within` bytes. Positions count the bytes of
+    never ends), or of the first `faults.cut_within` bytes, never before `faults.cut_after`
+    bytes. Positions count the bytes of
     `chunks`; when gzipping, the compressed write holding the position is cut in proportion, so
     cuts land mid-gzip.
     """
@@ -75,9 +76,12 @@ async def stream_body(
     if gzip or precompressed:
         response.headers["Content-Encoding"] = "gzip"
     span = faults.cut_within or size_hint + (_LIVE_CUT_ALLOWANCE if live else 0)
+    earliest = min(faults.cut_after, max(span - 1, 0))
     plan = _Plan(
-        cut_at=ctx.fault_rng.randrange(max(span, 1)) if ctx.should(faults.drop) else None,
-        stall_at=ctx.fault_rng.randrange(max(span, 1)) if ctx.should(faults.stall) else None,
+        cut_at=ctx.fault_rng.randrange(earliest, max(span, earliest + 1))
+        if ctx.should(faults.drop) else None,
+        stall_at=ctx.fault_rng.randrange(earliest, max(span, earliest + 1))
+        if ctx.should(faults.stall) else None,
         reset=ctx.should(faults.rst),
         chunked=chunked,
     )
