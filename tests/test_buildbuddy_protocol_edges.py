@@ -7,6 +7,7 @@ with the next scripted reply and records what it received.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import socket
@@ -416,3 +417,81 @@ async def test_an_unreachable_server_is_reported_after_the_retries() -> None:
 def test_a_server_url_that_is_not_http_is_a_configuration_error() -> None:
     with pytest.raises(ConfigError, match="https://"):
         BuildBuddyClient(BuildBuddyConnection("ftp://example.com", Secret(KEY)))
+
+
+def several_batches() -> bytes:
+    """Five MiB that do not compress to nothing: more than one hand-over to the writing thread."""
+    return b"".join(hashlib.sha256(str(n).encode()).digest() for n in range(5 * 2**15))
+
+
+def sends_then(data: bytes, promised: int, *, hang: bool) -> Reply:
+    """Promise `promised` bytes, send `data`, then hang up (or, with `hang`, go silent until
+    the client does)."""
+
+    async def respond(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Length": str(promised)})
+        await response.prepare(request)
+        await response.write(data)
+        transport = request.transport
+        assert transport is not None
+        while hang and not transport.is_closing():
+            await asyncio.sleep(0.01)
+        transport.close()
+        return response
+
+    return respond
+
+
+async def test_a_download_of_several_batches_is_saved_whole(
+    server: ScriptedServer, client: BuildBuddyClient, tmp_path: Path
+) -> None:
+    expected = several_batches()
+    server.answer(reply(body=expected))
+    destination = tmp_path / "blob"
+    assert await client.download(blob_uri(expected), destination) == len(expected)
+    assert destination.read_bytes() == expected
+
+
+async def test_a_zstd_download_of_several_batches_is_saved_decompressed(
+    server: ScriptedServer, client: BuildBuddyClient, tmp_path: Path
+) -> None:
+    expected = several_batches()
+    server.answer(reply(body=zstandard.ZstdCompressor().compress(expected)))
+    destination = tmp_path / "blob"
+    await client.download(blob_uri(expected, "compressed-blobs/zstd"), destination)
+    assert destination.read_bytes() == expected
+
+
+async def test_a_download_that_does_not_match_its_digest_leaves_no_file(
+    server: ScriptedServer, client: BuildBuddyClient, tmp_path: Path
+) -> None:
+    expected = several_batches()
+    server.answer(reply(body=expected[:-1] + b"?"))
+    with pytest.raises(DigestMismatchError):
+        await client.download(blob_uri(expected), tmp_path / "blob")
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_a_download_cut_off_reports_every_byte_that_arrived_and_leaves_no_file(
+    server: ScriptedServer, client: BuildBuddyClient, tmp_path: Path
+) -> None:
+    expected = several_batches()
+    sent = 3 * 2**20
+    server.answer(sends_then(expected[:sent], len(expected), hang=False))
+    with pytest.raises(IncompleteDownloadError, match=f"after {sent} bytes"):
+        await client.download(blob_uri(expected), tmp_path / "blob")
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_a_cancelled_download_leaves_no_file(
+    server: ScriptedServer, client: BuildBuddyClient, tmp_path: Path
+) -> None:
+    expected = several_batches()
+    server.answer(sends_then(expected[: 3 * 2**20], len(expected), hang=True))
+    download = asyncio.create_task(client.download(blob_uri(expected), tmp_path / "blob"))
+    while not any(tmp_path.iterdir()) or next(tmp_path.iterdir()).stat().st_size < 2**20:
+        await asyncio.sleep(0.01)
+    download.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await download
+    assert list(tmp_path.iterdir()) == []

@@ -282,6 +282,18 @@ def test_file_delete_with_yes_deletes_the_file(sim: SimulatorThread) -> None:
     assert bb(sim, "file", "get", uri).returncode == 4
 
 
+def test_a_read_meeting_a_503_burst_says_on_stderr_that_it_retries_then_succeeds(
+    sim: SimulatorThread,
+) -> None:
+    sim.set_faults(FaultSpec.parse("unavailable=1,burst=2"))
+    result = bb(sim, "invocations", "--commit", commit(0), "--json")
+    notices = result.stderr.decode().splitlines()
+    assert result.returncode == 0
+    assert json_lines(result)
+    assert len(notices) == 2, notices
+    assert all("Unavailable" in line and "retrying in" in line for line in notices)
+
+
 def test_file_delete_meeting_a_503_sends_one_request_and_fails(sim: SimulatorThread) -> None:
     uri = uploaded_file(sim, "test.log")
     sim.set_faults(FaultSpec.parse("unavailable=1"))

@@ -12,9 +12,9 @@ import httpx
 import pytest
 from sim_sse import AUTH, parse_sse
 
-from buildwatch.core.backoff import Backoff
+from buildwatch.core.backoff import Backoff, RetryNotice
 from buildwatch.core.connection import DevelocityConnection
-from buildwatch.core.develocity.client import DevelocityClient, RetryNotice, plain_http_warning
+from buildwatch.core.develocity.client import DevelocityClient, plain_http_warning
 from buildwatch.core.develocity.models import Build, BuildEvent, Message, SkippedMessage
 from buildwatch.core.errors import AuthError, NotFoundError, ServerError
 from buildwatch.core.secrets import Secret

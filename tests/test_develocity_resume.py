@@ -19,9 +19,9 @@ import pytest
 from aiohttp import web
 from sim_sse import AUTH, parse_sse
 
-from buildwatch.core.backoff import Backoff
+from buildwatch.core.backoff import Backoff, RetryNotice
 from buildwatch.core.connection import DevelocityConnection
-from buildwatch.core.develocity.client import DevelocityClient, RetryNotice
+from buildwatch.core.develocity.client import DevelocityClient
 from buildwatch.core.develocity.models import Message
 from buildwatch.core.errors import AuthError, ServerError
 from buildwatch.core.secrets import Secret

@@ -20,13 +20,13 @@ def run_with_client(
 
     A reader that goes away (`| head`) ends the command quietly.
     """
-    from buildwatch.cli.common import buildbuddy_connection_from_args
+    from buildwatch.cli.common import buildbuddy_connection_from_args, report_retry
     from buildwatch.core.buildbuddy.client import BuildBuddyClient
 
     connection = buildbuddy_connection_from_args(args)
 
     async def main() -> int:
-        async with BuildBuddyClient(connection) as client:
+        async with BuildBuddyClient(connection, on_retry=report_retry) as client:
             return await work(client)
 
     try:

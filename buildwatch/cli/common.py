@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import sys
 from typing import Any
 
+from buildwatch.core.backoff import RetryNotice
 from buildwatch.core.config import Profile, load_config
 from buildwatch.core.connection import BuildBuddyConnection, DevelocityConnection
 from buildwatch.core.credentials import (
@@ -78,6 +80,11 @@ def develocity_connection_from_args(args: argparse.Namespace) -> DevelocityConne
 def buildbuddy_connection_from_args(args: argparse.Namespace) -> BuildBuddyConnection:
     """The BuildBuddy server and credentials for this command (may wait on the keyring)."""
     return buildbuddy_connection(profile_from_args(args), overrides_from_args(args))
+
+
+def report_retry(notice: RetryNotice) -> None:
+    """Say on stderr why a request is tried again and when, so a wait is never silent."""
+    print(f"buildwatch: {notice.cause}; retrying in {notice.delay_s:.1f} s", file=sys.stderr)
 
 
 def _add_once(parser: argparse.ArgumentParser, option: str, **kwargs: Any) -> None:

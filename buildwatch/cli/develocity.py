@@ -20,13 +20,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar, cast
 
-from buildwatch.cli.common import add_develocity_arguments
+from buildwatch.cli.common import add_develocity_arguments, report_retry
 from buildwatch.core.durations import duration_text, ms_to_seconds
 from buildwatch.core.errors import BuildwatchError, ConfigError
 from buildwatch.core.sanitize import sanitize_line
 
 if TYPE_CHECKING:
-    from buildwatch.core.develocity.client import DevelocityClient, RetryNotice, Since
+    from buildwatch.core.develocity.client import DevelocityClient, Since
     from buildwatch.core.develocity.models import Build, BuildEvent, Message
 
 Mode = Literal["json", "summary", "text"]
@@ -185,7 +185,7 @@ def _run(
 
     async def main() -> None:
         async with DevelocityClient(
-            connection, idle_timeout_s=idle_timeout_s, on_retry=_report_retry
+            connection, idle_timeout_s=idle_timeout_s, on_retry=report_retry
         ) as client:
             await command(client, out)
 
@@ -242,10 +242,6 @@ def _report(batch: list[Message]) -> list[Build | BuildEvent]:
         else:
             readable.append(message)
     return readable
-
-
-def _report_retry(notice: RetryNotice) -> None:
-    print(f"buildwatch: {notice.cause}; retrying in {notice.delay_s:.1f} s", file=sys.stderr)
 
 
 def _json_lines(messages: list[Build | BuildEvent]) -> list[bytes]:

@@ -16,6 +16,16 @@ MAX_DELAY_S = 60.0
 """No server hint or exponent ever makes us wait longer than this."""
 
 
+@dataclass(frozen=True)
+class RetryNotice:
+    """A request or stream failed in a way worth retrying; the client tries again after `delay_s`."""
+
+    cause: str
+    delay_s: float
+    failures: int
+    """Failures in a row so far (0: a stream that made progress before it ended)."""
+
+
 @dataclass
 class Backoff:
     """Delays for consecutive failures: `U(0, min(cap, base * 2**attempt))`.

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from buildwatch.core.backoff import Backoff, parse_retry_after
+from buildwatch.core.backoff import Backoff, RetryNotice, parse_retry_after
 from buildwatch.core.buildbuddy.errors import (
     MalformedResponseError,
     RetryableError,
@@ -31,6 +31,7 @@ from buildwatch.core.buildbuddy.files import (
     BlobUri,
     Consumer,
     Decoder,
+    Feeder,
     IncompleteDownloadError,
     VerifyingSink,
 )
@@ -70,7 +71,8 @@ class BuildBuddyClient:
     """Calls one BuildBuddy server with one API key. Use it as an async context manager.
 
     `max_attempts` bounds the tries of a read; `backoff` makes the delay policy for one call
-    (tests pass a fast one); `live_poll_s` is how often a growing log chunk is polled.
+    (tests pass a fast one); `on_retry` hears of each failed try that will be tried again;
+    `live_poll_s` is how often a growing log chunk is polled.
     """
 
     def __init__(
@@ -79,6 +81,7 @@ class BuildBuddyClient:
         *,
         max_attempts: int = 6,
         backoff: Callable[[], Backoff] = Backoff,
+        on_retry: Callable[[RetryNotice], None] | None = None,
         live_poll_s: float = 1.0,
         timeout: httpx.Timeout = _DEFAULT_TIMEOUT,
     ) -> None:
@@ -92,6 +95,7 @@ class BuildBuddyClient:
         self._key = connection.api_key or None
         self._max_attempts = max_attempts
         self._backoff = backoff
+        self._on_retry = on_retry
         self._live_poll_s = live_poll_s
         self._http = httpx.AsyncClient(
             auth=_ApiKeyAuth(base, self._key) if self._key else None,
@@ -186,34 +190,44 @@ class BuildBuddyClient:
     async def get_file(self, uri: str, consumer: Consumer) -> int:
         """Stream the file to `consumer`; return its size once its length and digest check out.
 
-        The consumer may already have received part of a file that then fails a check.
+        The consumer is called on the event loop, and may already have received part of a
+        file that then fails a check.
         """
         blob = BlobUri.parse(uri)
         sink = VerifyingSink(blob, consumer)
-        decoder = Decoder(sink, blob.zstd)
+        async with Feeder(Decoder(sink, blob.zstd), offload=False) as feeder:
+            await self._receive_file(uri, feeder, sink)
+        sink.finish()
+        return sink.received
+
+    async def download(self, uri: str, destination: Path) -> int:
+        """Save the file at `destination`; it appears there only once it is complete and verified."""
+        blob = BlobUri.parse(uri)
+        with AtomicFile(destination) as target:
+            sink = VerifyingSink(blob, target.write)
+            async with Feeder(Decoder(sink, blob.zstd), offload=True) as feeder:
+                await self._receive_file(uri, feeder, sink)
+            sink.finish()
+            # fsync can take a while on a big file: never on the event loop, which may be a UI's.
+            await asyncio.to_thread(target.commit)
+        return sink.received
+
+    async def _receive_file(self, uri: str, feeder: Feeder, sink: VerifyingSink) -> None:
         # Blobs are often compressed already and large: gzip on the fly would cost both ends more
         # CPU than it saves. A `/compressed-blobs/zstd/` URI is the way to a compressed transfer.
         identity = {"Accept-Encoding": "identity"}
         async with self._open("GetFile", {"uri": uri}, headers=identity) as response:
             try:
                 async for piece in response.aiter_bytes():
-                    decoder.feed(piece)
+                    await feeder.put(piece)
             except httpx.TransportError as error:
+                await feeder.drain()
                 raise IncompleteDownloadError(
                     f"GetFile was cut off after {sink.received} bytes ({_reason(error)}): "
                     "the download is incomplete"
                 ) from None
             except httpx.DecodingError as error:
                 raise MalformedResponseError(f"GetFile sent a corrupt body ({error})") from None
-        decoder.finish()
-        return sink.received
-
-    async def download(self, uri: str, destination: Path) -> int:
-        """Save the file at `destination`; it appears there only once it is complete and verified."""
-        with AtomicFile(destination) as target:
-            size = await self.get_file(uri, target.write)
-            target.commit()
-        return size
 
     async def delete_file(self, uri: str) -> None:
         """Delete a cache entry. Sent once and never retried, whatever the outcome."""
@@ -307,8 +321,11 @@ class BuildBuddyClient:
                 raise RetryableError(
                     f"{outcome} (gave up after {attempts} tries)", outcome.retry_after_s
                 )
+            delay = backoff.next_delay(at_least_s=outcome.retry_after_s)
+            if self._on_retry is not None:
+                self._on_retry(RetryNotice(str(outcome), delay, attempt))
             attempt += 1
-            await asyncio.sleep(backoff.next_delay(at_least_s=outcome.retry_after_s))
+            await asyncio.sleep(delay)
 
     async def _attempt(
         self, rpc: str, request: httpx.Request, read_body: bool

@@ -9,6 +9,8 @@ the fly, and the checks apply to the decompressed bytes.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import os
 import re
@@ -29,6 +31,9 @@ Consumer = Callable[[bytes], object]
 """Receives the file's bytes in order, a bounded piece at a time."""
 
 _PIECE = 1 << 20
+_BATCH = 1 << 20
+"""Bytes handed to the worker thread at a time: few enough hand-overs to cost nothing, small
+enough that the two batches alive at once keep memory bounded."""
 _CAS_NAME = re.compile(
     r"(?:^|/)(?P<kind>blobs|compressed-blobs/zstd)/(?:(?P<function>[a-z0-9]+)/)?"
     r"(?P<hash>[0-9a-f]+)/(?P<size>\d+)$"
@@ -137,9 +142,73 @@ class Decoder:
         except zstandard.ZstdError as error:
             raise MalformedResponseError(f"GetFile sent a corrupt zstd stream ({error})") from None
 
-    def finish(self) -> None:
-        """The body has ended: check what arrived."""
-        self._sink.finish()
+
+class Feeder:
+    """Hands a response body to a `Decoder`, on the event loop or in a worker thread.
+
+    With `offload`, the body goes to the thread in batches of about 1 MiB, one batch in flight
+    at a time: hashing and writing to disk (which release the GIL) then overlap the network
+    reads instead of following them, and memory stays at two batches. Only for consumers that
+    are safe to call from another thread, such as a file. `drain()` before trusting
+    `sink.received` or finishing, and always leave through it (the context manager does), so no
+    thread is still writing when the caller moves on.
+    """
+
+    def __init__(self, decoder: Decoder, *, offload: bool) -> None:
+        self._decoder = decoder
+        self._offload = offload
+        self._batch: list[bytes] = []
+        self._batched = 0
+        self._in_flight: asyncio.Future[None] | None = None
+
+    async def put(self, data: bytes) -> None:
+        """Take the next piece of the body; raises what decoding an earlier piece raised."""
+        if not self._offload:
+            self._decoder.feed(data)
+            return
+        self._batch.append(data)
+        self._batched += len(data)
+        if self._batched >= _BATCH:
+            await self._hand_over()
+
+    async def drain(self) -> None:
+        """Wait until every piece taken so far has been decoded."""
+        await self._hand_over()
+        await self._wait()
+
+    async def _hand_over(self) -> None:
+        await self._wait()
+        batch, self._batch, self._batched = self._batch, [], 0
+        if batch:
+            self._in_flight = asyncio.get_running_loop().run_in_executor(
+                None, self._decode, batch
+            )
+
+    async def _wait(self) -> None:
+        in_flight, self._in_flight = self._in_flight, None
+        if in_flight is not None:
+            await in_flight
+
+    def _decode(self, batch: list[bytes]) -> None:
+        for data in batch:
+            self._decoder.feed(data)
+
+    async def __aenter__(self) -> Feeder:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc is None:
+            await self.drain()
+            return
+        # Leaving on an error: let the thread finish its batch (its own error, if any, matters
+        # less than the one already on its way) so it never writes to a file being removed.
+        with contextlib.suppress(Exception):
+            await self._wait()
 
 
 class AtomicFile:

@@ -16,14 +16,13 @@ import ipaddress
 import time
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, Callable, Iterable
-from dataclasses import dataclass
 from operator import attrgetter, lt
 from typing import Literal, Protocol
 from urllib.parse import quote, urlsplit
 
 import httpx
 
-from buildwatch.core.backoff import Backoff, parse_retry_after
+from buildwatch.core.backoff import Backoff, RetryNotice, parse_retry_after
 from buildwatch.core.connection import DevelocityConnection
 from buildwatch.core.develocity.models import Message, messages_from
 from buildwatch.core.errors import AuthError, NotFoundError, ServerError
@@ -44,16 +43,6 @@ _SEEN_LISTING_IDS = 10_000
 _ERROR_BODY_BYTES = 4096
 _NOW_MARGIN_MS = 60_000
 _event_id = attrgetter("id")
-
-
-@dataclass(frozen=True)
-class RetryNotice:
-    """A connection ended without completing its stream; the client tries again after `delay_s`."""
-
-    cause: str
-    delay_s: float
-    failures: int
-    """Connections in a row that brought no new message (0: this one made progress)."""
 
 
 def plain_http_warning(connection: DevelocityConnection) -> str | None:

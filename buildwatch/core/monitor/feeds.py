@@ -11,10 +11,10 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 
-from buildwatch.core.backoff import Backoff
+from buildwatch.core.backoff import Backoff, RetryNotice
 from buildwatch.core.buildbuddy.client import BuildBuddyClient
 from buildwatch.core.buildbuddy.errors import RetryableError
-from buildwatch.core.develocity.client import DevelocityClient, RetryNotice, Since
+from buildwatch.core.develocity.client import DevelocityClient, Since
 from buildwatch.core.develocity.models import Build, BuildEvent
 from buildwatch.core.develocity.summary import SummaryBuilder, summary_event_types
 from buildwatch.core.errors import AuthError, BuildwatchError, NotFoundError
