@@ -49,6 +49,13 @@ def test_completing_an_option_prefix_offers_the_options() -> None:
     assert "--demo" in completions("buildwatch serve --de")
 
 
+def test_completing_a_profile_offers_the_configured_profiles() -> None:
+    config = Path(os.environ["BUILDWATCH_CONFIG"])
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text("[profiles.work]\n[profiles.weekend]\n[profiles.home]\n")
+    assert completions("buildwatch tail --profile w") == ["weekend", "work"]
+
+
 def test_an_ordinary_run_does_not_load_argcomplete() -> None:
     code = "import sys; from buildwatch.cli import main; main(['config', 'path']); "
     code += "print('argcomplete' in sys.modules)"

@@ -9,7 +9,6 @@ credentials from the environment, then the keyring. No secret is ever taken on t
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 from typing import Any
 
@@ -23,16 +22,28 @@ from buildwatch.core.credentials import (
     buildbuddy_connection,
     develocity_connection,
 )
+from buildwatch.core.errors import ConfigError
 
 
 def add_profile_argument(parser: argparse.ArgumentParser) -> None:
     """Add `--profile NAME`; adding it twice to one parser is harmless."""
-    _add_once(
+    added = _add_once(
         parser,
         "--profile",
         metavar="NAME",
         help="configuration profile to use (default: $BUILDWATCH_PROFILE, else the file's default_profile)",
     )
+    if added is not None:
+        # argcomplete reads this attribute; without it, Tab offers file names.
+        added.completer = profile_names  # type: ignore[attr-defined]
+
+
+def profile_names(**_: object) -> list[str]:
+    """The configured profiles' names, for Tab completion (none if the file cannot be read)."""
+    try:
+        return sorted(load_config().profiles)
+    except ConfigError:
+        return []
 
 
 def add_develocity_arguments(parser: argparse.ArgumentParser) -> None:
@@ -87,8 +98,12 @@ def report_retry(notice: RetryNotice) -> None:
     print(f"buildwatch: {notice.cause}; retrying in {notice.delay_s:.1f} s", file=sys.stderr)
 
 
-def _add_once(parser: argparse.ArgumentParser, option: str, **kwargs: Any) -> None:
+def _add_once(
+    parser: argparse.ArgumentParser, option: str, **kwargs: Any
+) -> argparse.Action | None:
     # argparse refuses a second option with the same name; a command that adds both server
     # groups gets `--profile` once.
-    with contextlib.suppress(argparse.ArgumentError):
-        parser.add_argument(option, **kwargs)
+    try:
+        return parser.add_argument(option, **kwargs)
+    except argparse.ArgumentError:
+        return None
