@@ -16,6 +16,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import httpx
 import pytest
@@ -93,6 +94,33 @@ def test_debug_events_logs_the_events_request_but_not_the_token(sim: SimulatorTh
     assert code == 0
     assert f"/build/{build}/events" in output
     assert_hidden(output, TOKEN)
+
+
+def test_debug_file_takes_the_log_instead_of_stderr_readable_by_its_owner_only(
+    sim: SimulatorThread, tmp_path: Path
+) -> None:
+    log = tmp_path / "debug.log"
+    code, output = buildwatch(
+        sim, "--debug-file", str(log), "tail", "--since", "0", develocity_token=TOKEN
+    )
+    written = log.read_text()
+    assert code == 0
+    assert "HTTP Request: GET" in written and "HTTP Request" not in output
+    assert log.stat().st_mode & 0o777 == 0o600
+    assert_hidden(written, TOKEN)
+
+
+def test_a_debug_file_that_cannot_be_written_is_one_line_before_anything_runs(
+    sim: SimulatorThread, tmp_path: Path
+) -> None:
+    code, output = buildwatch(
+        sim, "--debug-file", str(tmp_path / "missing" / "debug.log"), "tail", "--since", "0"
+    )
+    assert code == 2
+    assert output.splitlines() == [
+        f"buildwatch: cannot write the debug log {tmp_path / 'missing' / 'debug.log'}: "
+        "No such file or directory"
+    ]
 
 
 def test_a_refused_develocity_token_is_hidden_in_both_forms_it_was_sent_in(

@@ -10,10 +10,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from buildwatch import __version__
 from buildwatch.cli.completion import complete_if_requested
-from buildwatch.core.errors import BuildwatchError
+from buildwatch.core.errors import BuildwatchError, ConfigError
 from buildwatch.core.log_redaction import configure_logging
 
 _COMMAND_MODULES = ("sim", "develocity", "buildbuddy", "auth", "config", "tui", "serve", "completion")
@@ -33,6 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="log requests, response headers and connection events to stderr (secrets masked)",
     )
+    parser.add_argument(
+        "--debug-file",
+        type=Path,
+        metavar="PATH",
+        help="log as --debug does, appending to PATH instead of stderr (for the full-screen UI)",
+    )
     # Without a subcommand, `buildwatch` opens the live monitor.
     importlib.import_module("buildwatch.cli.tui").add_monitor_arguments(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -51,8 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return 2
-    configure_logging(args.debug)
     try:
+        _configure_logging(args)
         code: int = handler(args)
     except BuildwatchError as error:
         print(f"buildwatch: {error}", file=sys.stderr)
@@ -60,3 +67,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return code
+
+
+def _configure_logging(args: argparse.Namespace) -> None:
+    try:
+        configure_logging(args.debug, args.debug_file)
+    except OSError as error:
+        raise ConfigError(
+            f"cannot write the debug log {args.debug_file}: {error.strerror}"
+        ) from None

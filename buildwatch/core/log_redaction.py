@@ -1,7 +1,8 @@
 """Logging that never shows a secret, and the `--debug` switch that turns the wire logs on.
 
 `--debug` sends the DEBUG records of buildwatch, httpx (one line per request, full URL) and
-httpcore (connection events, response headers as lists of byte tuples) to stderr. Everything the
+httpcore (connection events, response headers as lists of byte tuples) to stderr, or with
+`--debug-file` to a file, which is the way to watch them beside the full-screen UI. Everything the
 handler writes passes `redact` first: it masks the values of credential headers in every shape
 those libraries print them (`Name: value` lines, `(b'name', b'value')` tuples, `{'name': 'value'}`
 dicts), and every secret registered with `register_secret`, raw, escaped as `repr` shows it, or
@@ -14,9 +15,11 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import os
 import re
 import sys
 import threading
+from pathlib import Path
 
 MASK = "****"
 
@@ -74,20 +77,22 @@ def redact(text: str) -> str:
     return _BASE64_RUN.sub(lambda run: _masked_if_encodes_secret(run.group(), secrets), text)
 
 
-def configure_logging(debug: bool) -> None:
-    """Send buildwatch's, httpx's and httpcore's records to stderr, redacted.
+def configure_logging(debug: bool, file: Path | None = None) -> None:
+    """Send buildwatch's, httpx's and httpcore's records to stderr (or `file`), redacted.
 
-    With `debug`, everything from DEBUG up; without it, warnings only: httpx's INFO lines carry
-    full URLs and httpcore's DEBUG lines carry response headers. Calling it again replaces the
-    previous set-up instead of doubling every line.
+    With `debug` or a `file`, everything from DEBUG up; otherwise warnings only: httpx's INFO
+    lines carry full URLs and httpcore's DEBUG lines carry response headers. The file is
+    appended to and readable by its owner only. Calling it again replaces the previous set-up
+    instead of doubling every line. Raises `OSError` if the file cannot be opened.
     """
-    handler = _CurrentStderrHandler()
+    handler = _CurrentStderrHandler() if file is None else _private_file_handler(file)
     handler.setFormatter(RedactingFormatter(_FORMAT))
-    level = logging.DEBUG if debug else logging.WARNING
+    level = logging.DEBUG if debug or file is not None else logging.WARNING
     for name in ("buildwatch", *_WIRE_LOGGERS):
         logger = logging.getLogger(name)
-        for previous in [h for h in logger.handlers if isinstance(h, _CurrentStderrHandler)]:
+        for previous in [h for h in logger.handlers if isinstance(h, _OURS)]:
             logger.removeHandler(previous)
+            previous.close()
         logger.addHandler(handler)
         logger.setLevel(level)
         # Handlers further up (the root's) would write the record without redaction.
@@ -115,6 +120,16 @@ class _CurrentStderrHandler(logging.Handler):
             sys.stderr.flush()
         except Exception:
             self.handleError(record)
+
+
+def _private_file_handler(path: Path) -> logging.FileHandler:
+    # Created owner-only before logging opens it: even masked, the lines name servers and builds.
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+    return logging.FileHandler(path, encoding="utf-8")
+
+
+_OURS = (_CurrentStderrHandler, logging.FileHandler)
+"""The handler types `configure_logging` installs, and so replaces."""
 
 
 def _masked_if_encodes_secret(run: str, secrets: frozenset[str]) -> str:
