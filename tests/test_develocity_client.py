@@ -39,6 +39,7 @@ def connect(
     username: str | None = None,
     password: str | None = None,
     on_retry: Callable[[RetryNotice], None] | None = None,
+    on_connected: Callable[[], None] | None = None,
     idle_timeout_s: float = 5.0,
     backoff_s: float = 0.01,
 ) -> DevelocityClient:
@@ -55,6 +56,7 @@ def connect(
         idle_timeout_s=idle_timeout_s,
         backoff=lambda: Backoff(base_s=backoff_s, cap_s=backoff_s * 5),
         on_retry=on_retry,
+        on_connected=on_connected,
     )
 
 
@@ -259,6 +261,21 @@ async def test_a_build_not_ready_yet_is_retried_until_it_is(sim: Simulator) -> N
     assert received(messages) == await expected(sim, f"build/{build_id}/events")
     assert 503 in statuses(sim, "/events")
     assert all(notice.failures > 0 for notice in notices)
+
+
+async def test_the_client_says_when_a_stream_opens_only_after_the_refusals_before_it(
+    sim: Simulator,
+) -> None:
+    build_id = await small_build(sim)
+    happened: list[str] = []
+    sim.set_faults(FaultSpec(unavailable=1.0, burst=2))
+    async with connect(
+        sim,
+        on_retry=lambda notice: happened.append("retry"),
+        on_connected=lambda: happened.append("connected"),
+    ) as client:
+        await collect(client.events(build_id))
+    assert happened[:3] == ["retry", "retry", "connected"]
 
 
 async def test_bursts_of_503_are_retried_without_losing_or_repeating_a_build(

@@ -68,7 +68,8 @@ class DevelocityClient:
     """Reads builds and build events from one Develocity server; use it as an async context manager.
 
     `backoff` makes the backoff policy of each stream (tests pass short delays); `on_retry` is
-    told about every reconnection (the CLI reports them on stderr).
+    told about every reconnection (the CLI reports them on stderr), `on_connected` about every
+    connection that opened a stream (a monitor shows the source live again).
     """
 
     def __init__(
@@ -81,6 +82,7 @@ class DevelocityClient:
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
         backoff: Callable[[], Backoff] = Backoff,
         on_retry: Callable[[RetryNotice], None] | None = None,
+        on_connected: Callable[[], None] | None = None,
     ) -> None:
         self._connection = connection
         self._root = f"{connection.base_url.rstrip('/')}/build-export/v{connection.api_version}"
@@ -89,6 +91,7 @@ class DevelocityClient:
         self._max_event_bytes = max_event_bytes
         self._backoff = backoff
         self._on_retry = on_retry
+        self._on_connected = on_connected
         self._authorizations = _authorizations(connection)
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(connect_timeout_s, read=idle_timeout_s),
@@ -201,6 +204,8 @@ class DevelocityClient:
                         cause = f"{self._host} answered {response.status_code}"
                     else:
                         await self._check_stream(response, what)
+                        if self._on_connected is not None:
+                            self._on_connected()
                         async for chunk in response.aiter_bytes():
                             events = parser.feed(chunk)
                             if events:
