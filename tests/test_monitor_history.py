@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,8 +18,9 @@ from buildwatch.core.config import Profile, UiPreferences
 from buildwatch.core.connection import DevelocityConnection
 from buildwatch.core.develocity.client import DevelocityClient
 from buildwatch.core.develocity.models import Build
+from buildwatch.core.develocity.summary import BuildSummary
 from buildwatch.core.history.location import STATE_DIR_ENV
-from buildwatch.core.history.resume import catch_up_text
+from buildwatch.core.history.resume import ResumePoint, catch_up_text
 from buildwatch.core.history.writer import HistoryWriter
 from buildwatch.core.monitor.feeds import DevelocityFeed
 from buildwatch.core.monitor.history import FIRST_SCREENFUL, MonitorHistory
@@ -64,6 +65,26 @@ def test_a_build_already_listed_keeps_its_row_when_the_history_loads() -> None:
     assert store.builds["b1"].summary is not None
 
 
+def test_a_summary_read_again_changes_nothing() -> None:
+    store = new_store()
+    store.load_history([(build("b1"), summary("b1", "success"))], ())
+    store.drain()
+
+    assert not store.enrich(summary("b1", "success"))
+    assert not store.drain()
+    assert store.enrich(summary("b1", "failed"))
+
+
+def test_the_history_is_marked_until_its_source_goes_live() -> None:
+    store = new_store()
+    store.load_history([(build("b1"), None)], [invocation("i1")])
+    store.retrying("develocity", "cannot connect", 1.0, 1)
+
+    assert store.develocity.showing_history and store.buildbuddy.showing_history
+    store.add_builds([build("b2")])
+    assert not store.develocity.showing_history and store.buildbuddy.showing_history
+
+
 class DetailRecorder(MonitorStore):
     """A store that remembers the Develocity status detail each time builds arrive."""
 
@@ -98,6 +119,66 @@ async def test_the_status_counts_the_catch_up_then_drops_it(
 
     assert catch_up_text(FIRST) in store.details
     assert store.develocity.detail == ""
+
+
+class SummaryRecorder(MonitorHistory):
+    """A history that remembers which builds' summaries it was asked to record."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, UiPreferences())
+        self.summarised: list[str] = []
+
+    def record_summary(self, summary: BuildSummary) -> None:
+        self.summarised.append(summary.build_id)
+        super().record_summary(summary)
+
+
+async def follow(sim: SimulatorThread, store: DetailRecorder, history: SummaryRecorder,
+                 point: ResumePoint, until_done: Callable[[], bool]) -> None:
+    """Run a feed (one enricher) on `history` from `point` until `until_done()`, then close."""
+    connection = DevelocityConnection(base_url=sim.develocity_url, token=Secret("sim-token"))
+    async with DevelocityClient(connection) as listing, DevelocityClient(connection) as events:
+        feed = DevelocityFeed(listing, events, store, history=history, point=point,
+                              concurrency=1)
+        async with running(feed.run()):
+            await until(until_done)
+    await asyncio.to_thread(history.close)
+
+
+def caught_up(store: DetailRecorder) -> bool:
+    """The replay is over: its count was shown, then cleared."""
+    return any(store.details) and store.develocity.detail == ""
+
+
+@pytest.mark.timeout(60)
+async def test_builds_replayed_with_a_stored_summary_are_neither_read_nor_recorded_again(
+    sim: SimulatorThread, tmp_path: Path
+) -> None:
+    path = tmp_path / "history.sqlite3"
+    first = DetailRecorder()
+    everything = ResumePoint(since_build=None, since=0)
+    await follow(sim, first, SummaryRecorder(path), everything, lambda: caught_up(first) and all(
+        entry.summary for entry in first.builds.values()))
+    already = len(sim.requests)
+
+    store, history = DetailRecorder(), SummaryRecorder(path)
+    await history.load(store)
+    newest: list[str] = []
+
+    def published_and_summarised() -> bool:
+        if not caught_up(store):
+            return False
+        if not newest:
+            newest.extend(sim.publish_builds(1)[:1])
+        entry = store.builds.get(newest[0])
+        return entry is not None and entry.summary is not None
+
+    await follow(sim, store, history, everything, published_and_summarised)
+
+    read = {record.path.split("/")[-2] for record in sim.requests[already:]
+            if record.path.endswith("/events")}
+    assert read == set(newest)
+    assert history.summarised == newest
 
 
 def parsed(*argv: str) -> argparse.Namespace:

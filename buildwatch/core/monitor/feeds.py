@@ -42,9 +42,10 @@ class DevelocityFeed:
     build's summary events, at most `concurrency` builds at a time, newest first, so the rows on
     screen fill in first while a long backfill waits.
 
-    With a `history`, the listing resumes from `point` (replaying what was published while
-    buildwatch was closed), every build and summary is recorded, and stored builds that were
-    never summarised are summarised now; without one it starts at `since`.
+    With a `point`, the listing resumes there (replaying what was published while the feed was
+    not running, the status counting the catch-up); without one it starts at `since`. With a
+    `history`, every build and every new or changed summary is recorded, and stored builds that
+    were never summarised are summarised now. Builds already summarised are not read again.
     """
 
     def __init__(
@@ -66,6 +67,8 @@ class DevelocityFeed:
         self._since = since
         self._concurrency = concurrency
         self._pending: asyncio.LifoQueue[Build] = asyncio.LifoQueue()
+        self.last_build: tuple[str, int] | None = None
+        """The id and publication time (epoch ms) of the newest build received so far."""
 
     async def run(self) -> None:
         """Follow the listing until cancelled, or until the server refuses us."""
@@ -77,11 +80,11 @@ class DevelocityFeed:
             self._queue_unsummarised()
             async for batch in self._batches():
                 store.add_builds(batch.builds)
-                if self._history is not None:
+                if self._point is not None:
                     store.develocity.detail = batch.status_text or ""
+                if self._history is not None:
                     self._history.record_builds(batch.builds)
-                for build in batch.builds:
-                    self._pending.put_nowait(build)
+                self._received(batch.builds)
         except AuthError as error:
             store.set_state("develocity", "auth_failed", str(error))
         except BuildwatchError as error:
@@ -102,6 +105,16 @@ class DevelocityFeed:
         async for messages in self._listing.build_batches(since=self._since, stream=True):
             builds = [message for message in messages if isinstance(message, Build)]
             yield ListingBatch(builds, False, 0)
+
+    def _received(self, builds: list[Build]) -> None:
+        """Note the newest build, and queue the builds that have no summary yet."""
+        known = self._store.builds
+        for build in builds:
+            if build.timestamp is not None and build.build_id:
+                self.last_build = (build.build_id, build.timestamp)
+            entry = known.get(build.build_id)
+            if entry is None or entry.summary is None:
+                self._pending.put_nowait(build)
 
     def _queue_unsummarised(self) -> None:
         """Queue the stored builds that were never summarised (the newest come out first)."""
@@ -140,8 +153,7 @@ class DevelocityFeed:
                 if isinstance(message, BuildEvent):
                     builder.add(message)
         summary = builder.result()
-        self._store.enrich(summary)
-        if self._history is not None:
+        if self._store.enrich(summary) and self._history is not None:
             self._history.record_summary(summary)
 
 

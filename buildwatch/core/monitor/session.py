@@ -2,7 +2,8 @@
 
 Connections are resolved lazily from the profile (the keyring blocks, so that happens in a
 thread), unless they were given up front (the demo and the tests). New credentials replace a
-source's connection; running that source again reconnects without a restart.
+source's connection; running that source again reconnects without a restart, the build listing
+picking up after the newest build this session received.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from buildwatch.core.monitor.feeds import (
     retry_reporter,
 )
 from buildwatch.core.monitor.history import MonitorHistory
-from buildwatch.core.monitor.store import HISTORY_SHOWN, MonitorStore
+from buildwatch.core.monitor.store import OFFLINE_CHOSEN, MonitorStore, SourceName
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class MonitorSession:
         self._poller: BuildBuddyPoller | None = None
         self.history: MonitorHistory | None = None
         self._point: ResumePoint | None = None
+        self._feed: DevelocityFeed | None = None
         store.on_watch = lambda _commit: self.wake_poller()
 
     def use_develocity(self, credential: Credential, base_url: str) -> None:
@@ -116,9 +118,11 @@ class MonitorSession:
         return notices
 
     def browse_offline(self) -> None:
-        """Show both sources as offline, their panes holding the history."""
-        self.store.set_state("develocity", "offline", HISTORY_SHOWN)
-        self.store.set_state("buildbuddy", "offline", HISTORY_SHOWN)
+        """Show both sources as offline by choice, their panes holding the history."""
+        sources: tuple[SourceName, ...] = ("develocity", "buildbuddy")
+        for source in sources:
+            self.store.set_state(source, "offline", OFFLINE_CHOSEN)
+            self.store.status(source).showing_history = True
 
     def close_history(self) -> list[str]:
         """Write what is queued and close the history; one-line problems, if any."""
@@ -143,12 +147,12 @@ class MonitorSession:
         await self._close(self.develocity)
         self.develocity = DevelocityClient(connection)
         async with DevelocityClient(connection, on_retry=retry_reporter(store)) as listing:
-            feed = DevelocityFeed(
+            self._feed = DevelocityFeed(
                 listing, self.develocity, store,
                 since=self.settings.since, concurrency=self.settings.concurrency,
-                history=self.history, point=self._point,
+                history=self.history, point=self._listing_point(),
             )
-            await feed.run()
+            await self._feed.run()
 
     async def run_buildbuddy(self) -> None:
         """Resolve the connection, then poll the watched commits until cancelled or refused."""
@@ -188,6 +192,16 @@ class MonitorSession:
         """Close the clients the screens share."""
         await self._close(self.develocity)
         await self._close(self.buildbuddy)
+
+    def _listing_point(self) -> ResumePoint | None:
+        """Where the build listing starts: after the newest build this session received (a
+        restart replays nothing already listed), else at the history's point (None: `since`)."""
+        last = self._feed.last_build if self._feed is not None else None
+        if last is None:
+            return self._point
+        # If the server no longer knows that build, list again from its time: the store and
+        # the history drop the builds they already hold.
+        return ResumePoint(since_build=last[0], since=last[1])
 
     def _buildbuddy_chosen(self) -> bool:
         settings = self.settings

@@ -28,8 +28,10 @@ RATE_WINDOW_S = 10.0
 SETTLE_S = 10.0
 """A reconnection that brings no new failure for this long is taken as up again: the Develocity
 client reports failed connections, not successful quiet ones."""
-HISTORY_SHOWN = "offline (history)"
-"""How a source is marked while the screen shows only what the local history holds."""
+HISTORY_SHOWN = "showing history"
+"""How a source is marked while its pane shows only what the local history holds."""
+OFFLINE_CHOSEN = "not connecting (--offline)"
+"""Why a source is offline when the user asked to browse the history only."""
 AUTO_WATCHED_COMMITS = 20
 """Commits picked up from builds' `Git commit id` that stay watched (the most recent ones)."""
 
@@ -57,6 +59,8 @@ class SourceStatus:
     """Builds or invocations known from this source."""
     last_message_at: float | None = None
     arrivals: deque[tuple[float, int]] = field(default_factory=deque)
+    showing_history: bool = False
+    """The pane holds only what the local history had: the server has not answered since."""
 
     def rate(self, now: float) -> float:
         """Messages per second over the last `RATE_WINDOW_S`."""
@@ -178,8 +182,6 @@ class MonitorStore:
         self._dirty_builds: dict[str, None] = {}
         self._dirty_invocations: dict[str, None] = {}
         self._notices: list[Notice] = []
-        self.showing_history = False
-        """Stored builds are shown and Develocity has not been reached since."""
         self.on_watch: Callable[[str], None] | None = None
         """Told each commit that becomes watched (the poller polls it at once)."""
 
@@ -193,14 +195,12 @@ class MonitorStore:
         status.state, status.detail, status.retry_at = state, detail, None
         if state == "live":
             status.attempt = 0
-            if source == "develocity":
-                self.showing_history = False
+            status.showing_history = False
 
     def retrying(self, source: SourceName, cause: str, delay_s: float, attempt: int) -> None:
         """Record a failed attempt; the next one starts in `delay_s`."""
         status = self.status(source)
-        marked = self.showing_history and source == "develocity"
-        status.state, status.detail = "reconnecting", f"{HISTORY_SHOWN} · {cause}" if marked else cause
+        status.state, status.detail = "reconnecting", cause
         status.retry_at = self.clock() + delay_s
         status.attempt = attempt
 
@@ -242,15 +242,20 @@ class MonitorStore:
             if key not in self.invocations:
                 self.invocations[key] = invocation
                 self._dirty_invocations[key] = None
-        self.develocity.count = len(self.builds)
-        self.buildbuddy.count = len(self.invocations)
-        self.showing_history = self.showing_history or bool(self.builds)
+        for status, known in ((self.develocity, self.builds), (self.buildbuddy, self.invocations)):
+            status.count = len(known)
+            # A source already live has shown the server's data: the history only adds to it.
+            status.showing_history = bool(known) and status.state != "live"
 
-    def enrich(self, summary: BuildSummary) -> None:
-        """Attach a build's summary; watch its commit; queue a notice if it asks for one."""
+    def enrich(self, summary: BuildSummary) -> bool:
+        """Attach a build's summary; watch its commit; queue a notice if it asks for one.
+
+        Returns whether the summary was new or changed (a build the store does not hold, or
+        the same summary read again, changes nothing).
+        """
         entry = self.builds.get(summary.build_id)
-        if entry is None:
-            return
+        if entry is None or (entry.summary == summary and entry.problem is None):
+            return False
         self.builds[summary.build_id] = replace(entry, summary=summary, problem=None)
         self._dirty_builds[summary.build_id] = None
         if summary.git_commit:
@@ -265,6 +270,7 @@ class MonitorStore:
                 "develocity", summary.build_id, f"Build {outcome}: {project}",
                 " ".join(summary.requested) or summary.build_id, outcome,
             ))
+        return True
 
     def enrichment_failed(self, build_id: str, problem: str) -> None:
         """Record why a build's summary could not be read."""

@@ -2,7 +2,9 @@
 
 The screen streams the build's whole event stream from a worker that starts when it opens and is
 cancelled when it closes. `BuildDetail` reduces the events; the screen flushes what changed to its
-tabs a few times a second, so a 500,000-event build loads with the screen responsive.
+tabs a few times a second, so a 500,000-event build loads with the screen responsive. The summary
+the monitor holds (read by the feed, or from the local history) heads the screen at once; without
+the server it is all there is, and the Summary tab says so.
 
 Keys: `1`-`5` switch tabs (Summary, Tasks/Goals/Targets, Tests, Events, Console), `/` filters the
 table or event list of the current tab (or searches the log), Enter opens a task or test, Escape
@@ -41,7 +43,7 @@ from buildwatch.core.develocity.summary import BuildSummary
 from buildwatch.core.durations import duration_text, ms_to_seconds
 from buildwatch.core.errors import BuildwatchError
 from buildwatch.core.links import build_scan_url
-from buildwatch.core.sanitize import sanitize
+from buildwatch.core.sanitize import sanitize, sanitize_line
 from buildwatch.tui.screens.drill_down import (
     FILTER_PLACEHOLDER,
     DrillDownScreen,
@@ -64,6 +66,8 @@ SLICE = 1000
 """Events reduced at a time (about 15 ms' work) between idle moments of the event loop."""
 IDLE_S = 0.005
 """The event loop's idle time after each slice of events, for keys and redraws."""
+
+NEEDS_SERVER = "Its tasks, tests, events and console need the server."
 
 TABS = ("summary", "work", "tests", "events", "console")
 HEADER_LINES = ("scan", "user")
@@ -116,6 +120,18 @@ def test_row(test: TestResult) -> TableRow:
     )
 
 
+def stored_summary_text(summary: BuildSummary | None, why: str) -> str:
+    """The Summary tab of a build whose events cannot be read: `why`, what that leaves out, and
+    the failures its stored summary names."""
+    lines = [why, NEEDS_SERVER]
+    failures = summary.failures if summary is not None else ()
+    if failures:
+        lines += ["", f"Failures ({len(failures)}):"]
+        lines.extend(sanitize_line(f"  {failure.class_name or 'failure'}: {failure.message or ''}")
+                     for failure in failures)
+    return "\n".join(lines) + "\n"
+
+
 class BuildScreen(DrillDownScreen):
     """One Develocity build: header, then Summary, work, Tests, Events and Console tabs."""
 
@@ -161,20 +177,26 @@ class BuildScreen(DrillDownScreen):
             table.sort_by("outcome", descending=False)
         self._summary_shown = summary_text(self.detail, "tasks")
         self.query_one("#summary-log", LogPanel).append(self._summary_shown)
+        stored = self._stored_summary()
+        if stored is not None:
+            self._show_header(stored)
         self.run_worker(self._load(), group="build-events", exclusive=True, exit_on_error=False)
 
     async def _load(self) -> None:
         shared = services(self.app)
         client = shared.develocity
         if client is None:
-            entry = shared.store.builds.get(self.build_id)
-            if entry is None:
+            if self.build_id not in shared.store.builds:
                 self._progress("Develocity is not configured")
                 return
-            if entry.summary is not None:
-                self._show_header(entry.summary)
-            self._progress("from the history: the events need the server")
+            self._progress("offline — from the history: the events need the server")
+            self._show_without_events("Offline: this build comes from the local history.")
             return
+        if shared.store.develocity.showing_history and self.build_id in shared.store.builds:
+            self._progress("connecting… (Develocity has not answered yet)")
+            self._show_without_events(
+                "Develocity has not answered yet: until it does, this is what the local history "
+                "holds.")
         try:
             async for batch in client.event_batches(self.build_id):
                 # Reducing events holds the event loop, and a key needs many turns of it to reach
@@ -187,6 +209,8 @@ class BuildScreen(DrillDownScreen):
         except BuildwatchError as error:
             self._flush()
             self._progress(f"stopped: {error}")
+            if not self.detail.events:
+                self._show_without_events(sanitize_line(f"The events could not be read: {error}"))
             return
         self.loaded = True
         self._flush()
@@ -222,6 +246,19 @@ class BuildScreen(DrillDownScreen):
             panel.append(text)
         count = len(detail.events)
         self._progress(f"{count:,} events" + ("" if self.loaded else " · loading…"))
+
+    def _stored_summary(self) -> BuildSummary | None:
+        entry = services(self.app).store.builds.get(self.build_id)
+        return entry.summary if entry is not None else None
+
+    def _show_without_events(self, why: str) -> None:
+        """Replace the Summary tab's "loading" with what the stored summary holds."""
+        if not is_open(self):
+            return
+        self._summary_shown = stored_summary_text(self._stored_summary(), why)
+        panel = self.query_one("#summary-log", LogPanel)
+        panel.view.clear()
+        panel.append(self._summary_shown)
 
     def _show_header(self, summary: BuildSummary) -> None:
         web = services(self.app).develocity_url

@@ -1,10 +1,12 @@
 """A BuildBuddy invocation, for triage: which targets failed, their actions and files, the log.
 
 Workers started on mount poll the invocation and its targets until it finishes, and follow its
-log; they are cancelled when the screen closes. Keys: `1`-`3` switch tabs (Targets, Actions,
-Log), `l` jumps to the log, `/` filters the current table, Enter on a target lists its actions,
-Enter on a file opens it, `a` lists every action, `D` deletes the file under the cursor from the
-cache, Escape goes back, `q` quits.
+log; they are cancelled when the screen closes. The state the monitor holds (polled, or from the
+local history) shows at once; without a server it is all there is, and the header says so.
+
+Keys: `1`-`3` switch tabs (Targets, Actions, Log), `l` jumps to the log, `/` filters the current
+table, Enter on a target lists its actions, Enter on a file opens it, `a` lists every action, `D`
+deletes the file under the cursor from the cache, Escape goes back, `q` quits.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ from buildwatch.tui.widgets.table_model import Column, TableRow
 
 POLL_S = 2.0
 """How often a running invocation and its targets are fetched again."""
+NEEDS_SERVER = "the targets, actions and log need the server"
+OFFLINE_NOTE = f"offline — as last seen, from the history; {NEEDS_SERVER}"
 
 TABS = ("targets", "actions", "log")
 HEADER_LINES = ("link", "user")
@@ -104,6 +108,9 @@ class InvocationScreen(DrillDownScreen):
         self.invocation_id = invocation_id
         self.crumb = f"invocation {invocation_id[:8]}"
         self.invocation: Invocation | None = None
+        """The invocation as the server last answered."""
+        self.stored: Invocation | None = None
+        """The invocation as the monitor held it when the screen opened."""
         self.finished = False
         """Whether the invocation is complete and its targets final."""
         self.log_complete = False
@@ -130,14 +137,18 @@ class InvocationScreen(DrillDownScreen):
         self.query_one("#targets-table", LiveTable).sort_by("status", descending=False)
         self.query_one("#actions-table", LiveTable).sort_by("target", descending=False)
         self.query_one("#targets-table", LiveTable).focus()
+        self.stored = services(self.app).store.invocations.get(self.invocation_id)
+        self._show_header()
         self.run_worker(self._watch(), group="invocation-watch", exit_on_error=False)
         self.run_worker(self._follow_log(), group="invocation-log", exit_on_error=False)
 
     async def _watch(self) -> None:
         client = services(self.app).buildbuddy
         if client is None:
-            self._header_note("BuildBuddy is not configured")
+            self._header_note(OFFLINE_NOTE if self.stored else "BuildBuddy is not configured")
             return
+        if self.stored is not None and services(self.app).store.buildbuddy.showing_history:
+            self._header_note("BuildBuddy has not answered yet — as last seen, from the history")
         while True:
             try:
                 invocation = None
@@ -152,7 +163,9 @@ class InvocationScreen(DrillDownScreen):
                 rows = [target_row(target, invocation_finished=finished)
                         async for target in client.targets(self.invocation_id)]
             except BuildwatchError as error:
-                self._header_note(f"stopped: {error}")
+                unanswered = self.invocation is None and self.stored is not None
+                self._header_note(f"stopped: {error}" + (
+                    f" — showing the stored state; {NEEDS_SERVER}" if unanswered else ""))
                 return
             if not is_open(self):
                 return
@@ -172,6 +185,7 @@ class InvocationScreen(DrillDownScreen):
         client = services(self.app).buildbuddy
         panel = self.query_one("#invocation-log", LogPanel)
         if client is None:
+            panel.set_state("offline: the log needs the server")
             return
         assembler = LogAssembler()
         panel.set_state("loading")
@@ -188,16 +202,24 @@ class InvocationScreen(DrillDownScreen):
         self.log_complete = True
         panel.set_state("complete")
 
-    def _show_header(self) -> None:
-        if self.invocation is None:
+    def _show_header(self, note: str | None = None) -> None:
+        """The invocation's header (the server's answer, else the stored state), and `note`
+        on a line of its own."""
+        invocation = self.invocation or self.stored
+        if invocation is None:
             return
         web = services(self.app).buildbuddy_url
         url = invocation_url(web, self.invocation_id) if web else None
-        header = self.query_one("#invocation-header", Static)
-        header.update(header_text(invocation_header(self.invocation, url), HEADER_LINES))
+        text = header_text(invocation_header(invocation, url), HEADER_LINES)
+        if note is not None:
+            text.append(f"\n{sanitize_line(note)}", style="italic yellow")
+        self.query_one("#invocation-header", Static).update(text)
 
     def _header_note(self, note: str) -> None:
         if not is_open(self):
+            return
+        if self.invocation is not None or self.stored is not None:
+            self._show_header(note)
             return
         self.query_one("#invocation-header", Static).update(
             Text(sanitize_line(f"invocation {self.invocation_id}: {note}")))

@@ -6,7 +6,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.widgets import Static
 
-from buildwatch.core.monitor.store import SourceState, SourceStatus
+from buildwatch.core.monitor.store import HISTORY_SHOWN, SourceState, SourceStatus
 from buildwatch.core.sanitize import sanitize_line
 
 _LOOK: dict[SourceState, tuple[str, Style]] = {
@@ -19,13 +19,17 @@ _LOOK: dict[SourceState, tuple[str, Style]] = {
 
 
 def status_text(status: SourceStatus, noun: str, now: float) -> Text:
-    """The status line of one source, e.g. `● Develocity live · 1,204 builds · 3.1/s · 2s ago`."""
+    """The status line of one source, e.g. `● Develocity live · 1,204 builds · 3.1/s · 2s ago`;
+    a pane holding only the history says so after the state: `○ Develocity offline · showing
+    history · ...`."""
     state = status.shown_state(now)
     symbol, style = _LOOK[state]
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(f"{symbol} ", style)
     text.append(f"{status.title} ", Style(bold=True))
     text.append(status.state_text(now), style)
+    if status.showing_history and state != "live":
+        text.append(f" · {HISTORY_SHOWN}", Style(color="yellow", bold=True))
     count = f"{status.count:,} {noun}{'s' * (status.count != 1)}"
     text.append(f" · {count} · {status.rate(now):.1f}/s · last {status.age_text(now)}")
     if state != "live" and status.detail:
@@ -41,6 +45,9 @@ class StatusBar(Static):
     DEFAULT_CSS = """
     StatusBar {
         height: 2;
+        /* A long problem is cut, not wrapped: a second Develocity row would hide BuildBuddy's. */
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
         background: $panel;
         color: $foreground;
         padding: 0 1;
