@@ -73,6 +73,14 @@ def stored_ids(history: Path) -> list[str]:
         opened.store.close()
 
 
+@pytest.fixture
+async def history(sim: SimulatorThread, tmp_path: Path) -> Path:
+    """A history file holding what a first run against the simulator recorded."""
+    path = tmp_path / "history.sqlite3"
+    await first_run(sim, path)
+    return path
+
+
 async def first_run(sim: SimulatorThread, history: Path) -> None:
     """Open the monitor until every build is listed and summarised and invocations of their
     commits are known, then quit."""
@@ -108,10 +116,8 @@ def header(screen: Screen[None], selector: str) -> str:
 
 
 async def test_a_restart_shows_every_build_published_while_closed_once(
-    sim: SimulatorThread, tmp_path: Path
+    sim: SimulatorThread, history: Path
 ) -> None:
-    history = tmp_path / "history.sqlite3"
-    await first_run(sim, history)
     published = sim.publish_builds(WHILE_CLOSED)[:WHILE_CLOSED]
 
     app = history_app(sim.develocity_url, history)
@@ -127,10 +133,8 @@ async def test_a_restart_shows_every_build_published_while_closed_once(
 
 
 async def test_summaries_from_an_earlier_run_are_shown_before_the_feeds_start(
-    sim: SimulatorThread, tmp_path: Path
+    sim: SimulatorThread, history: Path
 ) -> None:
-    history = tmp_path / "history.sqlite3"
-    await first_run(sim, history)
 
     app = history_app(sim.develocity_url, history)
     async with app.run_test(size=SIZE) as pilot:
@@ -140,10 +144,8 @@ async def test_summaries_from_an_earlier_run_are_shown_before_the_feeds_start(
 
 
 async def test_offline_browses_the_stored_builds_without_connecting(
-    sim: SimulatorThread, tmp_path: Path
+    history: Path
 ) -> None:
-    history = tmp_path / "history.sqlite3"
-    await first_run(sim, history)
 
     app = history_app(DEAD_URL, history, offline=True)
     async with app.run_test(size=SIZE) as pilot:
@@ -156,10 +158,8 @@ async def test_offline_browses_the_stored_builds_without_connecting(
 
 
 async def test_offline_a_stored_build_shows_its_summary_and_says_the_events_need_the_server(
-    sim: SimulatorThread, tmp_path: Path
+    history: Path
 ) -> None:
-    history = tmp_path / "history.sqlite3"
-    await first_run(sim, history)
 
     app = history_app(DEAD_URL, history, offline=True)
     async with app.run_test(size=SIZE) as pilot:
@@ -178,10 +178,8 @@ async def test_offline_a_stored_build_shows_its_summary_and_says_the_events_need
 
 
 async def test_offline_a_stored_invocation_shows_its_stored_state(
-    sim: SimulatorThread, tmp_path: Path
+    history: Path
 ) -> None:
-    history = tmp_path / "history.sqlite3"
-    await first_run(sim, history)
 
     app = history_app(DEAD_URL, history, offline=True)
     async with app.run_test(size=SIZE) as pilot:
@@ -196,10 +194,8 @@ async def test_offline_a_stored_invocation_shows_its_stored_state(
 
 
 async def test_an_unreachable_buildbuddy_still_shows_a_stored_invocation(
-    sim: SimulatorThread, tmp_path: Path
+    history: Path
 ) -> None:
-    history = tmp_path / "history.sqlite3"
-    await first_run(sim, history)
 
     app = history_app(DEAD_URL, history)
     async with app.run_test(size=SIZE) as pilot:
@@ -212,10 +208,8 @@ async def test_an_unreachable_buildbuddy_still_shows_a_stored_invocation(
 
 
 async def test_an_unreachable_develocity_shows_a_stored_build_summary_while_it_tries(
-    sim: SimulatorThread, tmp_path: Path
+    history: Path
 ) -> None:
-    history = tmp_path / "history.sqlite3"
-    await first_run(sim, history)
 
     app = history_app(DEAD_URL, history)
     async with app.run_test(size=SIZE) as pilot:
@@ -234,10 +228,8 @@ async def test_an_unreachable_develocity_shows_a_stored_build_summary_while_it_t
 
 
 async def test_an_unreachable_server_at_start_shows_the_history_marked_as_such(
-    sim: SimulatorThread, tmp_path: Path
+    history: Path
 ) -> None:
-    history = tmp_path / "history.sqlite3"
-    await first_run(sim, history)
 
     app = history_app(DEAD_URL, history)
     async with app.run_test(size=SIZE) as pilot:
@@ -249,10 +241,8 @@ async def test_an_unreachable_server_at_start_shows_the_history_marked_as_such(
 
 
 async def test_a_long_problem_is_cut_short_so_both_sources_stay_in_view(
-    sim: SimulatorThread, tmp_path: Path
+    history: Path
 ) -> None:
-    history = tmp_path / "history.sqlite3"
-    await first_run(sim, history)
 
     app = history_app(DEAD_URL, history)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -267,10 +257,8 @@ async def test_a_long_problem_is_cut_short_so_both_sources_stay_in_view(
 
 
 async def test_an_explicit_since_lists_from_that_time_not_from_the_history(
-    sim: SimulatorThread, tmp_path: Path
+    sim: SimulatorThread, history: Path
 ) -> None:
-    history = tmp_path / "history.sqlite3"
-    await first_run(sim, history)
     since = sim.ctx.now_ms() - 3_600_000
     already = len(listings(sim))
 
