@@ -13,7 +13,12 @@ from buildwatch.core.backoff import Backoff
 from buildwatch.core.buildbuddy.client import BuildBuddyClient
 from buildwatch.core.connection import BuildBuddyConnection, DevelocityConnection
 from buildwatch.core.develocity.client import DevelocityClient
-from buildwatch.core.monitor.feeds import BuildBuddyPoller, DevelocityFeed, retry_reporter
+from buildwatch.core.monitor.feeds import (
+    BuildBuddyPoller,
+    DevelocityFeed,
+    connected_reporter,
+    retry_reporter,
+)
 from buildwatch.core.monitor.store import MonitorStore
 from buildwatch.core.secrets import Secret
 from buildwatch.sim import FaultSpec, SimConfig, SimulatorThread
@@ -138,6 +143,21 @@ async def test_waking_the_poller_polls_a_new_commit_at_once(sim: SimulatorThread
             empty.watch(commit, "you")
             poller.wake()
             await until(lambda: len(empty.invocations) > 0, timeout=10)
+
+
+async def test_a_stream_that_opens_after_refusals_shows_live_with_nothing_new_to_list(
+    sim: SimulatorThread,
+) -> None:
+    store = MonitorStore()
+    connection = DevelocityConnection(base_url=sim.develocity_url, token=Secret("sim-token"))
+    listing = DevelocityClient(connection, backoff=fast_backoff, on_retry=retry_reporter(store),
+                               on_connected=connected_reporter(store))
+    feed = DevelocityFeed(listing, DevelocityClient(connection), store, since="now")
+    sim.set_faults(FaultSpec(unavailable=1.0, burst=3))
+    async with running(feed.run()):
+        await until(lambda: store.develocity.state == "live")
+    assert 503 in [record.status for record in sim.requests]
+    assert store.builds == {}
 
 
 async def test_a_server_down_at_start_is_retried_not_given_up() -> None:

@@ -35,10 +35,22 @@ def retry_reporter(store: MonitorStore) -> Callable[[RetryNotice], None]:
     return report
 
 
+def connected_reporter(store: MonitorStore) -> Callable[[], None]:
+    """An `on_connected` callback for the listing client: a stream that opens (even one with
+    nothing new to say) shows Develocity live again."""
+
+    def report() -> None:
+        if store.develocity.state != "live":
+            store.set_state("develocity", "live")
+
+    return report
+
+
 class DevelocityFeed:
     """Holds the build listing stream and summarises each build from its events.
 
-    `listing` streams the builds (give it `on_retry=retry_reporter(store)`); `events` reads each
+    `listing` streams the builds (give it `on_retry=retry_reporter(store)` and
+    `on_connected=connected_reporter(store)`); `events` reads each
     build's summary events, at most `concurrency` builds at a time, newest first, so the rows on
     screen fill in first while a long backfill waits.
 

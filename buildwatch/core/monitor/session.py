@@ -32,6 +32,7 @@ from buildwatch.core.monitor.feeds import (
     DEFAULT_ENRICH_CONCURRENCY,
     BuildBuddyPoller,
     DevelocityFeed,
+    connected_reporter,
     retry_reporter,
 )
 from buildwatch.core.monitor.history import MonitorHistory
@@ -146,7 +147,9 @@ class MonitorSession:
         self.develocity_url = connection.base_url
         await self._close(self.develocity)
         self.develocity = DevelocityClient(connection)
-        async with DevelocityClient(connection, on_retry=retry_reporter(store)) as listing:
+        async with DevelocityClient(
+            connection, on_retry=retry_reporter(store), on_connected=connected_reporter(store)
+        ) as listing:
             self._feed = DevelocityFeed(
                 listing, self.develocity, store,
                 since=self.settings.since, concurrency=self.settings.concurrency,

@@ -25,9 +25,6 @@ WatchOrigin = Literal["command line", "config", "develocity", "you"]
 
 RATE_WINDOW_S = 10.0
 """Messages per second are averaged over this window."""
-SETTLE_S = 10.0
-"""A reconnection that brings no new failure for this long is taken as up again: the Develocity
-client reports failed connections, not successful quiet ones."""
 HISTORY_SHOWN = "showing history"
 """How a source is marked while its pane shows only what the local history holds."""
 OFFLINE_CHOSEN = "not connecting (--offline)"
@@ -73,22 +70,13 @@ class SourceStatus:
         if self.state == "reconnecting" and self.retry_at is not None:
             if now < self.retry_at:
                 return f"reconnecting in {max(1, round(self.retry_at - now))}s (attempt {self.attempt})"
-            if now < self.retry_at + SETTLE_S:
-                return f"reconnecting (attempt {self.attempt})"
-            return "live"
+            return f"reconnecting (attempt {self.attempt})"
         return {
             "connecting": "connecting",
             "live": "live",
             "auth_failed": "auth failed",
             "offline": "offline",
         }.get(self.state, self.state)
-
-    def shown_state(self, now: float) -> SourceState:
-        """The state after settling: a quiet reconnection counts as live after `SETTLE_S`."""
-        if (self.state == "reconnecting" and self.retry_at is not None
-                and now >= self.retry_at + SETTLE_S):
-            return "live"
-        return self.state
 
     def age_text(self, now: float) -> str:
         """How long ago the last message arrived: `4s ago`, or `-` before the first."""

@@ -22,7 +22,7 @@ def status_text(status: SourceStatus, noun: str, now: float) -> Text:
     """The status line of one source, e.g. `● Develocity live · 1,204 builds · 3.1/s · 2s ago`;
     a pane holding only the history says so after the state: `○ Develocity offline · showing
     history · ...`."""
-    state = status.shown_state(now)
+    state = status.state
     symbol, style = _LOOK[state]
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(f"{symbol} ", style)
