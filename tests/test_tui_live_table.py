@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pytest
@@ -18,13 +18,19 @@ from textual.pilot import Pilot
 
 from buildwatch.tui.widgets import Column, LiveTable, TableRow
 from buildwatch.tui.widgets.table_model import TableModel
-from buildwatch.tui.widgets.table_render import MARK_WIDTH, column_layout
+from buildwatch.tui.widgets.table_render import MARK_WIDTH, column_layout, layout_width
 
 COLUMNS = [
     Column("id", "ID", width=5),
     Column("name", "Name", share=2),
     Column("status", "Status", width=8),
     Column("duration", "Duration", width=9, align="right"),
+]
+HIDEABLE = [
+    Column("id", "ID", width=5),
+    Column("name", "Name", share=2),
+    Column("status", "Status", width=8, hide_order=1),
+    Column("duration", "Duration", width=9, align="right", hide_order=2),
 ]
 SGR_ONLY = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -39,14 +45,16 @@ def build(number: int, status: str = "ok", name: str | None = None) -> TableRow:
 class TableApp(App[None]):
     """One table filling the screen; the table's messages are kept in order."""
 
-    def __init__(self, rows: Iterable[TableRow] = (), highlight_seconds: float = 60.0) -> None:
+    def __init__(self, rows: Iterable[TableRow] = (), highlight_seconds: float = 60.0,
+                 columns: Sequence[Column] = COLUMNS) -> None:
         super().__init__()
         self.rows = list(rows)
+        self.columns = columns
         self.highlight_seconds = highlight_seconds
         self.messages: list[Message] = []
 
     def compose(self) -> ComposeResult:
-        yield LiveTable(COLUMNS, highlight_seconds=self.highlight_seconds)
+        yield LiveTable(self.columns, highlight_seconds=self.highlight_seconds)
 
     def on_mount(self) -> None:
         self.query_one(LiveTable).upsert_rows(self.rows, highlight=False)
@@ -355,6 +363,36 @@ def test_flexible_columns_keep_their_minimum_width_when_space_runs_out() -> None
     assert widths[1] == COLUMNS[1].min_width
 
 
+def test_columns_fill_the_table_exactly_whenever_their_least_widths_fit() -> None:
+    columns = [*COLUMNS, Column("host", "Host", min_width=10), Column("tags", "Tags", share=3)]
+    least = MARK_WIDTH + len(columns) - 1 + sum(c.width or c.min_width for c in columns)
+    for width in range(least, least + 60):
+        assert layout_width(column_layout(columns, width)) == width
+
+
+def test_a_narrow_table_hides_columns_lowest_hide_order_first_until_the_rest_fit() -> None:
+    def shown(width: int) -> list[str]:
+        layout = column_layout(HIDEABLE, width)
+        return [column.key for column, (_, w) in zip(HIDEABLE, layout, strict=True) if w]
+
+    assert shown(31) == ["id", "name", "status", "duration"]
+    assert shown(30) == ["id", "name", "duration"]
+    assert shown(21) == ["id", "name"]
+    assert shown(10) == ["id", "name"]
+
+
+async def test_hidden_columns_are_left_out_of_the_header_and_of_sorting() -> None:
+    app = TableApp((build(n) for n in range(3)), columns=HIDEABLE)
+    async with app.run_test(size=(27, 8)) as pilot:
+        table = await started(pilot)
+        header = screen_text(table)[0]
+        await pilot.press("less_than_sign")
+        first = table.sort_column
+        await pilot.press("less_than_sign")
+    assert header.split() == ["↓", "ID", "Name", "Duration"]
+    assert (first, table.sort_column) == ("duration", "name")
+
+
 operations = st.lists(st.tuples(st.sampled_from(["upsert", "remove"]),
                                 st.lists(st.integers(0, 40), max_size=300)), max_size=12)
 
@@ -373,14 +411,33 @@ def test_incremental_order_equals_a_full_sort(operations: list[tuple[str, list[i
             model.upsert([build(n, name=f"n{(n * round_number) % 7}") for n in numbers], 0.0)
         else:
             model.remove(f"b{n}" for n in numbers)
+    assert_shown_as_a_full_sort_and_filter_would(model, descending, needle)
+
+
+@settings(max_examples=40, deadline=None)
+@given(batches=st.lists(st.lists(st.integers(0, 700), min_size=257, max_size=600), max_size=4),
+       sort=st.sampled_from([None, "name", "duration"]), descending=st.booleans(),
+       needle=st.sampled_from(["", "1", "!2"]))
+def test_large_batches_of_new_and_changed_rows_merge_into_the_same_order(
+    batches: list[list[int]], sort: str | None, descending: bool, needle: str
+) -> None:
+    model = TableModel(COLUMNS)
+    model.sort_by(sort, descending)
+    model.set_filter(needle)
+    for round_number, numbers in enumerate(batches):
+        model.upsert([build(n, name=f"n{(n * round_number) % 7}") for n in numbers], 0.0)
+    assert_shown_as_a_full_sort_and_filter_would(model, descending, needle)
+
+
+def assert_shown_as_a_full_sort_and_filter_would(model: TableModel, descending: bool,
+                                                 needle: str) -> None:
+    """Every row passing the filter is shown once, in the order sorting them all would give."""
     keys = [model.key_at(i) for i in range(model.shown)]
-    records = [model.record(key) for key in keys]
-    expected = sorted(records, key=lambda record: record.sort_key, reverse=descending)
-    assert keys == [record.key for record in expected]
     invert, text = needle.startswith("!"), needle.lstrip("!")
-    assert all((text in record.haystack) != invert for record in records)
-    assert model.shown == sum((text in model.record(key).haystack) != invert
-                              for key in model._rows)
+    passing = [model.record(key) for key in model._rows
+               if (text in model.record(key).haystack) != invert]
+    expected = sorted(passing, key=lambda record: record.sort_key, reverse=descending)
+    assert keys == [record.key for record in expected]
 
 
 def test_snapshot_of_a_paused_feed_with_new_and_changed_rows(snap_compare: Any) -> None:

@@ -18,16 +18,18 @@ from buildwatch.core.monitor.store import BuildEntry, invocation_outcome, relati
 from buildwatch.core.sanitize import sanitize_line
 from buildwatch.tui.widgets.table_model import Column, TableRow
 
+# In a narrow terminal the columns with a hide_order go first, lowest first: what an on-call
+# reader needs (outcome, what was built, how long, how recent) stays.
 BUILD_COLUMNS = (
     Column("outcome", "Outcome", width=11),
     Column("id", "Build", width=13),
     Column("project", "Project", min_width=8, share=2),
-    Column("tool", "Tool", width=14),
+    Column("tool", "Tool", width=14, hide_order=3),
     Column("requested", "Requested", min_width=10, share=3),
-    Column("user", "User", min_width=6),
-    Column("host", "Host", min_width=6),
-    Column("branch", "Branch", min_width=6),
-    Column("tags", "Tags", min_width=4),
+    Column("user", "User", min_width=6, hide_order=4),
+    Column("host", "Host", min_width=6, hide_order=1),
+    Column("branch", "Branch", min_width=6, hide_order=5),
+    Column("tags", "Tags", min_width=4, hide_order=2),
     Column("duration", "Duration", width=8, align="right"),
     Column("published", "Published", width=9, align="right"),
 )
@@ -37,12 +39,12 @@ INVOCATION_COLUMNS = (
     Column("id", "Invocation", min_width=10, share=2),
     Column("command", "Command", width=8),
     Column("pattern", "Pattern", min_width=8, share=3),
-    Column("user", "User", min_width=6),
-    Column("host", "Host", min_width=6),
-    Column("role", "Role", width=10),
+    Column("user", "User", min_width=6, hide_order=4),
+    Column("host", "Host", min_width=6, hide_order=1),
+    Column("role", "Role", width=10, hide_order=3),
     Column("duration", "Duration", width=8, align="right"),
-    Column("actions", "Actions", width=7, align="right"),
-    Column("commit", "Commit", width=8),
+    Column("actions", "Actions", width=7, align="right", hide_order=2),
+    Column("commit", "Commit", width=8, hide_order=5),
     Column("created", "Created", width=9, align="right"),
 )
 

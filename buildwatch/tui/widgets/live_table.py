@@ -38,6 +38,7 @@ from buildwatch.tui.widgets.table_render import (
     MARK_WIDTH,
     column_layout,
     header_text,
+    layout_width,
     row_text,
     to_strip,
 )
@@ -321,8 +322,7 @@ class LiveTable(ScrollView, can_focus=True):
             return
         self._layout_for = width
         self._layout = column_layout(self._model.columns, self._layout_for)
-        x, width = self._layout[-1]
-        self._layout_width = x + width
+        self._layout_width = layout_width(self._layout)
         self._layout_version += 1
         self._update_virtual_size()
 
@@ -384,13 +384,19 @@ class LiveTable(ScrollView, can_focus=True):
             self.scroll_to(y=self._cursor_index - height + 1, animate=False, force=True)
 
     def _sort_step(self, step: int) -> None:
-        choices: list[str | None] = [None, *(column.key for column in self._model.columns)]
-        self.sort_by(choices[(choices.index(self.sort_column) + step) % len(choices)])
+        self._ensure_layout()
+        # Hidden columns (a narrow terminal) are skipped: the sort must be one the header shows.
+        shown = [column.key for column, (_, width) in zip(self._model.columns, self._layout,
+                                                          strict=True) if width]
+        choices: list[str | None] = [None, *shown]
+        current = choices.index(self.sort_column) if self.sort_column in choices else 0
+        self.sort_by(choices[(current + step) % len(choices)])
 
     def _sort_by_header(self, x: int) -> None:
         """Sort by the column under `x`; the marker column stands for order of arrival."""
         hits = [spec.key for spec, (left, width) in zip(self._model.columns, self._layout,
-                                                        strict=True) if left <= x <= left + width]
+                                                        strict=True)
+                if width and left <= x <= left + width]
         if x >= MARK_WIDTH and not hits:
             return
         column = hits[0] if hits else None

@@ -31,7 +31,8 @@ class Column:
     """One column of a live table.
 
     A column with a `width` is fixed. The others share what the fixed columns leave, in
-    proportion to their `share`, never narrower than `min_width`.
+    proportion to their `share`, never narrower than `min_width`. In a terminal too narrow for
+    every column, those with a `hide_order` are hidden, lowest first, until the rest fit.
     """
 
     key: str
@@ -40,6 +41,7 @@ class Column:
     min_width: int = 4
     share: int = 1
     align: Literal["left", "center", "right"] = "left"
+    hide_order: int | None = None
 
 
 @dataclass(frozen=True)

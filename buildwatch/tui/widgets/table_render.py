@@ -19,26 +19,59 @@ GLYPHS: dict[Mark, str] = {"new": "+", "changed": "*"}
 
 
 def column_layout(columns: Sequence[Column], width: int) -> list[tuple[int, int]]:
-    """Place the columns in `width` cells: an `(x, width)` pair per column.
+    """Place the columns in `width` cells: an `(x, width)` pair per column, width 0 if hidden.
 
     Fixed columns get their width; flexible ones share the rest by `share`, each at least
-    `min_width` (the table then scrolls horizontally). Columns are one cell apart.
+    `min_width`. When even those least widths do not fit, columns with a `hide_order` are
+    hidden in that order until the rest fit; if they still do not, the table scrolls
+    horizontally. Shown columns are one cell apart.
     """
-    widths = [column.width or 0 for column in columns]
-    flexible = [i for i, column in enumerate(columns) if column.width is None]
-    spare = max(0, width - MARK_WIDTH - (len(columns) - 1) - sum(widths))
+    shown = _columns_that_fit(columns, width)
+    widths = [column.width or 0 if i in shown else 0 for i, column in enumerate(columns)]
+    flexible = [i for i in shown if columns[i].width is None]
+    spare = width - MARK_WIDTH - (len(shown) - 1) - sum(widths)
+    # A column whose share would fall below its least width takes that width, and the others
+    # share what is left, so the columns together never overrun the table.
+    while flexible:
+        shares = sum(columns[i].share for i in flexible)
+        short = [i for i in flexible
+                 if max(spare, 0) * columns[i].share // shares < columns[i].min_width]
+        if not short:
+            break
+        for i in short:
+            widths[i] = columns[i].min_width
+            spare -= widths[i]
+            flexible.remove(i)
     shares = sum(columns[i].share for i in flexible) or 1
     for i in flexible:
         widths[i] = spare * columns[i].share // shares
     for i in flexible[: spare - sum(widths[i] for i in flexible)]:
         widths[i] += 1
-    for i in flexible:
-        widths[i] = max(widths[i], columns[i].min_width)
     layout, x = [], MARK_WIDTH
     for column_width in widths:
         layout.append((x, column_width))
-        x += column_width + 1
+        if column_width:
+            x += column_width + 1
     return layout
+
+
+def layout_width(layout: Sequence[tuple[int, int]]) -> int:
+    """Cells from the left edge to the end of the last shown column."""
+    return max(x + width for x, width in layout if width)
+
+
+def _columns_that_fit(columns: Sequence[Column], width: int) -> list[int]:
+    shown = list(range(len(columns)))
+    hideable = sorted(
+        (i for i, column in enumerate(columns) if column.hide_order is not None),
+        key=lambda i: columns[i].hide_order or 0,
+    )
+    for i in hideable:
+        least = sum(columns[j].width or columns[j].min_width for j in shown)
+        if MARK_WIDTH + least + len(shown) - 1 <= width:
+            break
+        shown.remove(i)
+    return shown
 
 
 def header_text(columns: Sequence[Column], layout: Sequence[tuple[int, int]],
@@ -74,8 +107,9 @@ def _line(lead: str, cells: Iterable[Cell], columns: Sequence[Column],
     text = Text(lead, end="")
     text.align("left", MARK_WIDTH)
     for column, (_, width), cell in zip(columns, layout, cells, strict=True):
-        text.append_text(_cell_text(cell, width, column))
-        text.append(" ")
+        if width:
+            text.append_text(_cell_text(cell, width, column))
+            text.append(" ")
     text.right_crop(1)
     return text
 
