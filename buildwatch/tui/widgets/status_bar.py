@@ -30,8 +30,12 @@ def status_text(status: SourceStatus, noun: str, now: float) -> Text:
     text.append(status.state_text(now), style)
     if status.showing_history and state != "live":
         text.append(f" · {HISTORY_SHOWN}", Style(color="yellow", bold=True))
-    count = f"{status.count:,} {noun}{'s' * (status.count != 1)}"
-    text.append(f" · {count} · {status.rate(now):.1f}/s · last {status.age_text(now)}")
+    text.append(f" · {status.count:,} {noun}{'s' * (status.count != 1)}")
+    # A rate is news only while connected, an age only once something has arrived.
+    if state == "live":
+        text.append(f" · {status.rate(now):.1f}/s")
+    if status.last_message_at is not None:
+        text.append(f" · last {status.age_text(now)}")
     if state != "live" and status.detail:
         text.append(f" · {sanitize_line(status.detail)}", Style(italic=True))
     elif state == "live" and status.detail:
