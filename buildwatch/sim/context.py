@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
@@ -31,6 +32,14 @@ class RequestRecord:
     status: int
 
 
+@dataclass
+class InFlight:
+    """How many requests of one route are being answered now, and the most there ever were."""
+
+    now: int = 0
+    peak: int = 0
+
+
 class SimContext:
     """What both simulated servers read and write while they run.
 
@@ -42,6 +51,9 @@ class SimContext:
         self.world = World(config.seed)
         self.faults: FaultSpec = config.faults
         self.requests: list[RequestRecord] = []
+        self.in_flight: dict[str, InFlight] = {}
+        """Per route (its path pattern, e.g. `/build-export/v{version}/build/{build_id}/events`),
+        the requests under way, so a test can check how hard a client leans on the server."""
         self.publishers: list[Publisher] = []
         """Each simulated server registers how it publishes new builds (see `publish`)."""
         self.fault_rng = config.fault_rng()
@@ -99,6 +111,18 @@ class SimContext:
         self.requests.append(
             RequestRecord(api, request.method, request.path, request.query_string, status)
         )
+
+    @contextmanager
+    def answering(self, route: str) -> Iterator[None]:
+        """Count a request to `route` as in flight while the block runs (its whole body, for a
+        streamed response)."""
+        gauge = self.in_flight.setdefault(route, InFlight())
+        gauge.now += 1
+        gauge.peak = max(gauge.peak, gauge.now)
+        try:
+            yield
+        finally:
+            gauge.now -= 1
 
     def publish(self, count: int) -> list[str]:
         """Publish `count` new builds on every simulated server and return their ids."""

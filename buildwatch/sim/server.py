@@ -3,7 +3,8 @@
 `Simulator` runs on the caller's event loop (async tests, `buildwatch sim`); `SimulatorThread`
 runs one on its own loop in a daemon thread for synchronous callers (sync tests, a CLI under
 test, the TUI demo). The control endpoints let another process drive a running simulator:
-`POST /_sim/publish?count=N`, `POST /_sim/faults` (body: a `--faults` spec), `GET /_sim/requests`.
+`POST /_sim/publish?count=N`, `POST /_sim/faults` (body: a `--faults` spec), `GET /_sim/requests`,
+`GET /_sim/in-flight` (per route: requests under way now and the most at once).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 
 from buildwatch.core.errors import ConfigError
 from buildwatch.sim import buildbuddy_routes, develocity_routes
@@ -30,11 +32,23 @@ _SHUTDOWN_GRACE_S = 0.25
 
 def build_app(ctx: SimContext) -> web.Application:
     """The aiohttp application serving both simulated APIs and the control endpoints."""
-    app = web.Application()
+    app = web.Application(middlewares=[_in_flight_gauge(ctx)])
     develocity_routes.add_routes(app, ctx)
     buildbuddy_routes.add_routes(app, ctx)
     _add_control_routes(app, ctx)
     return app
+
+
+def _in_flight_gauge(ctx: SimContext) -> Middleware:
+    """A middleware counting, per route, the requests whose handler is still running."""
+
+    @web.middleware
+    async def gauge(request: web.Request, handler: Handler) -> web.StreamResponse:
+        resource = request.match_info.route.resource
+        with ctx.answering(resource.canonical if resource is not None else request.path):
+            return await handler(request)
+
+    return gauge
 
 
 def _add_control_routes(app: web.Application, ctx: SimContext) -> None:
@@ -56,9 +70,15 @@ def _add_control_routes(app: web.Application, ctx: SimContext) -> None:
     async def requests(_: web.Request) -> web.Response:
         return web.json_response([dataclasses.asdict(record) for record in ctx.requests])
 
+    async def in_flight(_: web.Request) -> web.Response:
+        return web.json_response(
+            {route: dataclasses.asdict(gauge) for route, gauge in ctx.in_flight.items()}
+        )
+
     app.router.add_post("/_sim/publish", publish)
     app.router.add_post("/_sim/faults", faults)
     app.router.add_get("/_sim/requests", requests)
+    app.router.add_get("/_sim/in-flight", in_flight)
 
 
 class Simulator:
