@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -214,7 +215,9 @@ async def test_a_history_longer_than_a_screenful_is_loaded_whole(tmp_path: Path)
     path = tmp_path / "history.sqlite3"
     count = FIRST_SCREENFUL + 50
     writer = HistoryWriter(path)
-    writer.record_builds([build(f"b{index:04d}", START_MS + index) for index in range(count)])
+    # Published a minute ago: older builds would meet the retention the history starts with.
+    recent = int(time.time() * 1000) - 60_000
+    writer.record_builds([build(f"b{index:04d}", recent + index) for index in range(count)])
     assert writer.close()
     store = new_store()
 
