@@ -31,7 +31,7 @@ BUILD_COLUMNS = (
     Column("branch", "Branch", min_width=6, hide_order=5),
     Column("tags", "Tags", min_width=4, hide_order=2),
     Column("duration", "Duration", width=8, align="right"),
-    Column("published", "Published", width=9, align="right"),
+    Column("published", "Published", width=11, align="right"),
 )
 
 INVOCATION_COLUMNS = (

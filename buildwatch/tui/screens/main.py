@@ -99,7 +99,9 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
-        # Invocations come back per commit, not in time order: newest created first instead.
+        # Newest first by time, not by arrival: the history loads newest first and the
+        # invocations come back per commit, and either way the newest must be on top.
+        self._builds.sort_by("published", descending=True)
         self._invocations.sort_by("created", descending=True)
         self._builds.focus()
         self.set_interval(FLUSH_S, self.flush)
