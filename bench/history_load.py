@@ -38,10 +38,11 @@ BATCH = 100
 """Builds per listing batch, about what a catch-up stream delivers per read."""
 
 
-def build(number: int) -> tuple[Build, BuildSummary]:
-    """A build and a failed build's summary of realistic size."""
+def build(number: int, start_ms: int = START_MS) -> tuple[Build, BuildSummary]:
+    """A build published `number` seconds after `start_ms`, and a failed build's summary of
+    realistic size."""
     build_id = f"{number:013d}"
-    published = START_MS + number * 1_000
+    published = start_ms + number * 1_000
     source = json.dumps({"buildId": build_id, "timestamp": published, "toolType": "gradle",
                          "toolVersion": "8.14.3", "agentVersion": "4.0.2"}).encode()
     summary = BuildSummary(
@@ -59,13 +60,14 @@ def build(number: int) -> tuple[Build, BuildSummary]:
     return Build(source=source, message_id=build_id), summary
 
 
-def record(path: Path, first: int, count: int) -> tuple[float, float]:
-    """Record `count` builds in listing-sized batches; (seconds in record calls, total)."""
+def record(path: Path, first: int, count: int, start_ms: int = START_MS) -> tuple[float, float]:
+    """Record `count` builds (see `build`) in listing-sized batches; (seconds in record calls,
+    total)."""
     writer = HistoryWriter(path, max_pending=count)
     started = perf_counter()
     calling = 0.0
     for offset in range(first, first + count, BATCH):
-        pairs = [build(n) for n in range(offset, min(offset + BATCH, first + count))]
+        pairs = [build(n, start_ms) for n in range(offset, min(offset + BATCH, first + count))]
         before = perf_counter()
         writer.record_builds([b for b, _ in pairs])
         writer.record_summaries([s for _, s in pairs])

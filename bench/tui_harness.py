@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import gc
 import os
 import statistics
+from collections.abc import Callable
 from time import perf_counter
 from typing import Any
 
@@ -16,11 +18,13 @@ class FrameClock:
     """Records when a headless app hands a rendered frame to its driver.
 
     Headless apps still composite every update; only the write to the terminal is skipped, so the
-    time of that hand-over is the time the change would have reached the screen.
+    time of that hand-over is the time the change would have reached the screen. `probe`, if
+    given, is read at each frame, so a wait can ask for the first frame showing some state.
     """
 
-    def __init__(self, app: App[Any]) -> None:
+    def __init__(self, app: App[Any], probe: Callable[[], object] = lambda: None) -> None:
         self.frames: list[float] = []
+        self.shown: list[object] = []
         self._new_frame = asyncio.Event()
         display = app._display
 
@@ -28,17 +32,28 @@ class FrameClock:
             display(screen, renderable)
             if renderable is not None:
                 self.frames.append(perf_counter())
+                self.shown.append(probe())
                 self._new_frame.set()
 
         app._display = timed_display  # type: ignore[method-assign]
 
     async def frame_after(self, start: float, timeout: float = 30.0) -> float:
         """Seconds from `start` to the first frame after it."""
+        return await self.frame_showing(start, lambda _: True, timeout)
+
+    async def frame_showing(
+        self, start: float, wanted: Callable[[Any], bool], timeout: float = 30.0
+    ) -> float:
+        """Seconds from `start` to the first frame after it whose probe value is `wanted`."""
         deadline = perf_counter() + timeout
-        while not self.frames or self.frames[-1] < start:
+        checked = bisect.bisect_left(self.frames, start)
+        while True:
+            for index in range(checked, len(self.frames)):
+                if wanted(self.shown[index]):
+                    return self.frames[index] - start
+            checked = len(self.frames)
             self._new_frame.clear()
             await asyncio.wait_for(self._new_frame.wait(), max(0.0, deadline - perf_counter()))
-        return next(frame for frame in self.frames if frame >= start) - start
 
 
 def rss_mb() -> float:
