@@ -23,7 +23,11 @@ from aiohttp import web
 from buildwatch.core.backoff import Backoff
 from buildwatch.core.buildbuddy.client import BuildBuddyClient
 from buildwatch.core.buildbuddy.errors import MalformedResponseError, RetryableError
-from buildwatch.core.buildbuddy.files import DigestMismatchError, IncompleteDownloadError
+from buildwatch.core.buildbuddy.files import (
+    BATCH_BYTES,
+    DigestMismatchError,
+    IncompleteDownloadError,
+)
 from buildwatch.core.connection import BuildBuddyConnection
 from buildwatch.core.errors import AuthError, ConfigError, NotFoundError, ServerError
 from buildwatch.core.secrets import Secret
@@ -420,8 +424,9 @@ def test_a_server_url_that_is_not_http_is_a_configuration_error() -> None:
 
 
 def several_batches() -> bytes:
-    """Five MiB that do not compress to nothing: more than one hand-over to the writing thread."""
-    return b"".join(hashlib.sha256(str(n).encode()).digest() for n in range(5 * 2**15))
+    """Bytes for three hand-overs to the writing thread, that do not compress to nothing."""
+    size = 2 * BATCH_BYTES + 2**20
+    return b"".join(hashlib.sha256(str(n).encode()).digest() for n in range(size // 32))
 
 
 def sends_then(data: bytes, promised: int, *, hang: bool) -> Reply:
@@ -476,7 +481,7 @@ async def test_a_download_cut_off_reports_every_byte_that_arrived_and_leaves_no_
     server: ScriptedServer, client: BuildBuddyClient, tmp_path: Path
 ) -> None:
     expected = several_batches()
-    sent = 3 * 2**20
+    sent = BATCH_BYTES + 2**20
     server.answer(sends_then(expected[:sent], len(expected), hang=False))
     with pytest.raises(IncompleteDownloadError, match=f"after {sent} bytes"):
         await client.download(blob_uri(expected), tmp_path / "blob")
@@ -487,9 +492,9 @@ async def test_a_cancelled_download_leaves_no_file(
     server: ScriptedServer, client: BuildBuddyClient, tmp_path: Path
 ) -> None:
     expected = several_batches()
-    server.answer(sends_then(expected[: 3 * 2**20], len(expected), hang=True))
+    server.answer(sends_then(expected[: BATCH_BYTES + 2**20], len(expected), hang=True))
     download = asyncio.create_task(client.download(blob_uri(expected), tmp_path / "blob"))
-    while not any(tmp_path.iterdir()) or next(tmp_path.iterdir()).stat().st_size < 2**20:
+    while not any(tmp_path.iterdir()) or next(tmp_path.iterdir()).stat().st_size < BATCH_BYTES:
         await asyncio.sleep(0.01)
     download.cancel()
     with pytest.raises(asyncio.CancelledError):

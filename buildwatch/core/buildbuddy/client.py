@@ -99,6 +99,9 @@ class BuildBuddyClient:
         self._live_poll_s = live_poll_s
         self._http = httpx.AsyncClient(
             auth=_ApiKeyAuth(base, self._key) if self._key else None,
+            # No redirect is followed, so an http:// server never negotiates TLS: skip loading
+            # the CA certificates (~40 ms of every command's start).
+            verify=base.scheme != "http",
             follow_redirects=False,
             timeout=timeout,
         )
