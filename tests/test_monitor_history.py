@@ -42,6 +42,20 @@ def test_builds_from_the_history_are_listed_without_making_develocity_live() -> 
     assert store.develocity.count == 2
 
 
+def test_what_the_history_held_is_handed_over_as_from_the_history_once() -> None:
+    store = new_store()
+    store.load_history([(build("b1"), None)], [invocation("i1")])
+    store.add_builds([build("b2")])
+
+    first = store.drain()
+    store.enrich(summary("b1"))
+    second = store.drain()
+
+    assert first.from_history == {"b1", "i1"}
+    assert [entry.build_id for entry in second.builds] == ["b1"]
+    assert second.from_history == frozenset()
+
+
 def test_builds_from_the_history_neither_watch_their_commits_nor_notify() -> None:
     store = new_store()
     store.load_history([(build("b1", START_MS + 5000), summary("b1", "failed", SHA))],

@@ -132,6 +132,21 @@ async def test_a_restart_shows_every_build_published_while_closed_once(
     assert len(stored) == len(set(stored)) == FIRST + WHILE_CLOSED
 
 
+async def test_a_restart_marks_as_new_only_the_builds_published_while_closed(
+    sim: SimulatorThread, history: Path
+) -> None:
+    published = set(sim.publish_builds(WHILE_CLOSED)[:WHILE_CLOSED])
+
+    app = history_app(sim.develocity_url, history)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: builds_table(app).row_count == FIRST + WHILE_CLOSED)
+        table = builds_table(app)
+        lines = [table.render_line(y).text for y in range(1, FIRST + WHILE_CLOSED + 1)]
+
+    marked = {line.split()[3] for line in lines if not line.startswith(" ")}
+    assert marked == published
+
+
 async def test_summaries_from_an_earlier_run_are_shown_before_the_feeds_start(
     sim: SimulatorThread, history: Path
 ) -> None:

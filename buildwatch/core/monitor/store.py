@@ -116,6 +116,9 @@ class Changes:
     builds: list[BuildEntry]
     invocations: list[Invocation]
     notices: list[Notice]
+    from_history: frozenset[str] = frozenset()
+    """Keys of the builds and invocations above that come from the local history: seen in an
+    earlier run, so not news to mark."""
 
     def __bool__(self) -> bool:
         return bool(self.builds or self.invocations or self.notices)
@@ -169,6 +172,7 @@ class MonitorStore:
         self._watched: OrderedDict[str, WatchOrigin] = OrderedDict()
         self._dirty_builds: dict[str, None] = {}
         self._dirty_invocations: dict[str, None] = {}
+        self._from_history: set[str] = set()
         self._notices: list[Notice] = []
         self.on_watch: Callable[[str], None] | None = None
         """Told each commit that becomes watched (the poller polls it at once)."""
@@ -225,11 +229,13 @@ class MonitorStore:
                 build.build_id, build.tool_type, build.tool_version, build.timestamp, summary
             )
             self._dirty_builds[build.build_id] = None
+            self._from_history.add(build.build_id)
         for invocation in invocations:
             key = invocation.invocation_id
             if key not in self.invocations:
                 self.invocations[key] = invocation
                 self._dirty_invocations[key] = None
+                self._from_history.add(key)
         for status, known in ((self.develocity, self.builds), (self.buildbuddy, self.invocations)):
             status.count = len(known)
             # A source already live has shown the server's data: the history only adds to it.
@@ -336,10 +342,15 @@ class MonitorStore:
         """
         builds = self._take(self._dirty_builds, max_rows)
         invocations = self._take(self._dirty_invocations, max_rows)
+        from_history: frozenset[str] = frozenset()
+        if self._from_history:
+            from_history = frozenset(self._from_history.intersection([*builds, *invocations]))
+            self._from_history -= from_history
         changes = Changes(
             [self.builds[key] for key in builds],
             [self.invocations[key] for key in invocations],
             self._notices,
+            from_history,
         )
         self._notices = []
         return changes

@@ -165,15 +165,15 @@ class MainScreen(Screen[None]):
     def _apply(self, changes: Changes) -> None:
         now_ms, session = self._now_ms(), self._session
         if changes.builds:
-            self._builds.upsert_rows(
-                [self._scheduled(build_row(entry, now_ms, session.develocity_url), entry, now_ms)
-                 for entry in changes.builds]
-            )
+            self._upsert(self._builds, changes.from_history, [
+                self._scheduled(build_row(entry, now_ms, session.develocity_url), entry, now_ms)
+                for entry in changes.builds
+            ])
         if changes.invocations:
-            self._invocations.upsert_rows(
-                [invocation_row(item, now_ms, session.buildbuddy_url)
-                 for item in changes.invocations]
-            )
+            self._upsert(self._invocations, changes.from_history, [
+                invocation_row(item, now_ms, session.buildbuddy_url)
+                for item in changes.invocations
+            ])
         for notice in changes.notices:
             self.app.notify(
                 sanitize_line(notice.message),
@@ -183,6 +183,17 @@ class MainScreen(Screen[None]):
             )
             if self._bell:
                 self.app.bell()
+
+    @staticmethod
+    def _upsert(table: LiveTable, from_history: frozenset[str], rows: list[TableRow]) -> None:
+        """Put rows in `table`, marking as new or changed only those that are news: what the
+        history held was seen in an earlier run."""
+        stored = [row for row in rows if row.key in from_history] if from_history else []
+        if stored:
+            table.upsert_rows(stored, highlight=False)
+            rows = [row for row in rows if row.key not in from_history]
+        if rows:
+            table.upsert_rows(rows)
 
     def _scheduled(self, row: TableRow, entry: BuildEntry, now_ms: int) -> TableRow:
         """`row`, after noting when its "published" cell will next need rewriting."""
