@@ -30,6 +30,13 @@ def test_an_outcome_is_a_word_with_a_symbol_not_a_colour_alone() -> None:
     assert plain_cells(None)[0] == "… reading"
 
 
+def test_offline_a_build_never_summarised_reads_as_not_read_not_as_being_read() -> None:
+    row = build_row(entry(None), NOW, None, reading=False)
+    outcome = row.cells[0]
+    assert not isinstance(outcome, str)
+    assert outcome.plain == "· not read"
+
+
 def test_the_build_id_links_to_its_build_scan() -> None:
     row = build_row(entry("failed"), NOW, "https://ge.example.com/")
     link = row.cells[1]

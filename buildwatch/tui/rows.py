@@ -82,23 +82,27 @@ def linked(text: str, url: str | None) -> Text:
     return Text(text, style=Style(link=url)) if url else Text(text)
 
 
-def build_outcome(entry: BuildEntry) -> Text:
+def build_outcome(entry: BuildEntry, *, reading: bool = True) -> Text:
     """The build's outcome as a word with a symbol."""
     if entry.summary is None:
-        return Text("? unreadable" if entry.problem else "… reading", style=_QUIET)
+        waiting = "… reading" if reading else "· not read"
+        return Text("? unreadable" if entry.problem else waiting, style=_QUIET)
     return {
         "failed": Text("✗ FAILED", style=_FAILED),
         "success": Text("✓ succeeded", style=_SUCCEEDED),
     }.get(entry.summary.outcome, Text("? unknown", style=_QUIET))
 
 
-def build_row(entry: BuildEntry, now_ms: int, develocity_url: str | None) -> TableRow:
-    """The table row of a build."""
+def build_row(
+    entry: BuildEntry, now_ms: int, develocity_url: str | None, *, reading: bool = True
+) -> TableRow:
+    """The table row of a build; without `reading` (offline), a build with no summary yet is
+    shown as not read rather than as being read."""
     summary = entry.summary
     url = build_scan_url(develocity_url, entry.build_id) if develocity_url else None
     tool = " ".join(filter(None, (_TOOLS.get(entry.tool_type, entry.tool_type), entry.tool_version)))
     duration_s = summary.duration_ms / 1000 if summary and summary.duration_ms is not None else None
-    outcome = build_outcome(entry)
+    outcome = build_outcome(entry, reading=reading)
     cells = (
         outcome,
         linked(entry.build_id, url),

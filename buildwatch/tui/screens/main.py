@@ -129,15 +129,12 @@ class MainScreen(Screen[None]):
         Builds are done a slice per flush: with 100,000 of them a minute's worth of "5m ago"
         changes is thousands of rows, too many to rewrite between two key presses.
         """
-        now_ms, session = self._now_ms(), self._session
+        now_ms = self._now_ms()
         builds = self._store.builds
         due = [builds[key] for key in self._due.pop_due(now_ms, DUE_PER_FLUSH) if key in builds]
         if due:
-            self._builds.upsert_rows(
-                [self._scheduled(build_row(entry, now_ms, session.develocity_url), entry, now_ms)
-                 for entry in due],
-                highlight=False,
-            )
+            self._builds.upsert_rows([self._build_row(entry, now_ms) for entry in due],
+                                     highlight=False)
 
     def refresh_invocation_times(self) -> None:
         """Rewrite every invocation row (there are few) so "created" times stay true."""
@@ -165,10 +162,8 @@ class MainScreen(Screen[None]):
     def _apply(self, changes: Changes) -> None:
         now_ms, session = self._now_ms(), self._session
         if changes.builds:
-            self._upsert(self._builds, changes.from_history, [
-                self._scheduled(build_row(entry, now_ms, session.develocity_url), entry, now_ms)
-                for entry in changes.builds
-            ])
+            self._upsert(self._builds, changes.from_history,
+                         [self._build_row(entry, now_ms) for entry in changes.builds])
         if changes.invocations:
             self._upsert(self._invocations, changes.from_history, [
                 invocation_row(item, now_ms, session.buildbuddy_url)
@@ -195,11 +190,13 @@ class MainScreen(Screen[None]):
         if rows:
             table.upsert_rows(rows)
 
-    def _scheduled(self, row: TableRow, entry: BuildEntry, now_ms: int) -> TableRow:
-        """`row`, after noting when its "published" cell will next need rewriting."""
+    def _build_row(self, entry: BuildEntry, now_ms: int) -> TableRow:
+        """A build's row, after noting when its "published" cell will next need rewriting."""
         if entry.published_ms is not None:
             self._due.schedule(entry.build_id, next_change_ms(entry.published_ms, now_ms))
-        return row
+        session = self._session
+        return build_row(entry, now_ms, session.develocity_url,
+                         reading=not session.settings.offline)
 
     def _show_title(self, pane: str) -> None:
         table = self._table(pane)
