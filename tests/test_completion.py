@@ -49,10 +49,12 @@ def test_completing_an_option_prefix_offers_the_options() -> None:
     assert "--demo" in completions("buildwatch serve --de")
 
 
-def test_completing_a_profile_offers_the_configured_profiles() -> None:
-    config = Path(os.environ["BUILDWATCH_CONFIG"])
-    config.parent.mkdir(parents=True, exist_ok=True)
+def test_completing_a_profile_offers_the_configured_profiles(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config.toml"
     config.write_text("[profiles.work]\n[profiles.weekend]\n[profiles.home]\n")
+    monkeypatch.setenv("BUILDWATCH_CONFIG", str(config))
     assert completions("buildwatch tail --profile w") == ["weekend", "work"]
 
 
