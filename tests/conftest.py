@@ -33,6 +33,16 @@ def _isolated_configuration(tmp_path_factory: pytest.TempPathFactory) -> Iterato
         yield
 
 
+@pytest.fixture(autouse=True)
+def _shared_configuration_left_empty() -> Iterator[None]:
+    """Fail a test that leaves a file in the configuration every test shares: the next
+    commands would run on its profiles. A test that needs one points `BUILDWATCH_CONFIG` at its
+    own."""
+    shared = Path(os.environ["BUILDWATCH_CONFIG"])
+    yield
+    assert not shared.exists(), f"a test left {shared} behind"
+
+
 @pytest.fixture
 def install_keyring() -> Iterator[Callable[[keyring.backend.KeyringBackend], None]]:
     """A function that makes a backend keyring's current one until the test ends."""
