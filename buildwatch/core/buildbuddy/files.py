@@ -148,10 +148,10 @@ class Feeder:
 
     With `offload`, the body goes to the thread in batches of about `BATCH_BYTES`, one batch in
     flight at a time: hashing and writing to disk (which release the GIL) then overlap the
-    network reads instead of following them, and memory stays at two batches. Only for consumers that
-    are safe to call from another thread, such as a file. `drain()` before trusting
-    `sink.received` or finishing, and always leave through it (the context manager does), so no
-    thread is still writing when the caller moves on.
+    network reads instead of following them, and memory stays at two batches. Only for
+    consumers that are safe to call from another thread, such as a file. `drain()` before
+    trusting `sink.received` or finishing, and always leave through it (the context manager
+    does), so no thread is still writing when the caller moves on.
     """
 
     def __init__(self, decoder: Decoder, *, offload: bool) -> None:

@@ -40,8 +40,7 @@ def connected_reporter(store: MonitorStore) -> Callable[[], None]:
     nothing new to say) shows Develocity live again."""
 
     def report() -> None:
-        if store.develocity.state != "live":
-            store.set_state("develocity", "live")
+        store.mark_live("develocity")
 
     return report
 

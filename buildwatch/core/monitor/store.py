@@ -78,10 +78,10 @@ class SourceStatus:
             "offline": "offline",
         }.get(self.state, self.state)
 
-    def age_text(self, now: float) -> str:
-        """How long ago the last message arrived: `4s ago`, or `-` before the first."""
+    def age_text(self, now: float) -> str | None:
+        """How long ago the last message arrived: `4s ago`, or None before the first."""
         if self.last_message_at is None:
-            return "-"
+            return None
         return f"{relative_seconds(now - self.last_message_at)} ago"
 
 
@@ -189,6 +189,11 @@ class MonitorStore:
             status.attempt = 0
             status.showing_history = False
 
+    def mark_live(self, source: SourceName) -> None:
+        """The server answered: show `source` live (one already live keeps its detail)."""
+        if self.status(source).state != "live":
+            self.set_state(source, "live")
+
     def retrying(self, source: SourceName, cause: str, delay_s: float, attempt: int) -> None:
         """Record a failed attempt; the next one starts in `delay_s`."""
         status = self.status(source)
@@ -210,8 +215,7 @@ class MonitorStore:
             added += 1
         self._arrived(status, added)
         status.count = len(self.builds)
-        if status.state != "live":
-            self.set_state("develocity", "live")
+        self.mark_live("develocity")
         return added
 
     def load_history(
@@ -295,8 +299,7 @@ class MonitorStore:
                 ))
         self._arrived(status, changed)
         status.count = len(self.invocations)
-        if status.state != "live":
-            self.set_state("buildbuddy", "live")
+        self.mark_live("buildbuddy")
         return changed
 
     def watch(self, commit: str, origin: WatchOrigin) -> bool:

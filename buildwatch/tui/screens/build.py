@@ -238,12 +238,7 @@ class BuildScreen(DrillDownScreen):
         if console:
             self.query_one("#console-log", LogPanel).append(console)
         self.query_one("#event-list", EventList).events_added()
-        text = summary_text(detail, work_name)
-        if text != self._summary_shown:
-            self._summary_shown = text
-            panel = self.query_one("#summary-log", LogPanel)
-            panel.view.clear()
-            panel.append(text)
+        self._show_summary(summary_text(detail, work_name))
         count = len(detail.events)
         self._progress(f"{count:,} events" + ("" if self.loaded else " · loading…"))
 
@@ -253,12 +248,17 @@ class BuildScreen(DrillDownScreen):
 
     def _show_without_events(self, why: str) -> None:
         """Replace the Summary tab's "loading" with what the stored summary holds."""
-        if not is_open(self):
+        if is_open(self):
+            self._show_summary(stored_summary_text(self._stored_summary(), why))
+
+    def _show_summary(self, text: str) -> None:
+        """Put `text` in the Summary tab in place of what it showed, if it differs."""
+        if text == self._summary_shown:
             return
-        self._summary_shown = stored_summary_text(self._stored_summary(), why)
+        self._summary_shown = text
         panel = self.query_one("#summary-log", LogPanel)
         panel.view.clear()
-        panel.append(self._summary_shown)
+        panel.append(text)
 
     def _show_header(self, summary: BuildSummary) -> None:
         web = services(self.app).develocity_url

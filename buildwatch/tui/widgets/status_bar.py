@@ -34,8 +34,9 @@ def status_text(status: SourceStatus, noun: str, now: float) -> Text:
     # A rate is news only while connected, an age only once something has arrived.
     if state == "live":
         text.append(f" · {status.rate(now):.1f}/s")
-    if status.last_message_at is not None:
-        text.append(f" · last {status.age_text(now)}")
+    age = status.age_text(now)
+    if age is not None:
+        text.append(f" · last {age}")
     if state != "live" and status.detail:
         text.append(f" · {sanitize_line(status.detail)}", Style(italic=True))
     elif state == "live" and status.detail:
