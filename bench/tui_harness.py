@@ -8,10 +8,14 @@ import gc
 import os
 import statistics
 from collections.abc import Callable
+from dataclasses import dataclass
 from time import perf_counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App
+
+if TYPE_CHECKING:
+    from buildwatch.tui.widgets.log_view import LogView
 
 
 class FrameClock:
@@ -81,3 +85,38 @@ def report(name: str, value: float, baseline: float, unit: str, target: str = ""
     suffix = f"   target {target}" if target else ""
     print(f"{name:<44} {value:10.1f} {unit:<3} baseline {baseline:8.1f} {unit:<3}"
           f" x{ratio:6.1f}{suffix}")
+
+
+@dataclass(frozen=True)
+class Searches:
+    """Two timed searches of a loaded log, for a rare text and a common one, and what the view
+    holds for its text and index afterwards."""
+
+    rare: str
+    rare_s: float
+    rare_matches: int
+    common: str
+    common_s: float
+    common_matches: int
+    held_mb: float
+
+
+def time_searches(view: LogView, rare: str, common: str) -> Searches:
+    """Search `view` for `rare`, then for `common`, timing each."""
+    began = perf_counter()
+    rare_matches = view.search(rare)
+    rare_s = perf_counter() - began
+    began = perf_counter()
+    common_matches = view.search(common)
+    common_s = perf_counter() - began
+    return Searches(rare, rare_s, rare_matches, common, common_s, common_matches,
+                    view.text_bytes / 2**20)
+
+
+def report_searches(big: Searches, base: Searches, held_target: str = "") -> None:
+    """Print both searches and the memory held, against the baseline's."""
+    report(f"search {big.rare!r}, {big.rare_matches} match(es) (ms)", big.rare_s * 1e3,
+           base.rare_s * 1e3, "ms", "<= 1000 ms")
+    report(f"search {big.common!r}, {big.common_matches} matches (ms)", big.common_s * 1e3,
+           base.common_s * 1e3, "ms", "<= 1000 ms")
+    report("text and index held (MiB)", big.held_mb, base.held_mb, "MiB", held_target)
