@@ -170,8 +170,10 @@ async def test_o_over_ssh_copies_the_page_instead_of_opening_it(
     app = app_on(sim)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: invocations_table(app).row_count > 0)
-        await pilot.press("tab", "o")
+        # Paused, so that an invocation polled meanwhile cannot take the cursor's row.
+        await pilot.press("tab", "f")
         key = invocations_table(app).cursor_row_key
+        await pilot.press("o")
         assert app.clipboard == f"{sim.buildbuddy_url}/invocation/{key}"
 
 
