@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from buildwatch.core.buildbuddy.models import Action, Invocation, Target
-from buildwatch.core.buildbuddy.triage import TargetRow, file_rows, invocation_header, target_row
+from buildwatch.core.buildbuddy.triage import (
+    TargetRow,
+    file_rows,
+    invocation_header,
+    invocation_result,
+    target_row,
+)
 
 
 def target(status: str, label: str = "//a:b", **extra: object) -> Target:
@@ -56,3 +62,31 @@ def test_the_invocation_header_names_a_failure_with_its_exit_code_and_the_web_li
     pairs = dict(invocation_header(invocation, "https://bb.example/invocation/i1"))
     assert pairs == {"status": "FAILED (TESTS_FAILED)", "command": "bazel test //...",
                      "user": "ann", "actions": "12", "link": "https://bb.example/invocation/i1"}
+
+
+def invocation(status: str, **extra: object) -> Invocation:
+    return Invocation.from_json({"id": {"invocationId": "i1"}, "invocationStatus": status, **extra})
+
+
+def headline(found: Invocation, *, last_seen: bool = False) -> str:
+    return dict(invocation_header(found, None, last_seen=last_seen))["status"]
+
+
+def test_an_interrupted_invocation_is_cancelled_not_failed_with_its_exit_code_shown() -> None:
+    interrupted = invocation("COMPLETE_INVOCATION_STATUS", bazelExitCode="INTERRUPTED")
+    assert invocation_result(interrupted) == "cancelled"
+    assert headline(interrupted) == "CANCELLED (INTERRUPTED)"
+
+
+def test_an_invocation_whose_events_stopped_before_the_end_is_disconnected_not_failed() -> None:
+    disconnected = invocation("DISCONNECTED_INVOCATION_STATUS")
+    assert invocation_result(disconnected) == "disconnected"
+    assert headline(disconnected) == "DISCONNECTED"
+
+
+def test_a_stored_running_invocation_says_it_was_running_when_last_seen() -> None:
+    running = invocation("PARTIAL_INVOCATION_STATUS")
+    assert headline(running) == "IN PROGRESS"
+    assert headline(running, last_seen=True) == "IN PROGRESS (when last seen)"
+    finished = invocation("COMPLETE_INVOCATION_STATUS", success=True)
+    assert headline(finished, last_seen=True) == "SUCCESS"

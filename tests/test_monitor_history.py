@@ -25,6 +25,7 @@ from buildwatch.core.history.resume import ResumePoint, catch_up_text
 from buildwatch.core.history.writer import HistoryWriter
 from buildwatch.core.monitor.feeds import DevelocityFeed
 from buildwatch.core.monitor.history import FIRST_SCREENFUL, MonitorHistory
+from buildwatch.core.monitor.session import MonitorSession
 from buildwatch.core.monitor.store import MonitorStore
 from buildwatch.core.secrets import Secret
 from buildwatch.sim import SimConfig, SimulatorThread
@@ -219,6 +220,19 @@ def test_an_explicit_since_wins_over_the_resume_point() -> None:
 def test_offline_is_an_option_of_the_bare_command() -> None:
     settings = monitor_settings(parsed("--offline"), Profile(develocity_url="https://ge.example.com"))
     assert settings.offline
+
+
+def test_the_stored_rows_link_to_the_configured_servers_before_any_connection() -> None:
+    profile = Profile(develocity_url="https://ge.example.com", buildbuddy_url="https://bb.example.com")
+    for argv in ((), ("--offline",)):
+        session = MonitorSession(monitor_settings(parsed(*argv), profile), new_store())
+        assert session.develocity_url == "https://ge.example.com"
+        assert session.buildbuddy_url == "https://bb.example.com"
+
+
+def test_without_a_configured_develocity_the_builds_have_no_link() -> None:
+    session = MonitorSession(monitor_settings(parsed("--offline"), Profile()), new_store())
+    assert session.develocity_url is None
 
 
 def test_the_demo_keeps_no_history() -> None:

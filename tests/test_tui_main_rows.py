@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from buildwatch.core.buildbuddy.models import Invocation
 from buildwatch.core.develocity.summary import BuildSummary
 from buildwatch.core.monitor.store import BuildEntry
 from buildwatch.tui.due import DueTimes
-from buildwatch.tui.rows import build_row, next_change_ms, relative_time
+from buildwatch.tui.rows import build_row, invocation_row, next_change_ms, relative_time
 
 NOW = 1_767_225_600_000
 MINUTE, HOUR = 60_000, 3_600_000
@@ -35,6 +36,24 @@ def test_offline_a_build_never_summarised_reads_as_not_read_not_as_being_read() 
     outcome = row.cells[0]
     assert not isinstance(outcome, str)
     assert outcome.plain == "· not read"
+
+
+def invocation_status_cell(status: str, *, polled: bool = True, **extra: object) -> str:
+    found = Invocation.from_json({"id": {"invocationId": "i1"}, "invocationStatus": status, **extra})
+    cell = invocation_row(found, NOW, None, polled=polled).cells[0]
+    return cell if isinstance(cell, str) else cell.plain
+
+
+def test_an_interrupted_invocation_reads_as_cancelled_not_as_failed() -> None:
+    assert invocation_status_cell("COMPLETE_INVOCATION_STATUS",
+                                  bazelExitCode="INTERRUPTED") == "■ cancelled"
+    assert invocation_status_cell("COMPLETE_INVOCATION_STATUS",
+                                  bazelExitCode="TESTS_FAILED") == "✗ FAILED"
+
+
+def test_offline_an_invocation_seen_running_reads_as_was_running_not_in_progress() -> None:
+    assert invocation_status_cell("PARTIAL_INVOCATION_STATUS") == "⟳ in progress"
+    assert invocation_status_cell("PARTIAL_INVOCATION_STATUS", polled=False) == "· was running"
 
 
 def test_the_build_id_links_to_its_build_scan() -> None:

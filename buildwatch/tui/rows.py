@@ -11,10 +11,11 @@ from datetime import timedelta
 from rich.style import Style
 from rich.text import Text
 
-from buildwatch.core.buildbuddy.models import Invocation, InvocationStatus
+from buildwatch.core.buildbuddy.models import Invocation
+from buildwatch.core.buildbuddy.triage import InvocationResult, invocation_result
 from buildwatch.core.durations import duration_text
 from buildwatch.core.links import build_scan_url, invocation_url
-from buildwatch.core.monitor.store import BuildEntry, invocation_outcome, relative_seconds
+from buildwatch.core.monitor.store import BuildEntry, relative_seconds
 from buildwatch.core.sanitize import sanitize_line
 from buildwatch.tui.widgets.table_model import Column, TableRow
 
@@ -120,27 +121,32 @@ def build_row(
     return TableRow(entry.build_id, cells, _sort_values(cells, numbers))
 
 
-def invocation_status(invocation: Invocation) -> Text:
-    """The invocation's status as a word with a symbol."""
-    if invocation.in_progress:
-        return Text("⟳ in progress", style=_RUNNING)
-    outcome = invocation_outcome(invocation)
-    if outcome == "failed":
-        return Text("✗ FAILED", style=_FAILED)
-    if outcome == "succeeded":
-        return Text("✓ succeeded", style=_SUCCEEDED)
-    if outcome == "cancelled":
-        return Text("■ cancelled", style=_QUIET)
-    if invocation.status is InvocationStatus.DISCONNECTED_INVOCATION_STATUS:
-        return Text("? disconnected", style=_QUIET)
-    return Text("? unknown", style=_QUIET)
+_INVOCATION_STATUSES: dict[InvocationResult, tuple[str, Style]] = {
+    "running": ("⟳ in progress", _RUNNING),
+    "failed": ("✗ FAILED", _FAILED),
+    "succeeded": ("✓ succeeded", _SUCCEEDED),
+    "cancelled": ("■ cancelled", _QUIET),
+    "disconnected": ("? disconnected", _QUIET),
+    "unknown": ("? unknown", _QUIET),
+}
 
 
-def invocation_row(invocation: Invocation, now_ms: int, buildbuddy_url: str | None) -> TableRow:
-    """The table row of an invocation."""
+def invocation_status(invocation: Invocation, *, polled: bool = True) -> Text:
+    """The invocation's status as a word with a symbol; without `polled` (offline), one seen
+    running is shown as such, not as running still."""
+    result = invocation_result(invocation)
+    if result == "running" and not polled:
+        return Text("· was running", style=_QUIET)
+    return Text(*_INVOCATION_STATUSES[result])
+
+
+def invocation_row(
+    invocation: Invocation, now_ms: int, buildbuddy_url: str | None, *, polled: bool = True
+) -> TableRow:
+    """The table row of an invocation; `polled` as in `invocation_status`."""
     key = invocation.invocation_id
     url = invocation_url(buildbuddy_url, key) if buildbuddy_url else None
-    status = invocation_status(invocation)
+    status = invocation_status(invocation, polled=polled)
     duration = _seconds(invocation.duration)
     created_ms = (
         int(invocation.created_at.timestamp() * 1000) if invocation.created_at else None

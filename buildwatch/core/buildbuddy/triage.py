@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Literal
 
 from buildwatch.core.buildbuddy.models import (
     TRIAGE_ORDER,
     Action,
     File,
     Invocation,
+    InvocationStatus,
     Target,
     TargetStatus,
 )
@@ -27,6 +29,28 @@ from buildwatch.core.sanitize import sanitize_line
 FAILED_STATUSES = frozenset({"FAILED", "FAILED_TO_BUILD", "TIMED_OUT", "TOOL_FAILED", "FLAKY"})
 NOT_BUILT = "NOT BUILT"
 """The status shown for a target still BUILDING once its invocation has finished."""
+
+InvocationResult = Literal["running", "succeeded", "failed", "cancelled", "disconnected", "unknown"]
+"""How an invocation stands: still running, or how it ended as far as the server knows."""
+
+_HEADLINES: dict[InvocationResult, str] = {
+    "running": "IN PROGRESS", "succeeded": "SUCCESS", "failed": "FAILED",
+    "cancelled": "CANCELLED", "disconnected": "DISCONNECTED", "unknown": "UNKNOWN",
+}
+
+
+def invocation_result(invocation: Invocation) -> InvocationResult:
+    """How `invocation` stands. Bazel's INTERRUPTED exit (Ctrl-C, a CI job superseded) is a
+    cancellation, not a failure; a disconnected one lost its build events before the end."""
+    if invocation.in_progress:
+        return "running"
+    if invocation.status is InvocationStatus.DISCONNECTED_INVOCATION_STATUS:
+        return "disconnected"
+    if invocation.status is not InvocationStatus.COMPLETE_INVOCATION_STATUS:
+        return "unknown"
+    if invocation.success:
+        return "succeeded"
+    return "cancelled" if invocation.bazel_exit_code.upper() == "INTERRUPTED" else "failed"
 
 
 def duration_text(value: timedelta | None) -> str:
@@ -55,14 +79,20 @@ def size_text(count: int) -> str:
     return f"{count} B" if unit == "B" else f"{value:.1f} {unit}"
 
 
-def invocation_header(invocation: Invocation, web_url: str | None) -> list[tuple[str, str]]:
-    """(label, value) pairs for the header, in reading order; unknown values are left out."""
-    if invocation.in_progress:
-        outcome = "IN PROGRESS"
-    elif invocation.success:
-        outcome = "SUCCESS"
-    else:
-        outcome = "FAILED" + (f" ({invocation.bazel_exit_code})" if invocation.bazel_exit_code else "")
+def invocation_header(
+    invocation: Invocation, web_url: str | None, *, last_seen: bool = False
+) -> list[tuple[str, str]]:
+    """(label, value) pairs for the header, in reading order; unknown values are left out.
+
+    `last_seen` when `invocation` is a stored state rather than the server's answer: a run
+    seen in progress is then not claimed to be going on still.
+    """
+    result = invocation_result(invocation)
+    outcome = _HEADLINES[result]
+    if result in ("failed", "cancelled") and invocation.bazel_exit_code:
+        outcome += f" ({invocation.bazel_exit_code})"
+    if result == "running" and last_seen:
+        outcome += " (when last seen)"
     pairs = [
         ("status", outcome),
         ("duration", duration_text(invocation.duration)),

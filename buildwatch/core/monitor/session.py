@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,10 +24,12 @@ from buildwatch.core.credentials import (
     ConnectionOverrides,
     Credential,
     buildbuddy_connection,
+    buildbuddy_url,
     develocity_connection,
+    develocity_url,
 )
 from buildwatch.core.develocity.client import DevelocityClient, Since
-from buildwatch.core.errors import BuildwatchError
+from buildwatch.core.errors import BuildwatchError, ConfigError
 from buildwatch.core.history.resume import ResumePoint
 from buildwatch.core.monitor.feeds import (
     DEFAULT_ENRICH_CONCURRENCY,
@@ -66,8 +69,16 @@ class MonitorSession:
         self.store = store
         self.develocity: DevelocityClient | None = None
         self.buildbuddy: BuildBuddyClient | None = None
-        self.develocity_url: str | None = settings.develocity.base_url if settings.develocity else None
-        self.buildbuddy_url: str | None = settings.buildbuddy.base_url if settings.buildbuddy else None
+        # The addresses need no keyring, so the builds and invocations shown from the history
+        # before a connection is resolved (or offline, where none is) link to their pages.
+        self.develocity_url: str | None = (
+            settings.develocity.base_url if settings.develocity
+            else _configured_url(develocity_url, settings)
+        )
+        self.buildbuddy_url: str | None = (
+            settings.buildbuddy.base_url if settings.buildbuddy
+            else _configured_url(buildbuddy_url, settings)
+        )
         self._develocity_connection = settings.develocity
         self._buildbuddy_connection = settings.buildbuddy
         self._poller: BuildBuddyPoller | None = None
@@ -221,3 +232,12 @@ class MonitorSession:
             with contextlib.suppress(Exception):
                 await client.aclose()
 
+
+def _configured_url(
+    resolve: Callable[[Profile, ConnectionOverrides], str], settings: MonitorSettings
+) -> str | None:
+    """A server's address from the command line, environment or profile; None if there is none."""
+    try:
+        return resolve(settings.profile, settings.overrides)
+    except ConfigError:
+        return None

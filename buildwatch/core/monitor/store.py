@@ -14,7 +14,8 @@ from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import Literal
 
-from buildwatch.core.buildbuddy.models import Invocation, InvocationStatus
+from buildwatch.core.buildbuddy.models import Invocation
+from buildwatch.core.buildbuddy.triage import InvocationResult, invocation_result
 from buildwatch.core.config import NotifyOutcome
 from buildwatch.core.develocity.models import Build
 from buildwatch.core.develocity.summary import BuildSummary
@@ -34,6 +35,8 @@ AUTO_WATCHED_COMMITS = 20
 
 _COMMIT = re.compile(r"[0-9a-f]{7,64}")
 _BUILD_OUTCOMES: dict[str, NotifyOutcome] = {"failed": "failed", "success": "succeeded"}
+_NOTIFIED: dict[InvocationResult, NotifyOutcome] = {
+    "failed": "failed", "succeeded": "succeeded", "cancelled": "cancelled"}
 
 
 def normalize_commit(text: str) -> str | None:
@@ -126,13 +129,7 @@ class Changes:
 
 def invocation_outcome(invocation: Invocation) -> NotifyOutcome | None:
     """How a finished invocation ended; None while it runs or when its end was not seen."""
-    if invocation.status is not InvocationStatus.COMPLETE_INVOCATION_STATUS:
-        return None
-    if invocation.success:
-        return "succeeded"
-    if invocation.bazel_exit_code.upper() == "INTERRUPTED":
-        return "cancelled"
-    return "failed"
+    return _NOTIFIED.get(invocation_result(invocation))
 
 
 def relative_seconds(seconds: float) -> str:

@@ -210,7 +210,9 @@ class InvocationScreen(DrillDownScreen):
             return
         web = services(self.app).buildbuddy_url
         url = invocation_url(web, self.invocation_id) if web else None
-        text = header_text(invocation_header(invocation, url), HEADER_LINES)
+        # A note says why the stored state is shown instead of the server's answer.
+        last_seen = note is not None and self.invocation is None
+        text = header_text(invocation_header(invocation, url, last_seen=last_seen), HEADER_LINES)
         if note is not None:
             text.append(f"\n{sanitize_line(note)}", style="italic yellow")
         self.query_one("#invocation-header", Static).update(text)

@@ -18,6 +18,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from buildwatch.core.buildbuddy.models import Invocation
 from buildwatch.core.links import build_scan_url, invocation_url
 from buildwatch.core.monitor.heap import HeapSettler
 from buildwatch.core.monitor.session import MonitorSession
@@ -138,9 +139,9 @@ class MainScreen(Screen[None]):
 
     def refresh_invocation_times(self) -> None:
         """Rewrite every invocation row (there are few) so "created" times stay true."""
-        now_ms, url = self._now_ms(), self._session.buildbuddy_url
+        now_ms = self._now_ms()
         self._invocations.upsert_rows(
-            [invocation_row(item, now_ms, url) for item in self._store.invocations.values()],
+            [self._invocation_row(item, now_ms) for item in self._store.invocations.values()],
             highlight=False,
         )
 
@@ -160,15 +161,13 @@ class MainScreen(Screen[None]):
         return table
 
     def _apply(self, changes: Changes) -> None:
-        now_ms, session = self._now_ms(), self._session
+        now_ms = self._now_ms()
         if changes.builds:
             self._upsert(self._builds, changes.from_history,
                          [self._build_row(entry, now_ms) for entry in changes.builds])
         if changes.invocations:
-            self._upsert(self._invocations, changes.from_history, [
-                invocation_row(item, now_ms, session.buildbuddy_url)
-                for item in changes.invocations
-            ])
+            self._upsert(self._invocations, changes.from_history,
+                         [self._invocation_row(item, now_ms) for item in changes.invocations])
         for notice in changes.notices:
             self.app.notify(
                 sanitize_line(notice.message),
@@ -197,6 +196,11 @@ class MainScreen(Screen[None]):
         session = self._session
         return build_row(entry, now_ms, session.develocity_url,
                          reading=not session.settings.offline)
+
+    def _invocation_row(self, invocation: Invocation, now_ms: int) -> TableRow:
+        session = self._session
+        return invocation_row(invocation, now_ms, session.buildbuddy_url,
+                              polled=not session.settings.offline)
 
     def _show_title(self, pane: str) -> None:
         table = self._table(pane)

@@ -9,7 +9,8 @@ _STYLES = {
     "failed_to_build": "bold red", "tool_failed": "bold red", "flaky": "yellow",
     "skipped": "dim", "not built": "dim", "running": "yellow", "in progress": "yellow",
     "building": "yellow", "testing": "yellow", "success": "green", "passed": "green",
-    "built": "green", "from_cache": "cyan", "up_to_date": "cyan",
+    "built": "green", "from_cache": "cyan", "up_to_date": "cyan", "cancelled": "dim",
+    "disconnected": "dim", "unknown": "dim",
 }
 
 
