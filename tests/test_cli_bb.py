@@ -342,7 +342,7 @@ def running_ci_run(sim: SimulatorThread) -> str:
     raise AssertionError("the newest commit has no running CI invocation")
 
 
-def test_following_a_running_log_writes_each_line_once_and_ctrl_c_ends_it_quietly(
+def test_following_a_running_log_into_a_pipe_writes_each_line_once_without_progress_lines(
     sim: SimulatorThread,
 ) -> None:
     invocation = running_ci_run(sim)
@@ -358,9 +358,22 @@ def test_following_a_running_log_writes_each_line_once_and_ctrl_c_ends_it_quietl
     assert process.returncode == 130
     assert b"Traceback" not in err
     server_lines = Counter(log_so_far(sim, invocation).splitlines())
-    written = Counter(line for line in out.decode().splitlines() if "actions running" not in line)
+    written = Counter(out.decode().splitlines())
     assert written
     assert written - server_lines == Counter()
+    # Bazel's progress line, redrawn on every poll, is not the log: it is never written.
+    assert not [line for line in written if "actions running" in line]
+
+
+def test_following_on_a_terminal_shows_the_progress_on_a_status_line_it_erases(
+    sim: SimulatorThread,
+) -> None:
+    command = [sys.executable, "-m", "buildwatch", "bb", "log", running_ci_run(sim), "--follow"]
+    shown = run_in_pty(command, [(4.0, b"\x03")], environment(sim), timeout=10).decode()
+    assert "actions running" in shown and "\r\x1b[K" in shown
+    # Never ended by a line break: each progress line is erased by the next write or at the end.
+    assert not re.search(r"actions running[^\r\n]*\r\n", shown)
+    assert not re.search(r"\x1b(?!\[[0-9;]*m|\[K)", shown)
 
 
 def log_so_far(sim: SimulatorThread, invocation: str) -> str:

@@ -73,6 +73,29 @@ def test_terminal_text_writes_a_huge_line_in_pieces() -> None:
     assert len(out.getvalue()) == 200_000
 
 
+def test_the_terminal_status_line_is_erased_by_the_next_write_and_by_close() -> None:
+    out = io.StringIO()
+    text = TerminalText(out, width=80)
+    text.show_status("[1 / 9] 2 actions running")
+    text.write("two\n")
+    text.show_status("[2 / 9] 5 actions running")
+    text.close()
+    assert out.getvalue() == ("[1 / 9] 2 actions running\r\x1b[Ktwo\n"
+                              "[2 / 9] 5 actions running\r\x1b[K\x1b[0m")
+
+
+def test_the_terminal_status_line_is_cut_to_the_width_so_it_never_wraps() -> None:
+    out = io.StringIO()
+    TerminalText(out, width=20).show_status("[1 / 9] Compiling //a/very/long:target")
+    assert out.getvalue() == "[1 / 9] Compiling …"
+
+
+def test_the_terminal_status_line_loses_every_escape_sequence() -> None:
+    out = io.StringIO()
+    TerminalText(out, width=80).show_status("\x1b[32m[1 / 9]\x1b[0m run\x1b]0;title\x07ning")
+    assert out.getvalue() == "[1 / 9] running"
+
+
 def test_terminal_bytes_decode_utf8_split_across_pieces() -> None:
     out = io.StringIO()
     shown = TerminalBytes(out)

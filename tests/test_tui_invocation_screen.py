@@ -6,7 +6,14 @@ from collections.abc import Iterator
 
 import pytest
 from buildbuddy_picks import MID_BUILD_SEED, invocation_leaving_targets_building
-from drilldown_app import DrillApp, failed_test_invocation, log_text, sim_config, wait_until
+from drilldown_app import (
+    FIXED_NOW_MS,
+    DrillApp,
+    failed_test_invocation,
+    log_text,
+    sim_config,
+    wait_until,
+)
 from textual.pilot import Pilot
 from textual.widgets import Static
 
@@ -168,3 +175,23 @@ async def test_a_running_invocation_is_followed(sim: SimulatorThread) -> None:
         panel = screen.query_one("#invocation-log", LogPanel)
         await wait_until(pilot, lambda: "following" in str(panel.query_one(".log-status", Static).render()))
         assert "IN PROGRESS" in header and not screen.finished and not screen.log_complete
+
+
+async def test_a_running_invocation_shows_its_progress_in_the_status_not_in_the_log(
+    sim: SimulatorThread,
+) -> None:
+    now_us = FIXED_NOW_MS * 1000
+    running = next(
+        plan for plan in plan_invocations(World(sim_config().seed), now_us)
+        if plan.role == "CI" and (plan.elapsed(now_us) or 0) > plan.analysed
+    )
+    async with app_for(sim, running.invocation_id).run_test(size=(160, 40)) as pilot:
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, InvocationScreen))
+        panel = pilot.app.screen.query_one("#invocation-log", LogPanel)
+
+        def status() -> str:
+            return str(panel.query_one(".log-status", Static).render())
+
+        await wait_until(pilot, lambda: "actions running" in status())
+        assert "invocation running" in status()
+        assert log_text(panel.view) and "actions running" not in log_text(panel.view)

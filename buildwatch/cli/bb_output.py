@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import codecs
 import json
+import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, BinaryIO, NamedTuple, TextIO
 
-from rich.cells import cell_len
+from rich.cells import cell_len, set_cell_size
 
 from buildwatch.core.sanitize import sanitize, sanitize_line
 
@@ -64,11 +65,14 @@ def _join(cells: Sequence[tuple[str, int]], widths: Sequence[int]) -> str:
 
 class TerminalText:
     """Writes server text to a terminal a line at a time, neutralising every escape sequence
-    but SGR colours."""
+    but SGR colours; below it, optionally, a status line that the next write replaces."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, *, width: int | None = None) -> None:
+        """`width`: the terminal's columns (default: asked of the terminal at each status)."""
         self._stream = stream
+        self._width = width
         self._pending = ""
+        self._status_shown = False
 
     def write(self, text: str) -> None:
         """Write the complete lines of `pending + text`; keep the last, incomplete one."""
@@ -78,16 +82,37 @@ class TerminalText:
             cut = len(text)
         self._pending = text[cut:]
         if cut:
+            self._clear_status()
             self._stream.write(sanitize(text[:cut], keep_sgr=True))
             self._stream.flush()
 
+    def show_status(self, line: str) -> None:
+        """Show `line` (Bazel's progress, say) as the status: plain, and cut to the width so
+        that it never wraps and a carriage return can always erase it. Empty clears it."""
+        self._clear_status()
+        # One column spare: a line filling the last column would leave the cursor past it.
+        room = (self._width or shutil.get_terminal_size().columns) - 1
+        shown = sanitize_line(line).rstrip()
+        if cell_len(shown) > room:
+            shown = set_cell_size(shown, max(room - 1, 0)) + "…"
+        if shown:
+            self._stream.write(shown)
+            self._stream.flush()
+            self._status_shown = True
+
     def close(self) -> None:
         """Write what is left, and reset the colours in case the text left one on."""
+        self._clear_status()
         if self._pending:
             self._stream.write(sanitize(self._pending, keep_sgr=True))
         self._stream.write("\x1b[0m")
         self._stream.flush()
         self._pending = ""
+
+    def _clear_status(self) -> None:
+        if self._status_shown:
+            self._stream.write("\r\x1b[K")
+            self._status_shown = False
 
 
 class TerminalBytes:

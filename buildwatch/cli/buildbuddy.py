@@ -156,11 +156,16 @@ def _log(args: argparse.Namespace) -> int:
     from buildwatch.core.buildbuddy.logs import LogAssembler
 
     async def work(client: BuildBuddyClient) -> int:
+        # The lines the server still redraws (Bazel's progress) are held back: a file ends up
+        # as the log, and a terminal shows them on a status line that each new one replaces.
         assembler = LogAssembler()
-        out = TerminalText(sys.stdout) if sys.stdout.isatty() else RawText(sys.stdout.buffer)
+        screen = TerminalText(sys.stdout) if sys.stdout.isatty() else None
+        out = screen or RawText(sys.stdout.buffer)
         try:
             async for chunk in client.log(args.invocation_id, follow=args.follow):
                 out.write(assembler.add(chunk))
+                if screen is not None:
+                    screen.show_status(assembler.progress)
             out.write(assembler.finish())
         finally:
             out.close()

@@ -187,6 +187,8 @@ class InvocationScreen(DrillDownScreen):
         if client is None:
             panel.set_state("offline: the log needs the server")
             return
+        # The lines the server still redraws (Bazel's progress) go to the status line, not
+        # into the log once per poll.
         assembler = LogAssembler()
         panel.set_state("loading")
         try:
@@ -194,7 +196,8 @@ class InvocationScreen(DrillDownScreen):
                 if not is_open(self):
                     return
                 panel.append(assembler.add(chunk))
-                panel.set_state("following the running invocation" if chunk.live else "loading")
+                running = " · ".join(filter(None, ("invocation running", assembler.progress)))
+                panel.set_state(running if chunk.live else "loading")
         except BuildwatchError as error:
             panel.set_state(f"stopped: {error}")
             return
