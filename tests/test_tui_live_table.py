@@ -461,3 +461,18 @@ def test_snapshot_of_a_filtered_table_sorted_by_duration_in_a_narrow_terminal(
 
     rows = [build(n, name=f"build {n} of a very long pipeline name") for n in range(40)]
     assert snap_compare(TableApp(rows), terminal_size=(44, 10), run_before=filter_and_sort)
+
+
+@settings(max_examples=40, deadline=None)
+@given(removed=st.lists(st.integers(0, 699), min_size=257, max_size=600, unique=True),
+       sort=st.sampled_from([None, "name", "duration"]), descending=st.booleans(),
+       needle=st.sampled_from(["", "1", "!2"]))
+def test_a_large_batch_of_removals_leaves_the_same_order(
+    removed: list[int], sort: str | None, descending: bool, needle: str
+) -> None:
+    model = TableModel(COLUMNS)
+    model.sort_by(sort, descending)
+    model.set_filter(needle)
+    model.upsert([build(n, name=f"n{n % 7}") for n in range(700)], 0.0)
+    assert model.remove(f"b{n}" for n in removed) == len(removed)
+    assert_shown_as_a_full_sort_and_filter_would(model, descending, needle)

@@ -21,9 +21,9 @@ Cell = str | Text
 
 Mark = Literal["new", "changed"]
 
-# Above this many rows in one batch, merging them in (one pass over the table) is cheaper than
-# inserting them one by one, each insertion moving on average half the list.
-_REBUILD_BATCH = 256
+# Above this many rows in one batch, merging them in or taking them out in one pass over the
+# table is cheaper than doing so one by one, each moving on average half the list.
+_BATCH_IN_ONE_PASS = 256
 
 
 @dataclass(frozen=True)
@@ -163,14 +163,11 @@ class TableModel:
         the list, never a re-sort of the whole table (100,000 rows: 40 ms per batch).
         """
         batch = list(rows)
-        merging = len(batch) > _REBUILD_BATCH
+        merging = len(batch) > _BATCH_IN_ONE_PASS
         returning: list[str] = []
         if merging:
             returning = [key for key in dict.fromkeys(row.key for row in batch) if key in self._rows]
-            leaving = [self._rows[key] for key in returning]
-            self._order = self._without(self._order, leaving)
-            if self._shown is not None:
-                self._shown = self._without(self._shown, leaving)
+            self._take_out([self._rows[key] for key in returning])
         added = 0
         for row in batch:
             cells = tuple(_clean(cell) for cell in row.cells)
@@ -206,14 +203,13 @@ class TableModel:
     def remove(self, keys: Iterable[str]) -> int:
         """Remove rows by key, ignoring unknown keys; return how many were removed."""
         doomed = [self._rows[key] for key in dict.fromkeys(keys) if key in self._rows]
-        if len(doomed) > _REBUILD_BATCH:
-            for record in doomed:
-                del self._rows[record.key]
-            self._rebuild()
+        if len(doomed) > _BATCH_IN_ONE_PASS:
+            self._take_out(doomed)
         else:
             for record in doomed:
                 self._detach(record)
-                del self._rows[record.key]
+        for record in doomed:
+            del self._rows[record.key]
         return len(doomed)
 
     def clear(self) -> None:
@@ -300,6 +296,12 @@ class TableModel:
         position = bisect_left(keys, record.sort_key, key=self._key_of)
         return position if position < len(keys) and keys[position] == record.key else None
 
+    def _take_out(self, records: list[RowRecord]) -> None:
+        """Take `records` out of the sorted lists, one pass over each (their sort keys as filed)."""
+        self._order = self._without(self._order, records)
+        if self._shown is not None:
+            self._shown = self._without(self._shown, records)
+
     def _without(self, keys: list[str], records: Iterable[RowRecord]) -> list[str]:
         """The sorted `keys` without `records`, copied a run at a time."""
         found = (self._position(keys, record) for record in records)
@@ -323,9 +325,3 @@ class TableModel:
             start = position
         merged += keys[start:]
         return merged
-
-    def _rebuild(self) -> None:
-        # Timsort finds the sorted runs, so re-sorting after a large batch is close to linear.
-        self._order = sorted(self._rows, key=self._key_of)
-        if self._shown is not None:
-            self._shown = [key for key in self._order if self._passes(self._rows[key])]
