@@ -102,6 +102,15 @@ def listings(sim: SimulatorThread) -> list[str]:
             if "/builds/since" in record.path and not record.path.endswith("/since/now")]
 
 
+async def open_build(pilot: Pilot[None]) -> BuildScreen:
+    """Enter on the first row of the builds pane."""
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, BuildScreen))
+    screen = pilot.app.screen
+    assert isinstance(screen, BuildScreen)
+    return screen
+
+
 async def open_invocation(pilot: Pilot[None]) -> InvocationScreen:
     """Enter on the first row of the invocations pane."""
     await pilot.press("tab", "enter")
@@ -179,10 +188,7 @@ async def test_offline_a_stored_build_shows_its_summary_and_says_the_events_need
     app = history_app(DEAD_URL, history, offline=True)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: builds_table(app).row_count == FIRST)
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, BuildScreen))
-        screen = app.screen
-        assert isinstance(screen, BuildScreen)
+        screen = await open_build(pilot)
         summary = app.store.builds[screen.build_id].summary
         assert summary is not None
         await wait_for(pilot, lambda: "events need the server" in header(
@@ -230,10 +236,7 @@ async def test_an_unreachable_develocity_shows_a_stored_build_summary_while_it_t
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.store.develocity.state == "reconnecting")
         await wait_for(pilot, lambda: builds_table(app).row_count == FIRST)
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, BuildScreen))
-        screen = app.screen
-        assert isinstance(screen, BuildScreen)
+        screen = await open_build(pilot)
         summary = app.store.builds[screen.build_id].summary
         assert summary is not None
         assert summary.tool_type in header(screen, "#build-header")
