@@ -49,7 +49,8 @@ from buildwatch.tui.widgets.table_model import Column, TableRow
 POLL_S = 2.0
 """How often a running invocation and its targets are fetched again."""
 NEEDS_SERVER = "the targets, actions and log need the server"
-OFFLINE_NOTE = f"offline — as last seen, from the history; {NEEDS_SERVER}"
+OFFLINE_NOTE = f"offline — from the history; {NEEDS_SERVER}"
+"""Short enough for one line of an 80-column header (the status already says "last seen")."""
 
 TABS = ("targets", "actions", "log")
 HEADER_LINES = ("link", "user")
