@@ -55,11 +55,14 @@ def check_object(data: bytes) -> None:
 
 def _decode(decoder: msgspec.json.Decoder[Any], data: bytes) -> Any:
     try:
+        return decoder.decode(data)
+    except (msgspec.DecodeError, UnicodeDecodeError) as error:
+        # msgspec up to 0.19 raised UnicodeDecodeError on invalid UTF-8, later versions a
+        # DecodeError like any other: tell the two apart by the bytes, not by the exception.
         try:
-            return decoder.decode(data)
+            data.decode("utf-8")
         except UnicodeDecodeError:
-            return decoder.decode(data.decode("utf-8", "replace"))
-    except msgspec.DecodeError as error:
+            return _decode(decoder, data.decode("utf-8", "replace").encode("utf-8"))
         raise MalformedMessageError(str(error)) from None
 
 
