@@ -27,13 +27,13 @@ def test_a_failed_target_ranks_before_a_passed_one() -> None:
 
 def test_a_target_a_finished_invocation_left_building_is_not_built_among_the_skipped() -> None:
     unbuilt = row("BUILDING")
-    assert (unbuilt.status, unbuilt.failed) == ("NOT BUILT", False)
+    assert (unbuilt.status, unbuilt.failed) == ("not built", False)
     assert row("BUILT").rank < unbuilt.rank == row("SKIPPED").rank
 
 
 def test_a_target_of_a_running_invocation_is_still_building() -> None:
     building = row("BUILDING", finished=False)
-    assert building.status == "BUILDING"
+    assert building.status == "building"
     assert row("FAILED", finished=False).rank < building.rank < row("PASSED", finished=False).rank
 
 
@@ -41,6 +41,22 @@ def test_target_labels_tags_and_durations_are_made_safe_and_readable() -> None:
     shown = target_row(target("PASSED", label="//x:\x1b]8;;https://evil\x07y", tag=["a\x1b[2Jb"],
                               timing={"duration": "75.5s"}), invocation_finished=True)
     assert (shown.label, shown.tags, shown.duration) == ("//x:y", "ab", "1m15s")
+
+
+def test_a_target_without_a_label_is_named_by_its_encoded_id() -> None:
+    old = Target.from_json({"id": {"targetId": "aWQ6OnYxOjovLzpzdGF0aWM"}, "status": "BUILT"})
+    assert old.label == "//:static"
+    assert target_row(old, invocation_finished=True).label == "//:static"
+
+
+def test_an_action_without_a_target_label_is_named_by_its_encoded_target_id() -> None:
+    old = Action.from_json({"id": {"targetId": "aWQ6OnYxOjovLzpzdGF0aWM",
+                                   "actionId": "aWQ6OnYxOjpidWlsZA"}})
+    assert [(row.target, row.action) for row in file_rows(old)] == [("//:static", "build")]
+
+
+def test_a_plain_target_id_is_the_label_itself() -> None:
+    assert Action.from_json({"id": {"targetId": "//pkg:foo_test"}}).target_label == "//pkg:foo_test"
 
 
 def test_an_action_without_files_gets_one_row_and_one_with_files_a_row_per_file() -> None:
@@ -60,7 +76,7 @@ def test_the_invocation_header_names_a_failure_with_its_exit_code_and_the_web_li
         "success": False, "bazelExitCode": "TESTS_FAILED", "command": "test", "pattern": "//...",
         "user": "ann\u202e", "actionCount": "12"})
     pairs = dict(invocation_header(invocation, "https://bb.example/invocation/i1"))
-    assert pairs == {"status": "FAILED (TESTS_FAILED)", "command": "bazel test //...",
+    assert pairs == {"status": "FAILED (tests failed)", "command": "bazel test //...",
                      "user": "ann", "actions": "12", "link": "https://bb.example/invocation/i1"}
 
 
@@ -75,7 +91,7 @@ def headline(found: Invocation, *, last_seen: bool = False) -> str:
 def test_an_interrupted_invocation_is_cancelled_not_failed_with_its_exit_code_shown() -> None:
     interrupted = invocation("COMPLETE_INVOCATION_STATUS", bazelExitCode="INTERRUPTED")
     assert invocation_result(interrupted) == "cancelled"
-    assert headline(interrupted) == "CANCELLED (INTERRUPTED)"
+    assert headline(interrupted) == "CANCELLED (interrupted)"
 
 
 def test_an_invocation_whose_events_stopped_before_the_end_is_disconnected_not_failed() -> None:
@@ -90,3 +106,42 @@ def test_a_stored_running_invocation_says_it_was_running_when_last_seen() -> Non
     assert headline(running, last_seen=True) == "IN PROGRESS (when last seen)"
     finished = invocation("COMPLETE_INVOCATION_STATUS", success=True)
     assert headline(finished, last_seen=True) == "SUCCESS"
+
+
+def result_of(**fields: object) -> str:
+    return invocation_result(Invocation.from_json({"id": {"invocationId": "i1"}, **fields}))
+
+
+def test_an_invocation_with_success_and_no_status_succeeded() -> None:
+    assert result_of(success=True, durationUsec="221970000") == "succeeded"
+
+
+def test_an_invocation_with_a_failing_exit_code_and_no_status_failed() -> None:
+    assert result_of(bazelExitCode="BUILD_FAILURE", durationUsec="5000000") == "failed"
+    assert result_of(bazelExitCode="INTERRUPTED") == "cancelled"
+    assert result_of(bazelExitCode="SUCCESS") == "succeeded"
+
+
+def test_an_invocation_that_took_time_without_success_or_status_failed() -> None:
+    assert result_of(durationUsec="5000000") == "failed"
+
+
+def test_an_invocation_with_neither_status_nor_result_is_running() -> None:
+    assert result_of(createdAtUsec="1623193638545989") == "running"
+
+
+def test_a_complete_invocation_without_success_failed() -> None:
+    assert result_of(invocationStatus="COMPLETE_INVOCATION_STATUS") == "failed"
+
+
+def test_a_status_this_client_does_not_know_is_judged_by_the_result_fields() -> None:
+    assert result_of(invocationStatus="ARCHIVED_INVOCATION_STATUS", success=True) == "succeeded"
+    assert result_of(invocationStatus="ARCHIVED_INVOCATION_STATUS") == "unknown"
+
+
+def test_target_statuses_read_as_words_never_as_enum_names() -> None:
+    assert [row(status).status for status in ("FAILED_TO_BUILD", "TIMED_OUT", "PASSED")] == [
+        "failed to build", "timed out", "passed"]
+    unspecified = Target.from_json({"id": {"targetId": "//a:b"}})
+    assert target_row(unspecified, invocation_finished=True).status == "no status"
+    assert row("NEWLY_ADDED_STATUS").status == "newly added status"

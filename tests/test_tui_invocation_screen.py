@@ -57,7 +57,7 @@ async def test_targets_are_listed_failures_first(sim: SimulatorThread) -> None:
         screen = await loaded(pilot)
         table = target_table(screen)
         statuses = [screen.targets[table.row_key_at(i)].status for i in range(table.row_count)]
-        assert statuses[0] == "FAILED" and "FAILED" not in statuses[statuses.index("PASSED"):]
+        assert statuses[0] == "failed" and "failed" not in statuses[statuses.index("passed"):]
 
 
 def shown_statuses(screen: InvocationScreen) -> list[str]:
@@ -71,9 +71,9 @@ async def test_targets_a_finished_invocation_left_building_show_as_not_built_las
     async with app_for(sim, invocation).run_test() as pilot:
         screen = await loaded(pilot)
         statuses = shown_statuses(screen)
-        assert "BUILDING" not in statuses and "NOT BUILT" in statuses
-        others = [i for i, status in enumerate(statuses) if status not in ("NOT BUILT", "SKIPPED")]
-        assert max(others) < statuses.index("NOT BUILT")
+        assert "building" not in statuses and "not built" in statuses
+        others = [i for i, status in enumerate(statuses) if status not in ("not built", "skipped")]
+        assert max(others) < statuses.index("not built")
 
 
 async def test_targets_of_a_running_invocation_still_show_as_building() -> None:
@@ -87,14 +87,14 @@ async def test_targets_of_a_running_invocation_still_show_as_building() -> None:
             await pilot.pause()
             statuses = shown_statuses(screen)
             assert not screen.finished
-            assert "BUILDING" in statuses and "NOT BUILT" not in statuses
+            assert "building" in statuses and "not built" not in statuses
 
 
 async def test_the_header_names_status_command_and_the_web_link(sim: SimulatorThread) -> None:
     async with app_for(sim).run_test(size=(200, 40)) as pilot:
         screen = await loaded(pilot)
         header = str(screen.query_one("#invocation-header", Static).render())
-        assert "status FAILED (TESTS_FAILED)" in header and "command bazel test" in header
+        assert "status FAILED (tests failed)" in header and "command bazel test" in header
         assert f"{sim.buildbuddy_url}/invocation/{FAILED}" in header
 
 

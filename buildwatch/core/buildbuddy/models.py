@@ -188,6 +188,30 @@ def parse_duration(value: object, where: str) -> timedelta | None:
     return timedelta(microseconds=-micros if sign else micros)
 
 
+_ID_PREFIX = "id::v1::"
+
+
+def decoded_id(value: str) -> str | None:
+    """What an encoded id names, or None when `value` is not one.
+
+    Action ids, and the target ids of servers before mid-2022, are unpadded base64url of
+    `id::v1::<name>`: `aWQ6OnYxOjpidWlsZA` is the action `build`, and
+    `aWQ6OnYxOjovLzpzdGF0aWM` the target `//:static`. Newer servers send a target's label as
+    its id, which is not such an encoding.
+    """
+    try:
+        text = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return text.removeprefix(_ID_PREFIX) if text.startswith(_ID_PREFIX) else None
+
+
+def label_of(target_id: str) -> str:
+    """The label a target id stands for: the id itself on servers since mid-2022, decoded on
+    older ones (whose targets and actions may carry no label of their own)."""
+    return decoded_id(target_id) or target_id
+
+
 @dataclass(frozen=True)
 class File:
     """A file an action or invocation produced, and the URI GetFile fetches it by."""
@@ -291,6 +315,7 @@ class Target:
     invocation_id: str
     target_id: str
     label: str
+    """The server's `label`, else what `target_id` names (see `label_of`)."""
     status: TargetStatus
     status_name: str
     timing: Timing | None
@@ -306,10 +331,11 @@ class Target:
         ident = _message(data, "id", where)
         status, status_name = TargetStatus.parse(data.get("status"), f"{where}.status")
         timing = _message(data, "timing", where)
+        target_id = _str(ident, "targetId", f"{where}.id")
         return cls(
             invocation_id=_str(ident, "invocationId", f"{where}.id"),
-            target_id=_str(ident, "targetId", f"{where}.id"),
-            label=_str(data, "label", where),
+            target_id=target_id,
+            label=_str(data, "label", where) or label_of(target_id),
             status=status,
             status_name=status_name,
             timing=Timing.from_json(timing, f"{where}.timing") if timing else None,
@@ -334,6 +360,7 @@ class Action:
     configuration_id: str
     action_id: str
     target_label: str
+    """The server's `targetLabel`, else what `target_id` names (see `label_of`)."""
     shard: int
     run: int
     attempt: int
@@ -345,12 +372,13 @@ class Action:
         """Read an `Action` message."""
         where = "action"
         ident = _message(data, "id", where)
+        target_id = _str(ident, "targetId", f"{where}.id")
         return cls(
             invocation_id=_str(ident, "invocationId", f"{where}.id"),
-            target_id=_str(ident, "targetId", f"{where}.id"),
+            target_id=target_id,
             configuration_id=_str(ident, "configurationId", f"{where}.id"),
             action_id=_str(ident, "actionId", f"{where}.id"),
-            target_label=_str(data, "targetLabel", where),
+            target_label=_str(data, "targetLabel", where) or label_of(target_id),
             shard=_int64(data, "shard", where),
             run=_int64(data, "run", where),
             attempt=_int64(data, "attempt", where),
@@ -360,16 +388,8 @@ class Action:
 
     @property
     def kind(self) -> str:
-        """What the action id encodes, e.g. `build` or `test-S_0-R_1-A_2` (else the id itself).
-
-        Action ids are unpadded base64url of `id::v1::<kind>`.
-        """
-        try:
-            decoded = base64.urlsafe_b64decode(self.action_id + "=" * (-len(self.action_id) % 4))
-            text = decoded.decode("utf-8")
-        except (ValueError, UnicodeDecodeError):
-            return self.action_id
-        return text.removeprefix("id::v1::") if text.startswith("id::v1::") else self.action_id
+        """What the action id encodes, e.g. `build` or `test-S_0-R_1-A_2` (else the id itself)."""
+        return decoded_id(self.action_id) or self.action_id
 
 
 @dataclass(frozen=True)

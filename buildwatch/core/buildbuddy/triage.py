@@ -6,7 +6,7 @@ one row per file, with actions that left none getting a row of their own.
 
 The server never updates a target Bazel skipped or aborted (`--nokeep_going` after a failure, an
 interrupt): it stays BUILDING after the invocation finished. Once the invocation is no longer in
-progress, such a target is shown as NOT BUILT, among the skipped ones.
+progress, such a target is shown as not built, among the skipped ones.
 """
 
 from __future__ import annotations
@@ -26,9 +26,14 @@ from buildwatch.core.buildbuddy.models import (
 )
 from buildwatch.core.sanitize import sanitize_line
 
-FAILED_STATUSES = frozenset({"FAILED", "FAILED_TO_BUILD", "TIMED_OUT", "TOOL_FAILED", "FLAKY"})
-NOT_BUILT = "NOT BUILT"
+FAILED_STATUSES = frozenset({
+    TargetStatus.FAILED, TargetStatus.FAILED_TO_BUILD, TargetStatus.TIMED_OUT,
+    TargetStatus.TOOL_FAILED, TargetStatus.FLAKY,
+})
+PASSED_STATUSES = frozenset({TargetStatus.PASSED, TargetStatus.BUILT})
+NOT_BUILT = "not built"
 """The status shown for a target still BUILDING once its invocation has finished."""
+_NO_STATUS = "no status"
 
 InvocationResult = Literal["running", "succeeded", "failed", "cancelled", "disconnected", "unknown"]
 """How an invocation stands: still running, or how it ended as far as the server knows."""
@@ -40,17 +45,37 @@ _HEADLINES: dict[InvocationResult, str] = {
 
 
 def invocation_result(invocation: Invocation) -> InvocationResult:
-    """How `invocation` stands. Bazel's INTERRUPTED exit (Ctrl-C, a CI job superseded) is a
-    cancellation, not a failure; a disconnected one lost its build events before the end."""
-    if invocation.in_progress:
+    """How `invocation` stands, from every field the server filled in.
+
+    `invocationStatus` exists only on servers since late 2024 and `bazelExitCode` since mid
+    2023; `success` and the exit code are set when the invocation ends, and zero values are
+    left out of the JSON. So a run with neither a status nor a result is still going on, one
+    with a duration but no `success` ended without succeeding, and one whose status this
+    client does not know is judged by its result fields alone. Bazel's INTERRUPTED exit (Ctrl-C,
+    a CI job superseded) is a cancellation, not a failure; a disconnected run lost its build
+    events before the end, whatever result was filled in for it.
+    """
+    status = invocation.status
+    if status is InvocationStatus.PARTIAL_INVOCATION_STATUS:
         return "running"
-    if invocation.status is InvocationStatus.DISCONNECTED_INVOCATION_STATUS:
+    if status is InvocationStatus.DISCONNECTED_INVOCATION_STATUS:
         return "disconnected"
-    if invocation.status is not InvocationStatus.COMPLETE_INVOCATION_STATUS:
-        return "unknown"
-    if invocation.success:
+    exit_code = invocation.bazel_exit_code.upper()
+    if invocation.success or exit_code == "SUCCESS":
         return "succeeded"
-    return "cancelled" if invocation.bazel_exit_code.upper() == "INTERRUPTED" else "failed"
+    if exit_code == "INTERRUPTED":
+        return "cancelled"
+    if exit_code or status is InvocationStatus.COMPLETE_INVOCATION_STATUS:
+        return "failed"
+    if status is InvocationStatus.UNKNOWN_INVOCATION_STATUS:
+        return "failed" if invocation.duration is not None else "running"
+    return "unknown"
+
+
+def enum_text(name: str) -> str:
+    """A proto or Bazel enum name in words, `BUILD_FAILURE` -> `build failure`: users never see
+    an enum's raw name. Not sanitised: server text, for the caller to sanitise where it shows it."""
+    return name.replace("_", " ").lower()
 
 
 def duration_text(value: timedelta | None) -> str:
@@ -90,7 +115,7 @@ def invocation_header(
     result = invocation_result(invocation)
     outcome = _HEADLINES[result]
     if result in ("failed", "cancelled") and invocation.bazel_exit_code:
-        outcome += f" ({invocation.bazel_exit_code})"
+        outcome += f" ({enum_text(invocation.bazel_exit_code)})"
     if result == "running" and last_seen:
         outcome += " (when last seen)"
     pairs = [
@@ -123,13 +148,14 @@ class TargetRow:
     tags: str
     rank: int
     failed: bool
+    passed: bool
 
 
 def target_row(target: Target, *, invocation_finished: bool) -> TargetRow:
     """The display form of a target; `invocation_finished` when its invocation is no longer in
-    progress (`not Invocation.in_progress`), which turns a target left BUILDING into NOT BUILT."""
+    progress (`not Invocation.in_progress`), which turns a target left BUILDING into "not built"."""
     duration = target.timing.duration if target.timing else None
-    status, rank = sanitize_line(target.status_name), target.triage_rank
+    status, rank = target_status_text(target), target.triage_rank
     if invocation_finished and target.status is TargetStatus.BUILDING:
         status, rank = NOT_BUILT, TRIAGE_ORDER.index(TargetStatus.SKIPPED)
     return TargetRow(
@@ -142,8 +168,17 @@ def target_row(target: Target, *, invocation_finished: bool) -> TargetRow:
         duration_s=duration.total_seconds() if duration else None,
         tags=sanitize_line(",".join(target.tags)),
         rank=rank,
-        failed=status in FAILED_STATUSES,
+        failed=target.status in FAILED_STATUSES,
+        passed=target.status in PASSED_STATUSES,
     )
+
+
+def target_status_text(target: Target) -> str:
+    """A target's status in words (`failed to build`), the server's own name for one this
+    client does not know."""
+    if target.status is TargetStatus.STATUS_UNSPECIFIED:
+        return _NO_STATUS
+    return sanitize_line(enum_text(target.status_name))
 
 
 @dataclass(frozen=True)

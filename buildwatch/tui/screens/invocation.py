@@ -159,7 +159,7 @@ class InvocationScreen(DrillDownScreen):
                     self._header_note("no such invocation")
                     return
                 # The invocation is asked first, so that once it has finished these targets
-                # are final and those left BUILDING show as NOT BUILT.
+                # are final and those left BUILDING show as not built.
                 finished = not invocation.in_progress
                 rows = [target_row(target, invocation_finished=finished)
                         async for target in client.targets(self.invocation_id)]

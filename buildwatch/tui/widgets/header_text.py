@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 
 _STYLES = {
-    "failed": "bold red", "failure": "bold red", "timed_out": "bold red",
-    "failed_to_build": "bold red", "tool_failed": "bold red", "flaky": "yellow",
+    "failed": "bold red", "failure": "bold red", "timed out": "bold red",
+    "failed to build": "bold red", "tool failed": "bold red", "flaky": "yellow",
     "skipped": "dim", "not built": "dim", "running": "yellow", "in progress": "yellow",
     "building": "yellow", "testing": "yellow", "success": "green", "passed": "green",
     "built": "green", "from_cache": "cyan", "up_to_date": "cyan", "cancelled": "dim",
