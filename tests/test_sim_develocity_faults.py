@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 import zlib
 from collections.abc import Iterator
@@ -227,3 +228,64 @@ def test_slow_responses_still_deliver_the_whole_body(
     full = plain_body(client, events_path)
     sim.set_faults(FaultSpec(slow=0.2))
     assert plain_body(client, events_path) == full
+
+
+def http_chunks(sim: SimulatorThread, path: str) -> list[bytes]:
+    """The chunks of a chunked response body as they came off the socket: one per server write."""
+    host, port = httpx.URL(sim.develocity_url).host, httpx.URL(sim.develocity_url).port
+    assert port is not None
+    with socket.create_connection((host, port), timeout=10) as conn:
+        conn.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: {AUTH['Authorization']}"
+                     "\r\nAccept-Encoding: identity\r\nConnection: close\r\n\r\n".encode())
+        response = b""
+        while data := conn.recv(1 << 16):
+            response += data
+    head, _, body = response.partition(b"\r\n\r\n")
+    assert b"transfer-encoding: chunked" in head.lower()
+    chunks = []
+    while True:
+        size_line, _, body = body.partition(b"\r\n")
+        size = int(size_line, 16)
+        if size == 0:
+            return chunks
+        chunks.append(body[:size])
+        body = body[size + 2:]
+
+
+def test_packets_writes_each_event_stream_message_on_its_own(
+    sim: SimulatorThread, events_path: str
+) -> None:
+    sim.set_faults(FaultSpec(packets=1.0))
+    chunks = http_chunks(sim, events_path)
+    messages = [parse_sse(chunk.decode()) for chunk in chunks]
+    assert len(chunks) > 100
+    assert all(len(found) == 1 and chunk.endswith(b"\n\n")
+               for found, chunk in zip(messages, chunks, strict=True))
+    assert [found[0].id for found in messages] == [str(n) for n in range(len(chunks))]
+
+
+def test_packets_writes_each_build_of_a_listing_on_its_own(
+    sim: SimulatorThread, client: httpx.Client
+) -> None:
+    published = len(client.get("/_sim/develocity/builds").json())
+    sim.set_faults(FaultSpec(packets=1.0))
+    chunks = http_chunks(sim, f"{V2}/builds/since/0")
+    assert len(chunks) == published
+    assert all(len(parse_sse(chunk.decode())) == 1 for chunk in chunks)
+
+
+def test_without_packets_a_write_holds_many_messages(
+    sim: SimulatorThread, events_path: str
+) -> None:
+    chunks = http_chunks(sim, events_path)
+    assert max(len(parse_sse(chunk.decode())) for chunk in chunks) > 100
+
+
+def test_a_huge_builds_text_goes_out_as_utf8_not_json_escapes() -> None:
+    with SimulatorThread(SimConfig(builds=1, huge_build_events=40_000)) as running, httpx.Client(
+        base_url=running.develocity_url, headers=AUTH, timeout=30
+    ) as http:
+        huge = http.get("/_sim/develocity/builds").json()[-1]["buildId"]
+        body = plain_body(http, f"{V2}/build/{huge}/events")
+    assert "Überweisung für Søren Müller: 1 234,50 € → bestätigt ✓".encode() in body
+    assert b"\\u" not in body

@@ -52,7 +52,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--faults",
         default="",
         metavar="SPEC",
-        help="faults to inject, e.g. drop=0.3,rst=0.5,cut-within=4096,stall=0.1",
+        help="faults to inject, e.g. drop=0.3,rst=0.5,cut-within=4096,stall=0.1,packets",
     )
     parser.set_defaults(handler=run)
 

@@ -47,6 +47,9 @@ class FaultSpec:
     """A build carries event types and fields this client has never heard of."""
     framing: Framing = "chunked"
     """How streamed bodies are framed: chunked encoding, `Connection: close`, or either."""
+    packets: float = 0.0
+    """A Develocity event stream is written one SSE message per write, so each leaves in its own
+    packet, as servers that flush after every message send it (else in writes of up to 1 MiB)."""
 
     @classmethod
     def parse(cls, spec: str) -> FaultSpec:

@@ -24,7 +24,8 @@ from buildwatch.sim.world import World
 CHUNK_BYTES = 1 << 20
 """Largest write of a cached body; big enough for speed, small enough to cut anywhere."""
 _CACHE_BUDGET_BYTES = 384 << 20
-_encode_json = json.JSONEncoder(separators=(",", ":")).encode
+# Non-ASCII text goes out as UTF-8, as real servers send it, not as `\u` escapes.
+_encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 @dataclass
@@ -93,28 +94,27 @@ def slices(body: bytes, start: int = 0, stop: int | None = None) -> Iterator[mem
 
 def encode_events(events: Iterable[Event]) -> EncodedEvents:
     """Encode events as `BuildEvent` SSE messages numbered from 1."""
-    parts: list[str] = []
+    parts: list[bytes] = []
     offsets = array("q", [0])
     kinds = array("H")
     codes: dict[str, int] = {}
     total = 0
     for number, (timestamp, event_type, major, minor, data) in enumerate(events, start=1):
-        # json escapes every non-ASCII character, so string lengths are byte lengths.
         message = (
             f'id: {number}\nevent: BuildEvent\ndata: {{"timestamp":{timestamp},"type":'
             f'{{"majorVersion":{major},"minorVersion":{minor},"eventType":"{event_type}"}},'
             f'"data":{data if isinstance(data, RawJson) else _encode_json(data)}}}\n\n'
-        )
+        ).encode()
         parts.append(message)
         total += len(message)
         offsets.append(total)
         kinds.append(codes.setdefault(event_type, len(codes)))
-    return EncodedEvents("".join(parts).encode("ascii"), offsets, kinds, list(codes))
+    return EncodedEvents(b"".join(parts), offsets, kinds, list(codes))
 
 
 def sse_message(message_id: str | int, event: str, data: object) -> bytes:
     """One SSE message with an id, an event name and JSON data."""
-    return f"id: {message_id}\nevent: {event}\ndata: {_encode_json(data)}\n\n".encode("ascii")
+    return f"id: {message_id}\nevent: {event}\ndata: {_encode_json(data)}\n\n".encode()
 
 
 class EventBodies:

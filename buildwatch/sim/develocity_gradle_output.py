@@ -31,9 +31,12 @@ _VERBOSE_LINES = (
     "{ts} WARN  [pool-{n}-thread-1] c.a.{sub}.{noun}Client - retrying after 503 (attempt 2)",
     "Build cache key for task ':{sub}:{task}' is {key}",
     "Stored cache entry for task ':{sub}:{task}' with cache key {key}",
+    # Real builds print in every language, and servers send that text as UTF-8.
+    "{ts} INFO  [Test worker] c.a.{sub}.{noun}{kind} - Überweisung für Søren Müller: "
+    "1 234,50 € → bestätigt ✓ (注文 {n})",
 )
 _VERBOSE_COMMON = '{"category":"org.gradle.internal.logging","logLevel":"INFO"}'
-_json_string = json.encoder.encode_basestring_ascii
+_json_string = json.encoder.encode_basestring
 
 
 def console(clock: Clock, style: str, text: str, owner: Owner | None = None) -> Event:

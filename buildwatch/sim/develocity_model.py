@@ -71,7 +71,7 @@ class BuildSummary:
 
 
 class RawJson(str):
-    """Event data already encoded as JSON (ASCII), for the bulk events of huge builds."""
+    """Event data already encoded as JSON, for the bulk events of huge builds."""
 
 
 class Event(NamedTuple):

@@ -10,6 +10,7 @@
   for a build that is not Gradle's.
 - `Last-Event-ID` resumes after that message; `Accept-Encoding: gzip` gzips; every request needs
   the access key as a bearer token (raw or base64-encoded) or basic auth, else 401.
+- Bodies go out in writes of up to 1 MiB; under the `packets` fault, one message per write.
 
 `GET /_sim/develocity/builds` lists the published builds with what a test or benchmark may want
 to pick one by (tool, outcome, size).
@@ -127,13 +128,12 @@ class _ExportApi:
         )
         gzip = _accepts_gzip(request)
         size = len(build_message) + encoded.byte_size(runs)
-        if self._ctx.faults.bad_json > 0:
-            messages = (
+        one_per_write = self._ctx.should(self._ctx.faults.packets)
+        if one_per_write or self._ctx.faults.bad_json > 0:
+            messages = self._with_bad_json(_prepend(build_message, (
                 encoded.message(position) for first, end in runs for position in range(first, end)
-            )
-            chunks: Iterable[Chunk] = _batched(
-                self._with_bad_json(_prepend(build_message, messages))
-            )
+            )))
+            chunks: Iterable[Chunk] = messages if one_per_write else _batched(messages)
         elif gzip and last_id is None and event_types is None:
             body = await self._bodies.gzipped(encoded, build_message)
             return await self._send(request, slices(body), precompressed=True, size=len(body))
@@ -189,8 +189,12 @@ class _ExportApi:
         """The backlog, then (when live) builds as they are published, heartbeats while idle."""
         position = live_from
         batch = backlog
+        one_per_write = self._ctx.should(self._ctx.faults.packets)
         while True:
-            if batch:
+            if one_per_write:
+                for message in self._with_bad_json(batch):
+                    yield message
+            elif batch:
                 yield b"".join(self._with_bad_json(batch))
             if position is None:
                 return
