@@ -28,6 +28,7 @@ It never holds a secret: tokens, passwords and API keys live in the OS keyring o
     history_catch_up_hours = 24  # on start, replay builds missed while closed, this far back
     history_max_builds = 100000  # the local history keeps at most this many builds
     history_max_age_days = 30    # ... and none older than this
+    retry_max_seconds = 60       # the longest wait before trying a server that is down again
 
     [profiles.work.ui.keys]      # rebind TUI keys by binding id (see `?` in the app)
     "main.watch" = "w,ctrl+w"
@@ -75,6 +76,9 @@ class UiPreferences:
     """Resume after the last build seen if it is this recent; otherwise backfill this far."""
     history_max_builds: int = 100_000
     history_max_age_days: int = 30
+    retry_max_seconds: float = 60.0
+    """The longest wait between two attempts to reach a server that is down (however long
+    it stays down, the monitor keeps trying)."""
 
 
 @dataclass(frozen=True)
@@ -210,18 +214,13 @@ def _parse_ui(reader: _Reader, where: tuple[str, ...], table: Mapping[str, Any])
         table,
         where,
         {"backfill_minutes", "poll_interval_seconds", "notify_on", "notify_only_watched", "theme",
-         "bell", "keys", "history_catch_up_hours", "history_max_builds", "history_max_age_days"},
+         "bell", "keys", "history_catch_up_hours", "history_max_builds", "history_max_age_days",
+         "retry_max_seconds"},
     )
     backfill = _int_at_least(reader, table, where, "backfill_minutes", defaults.backfill_minutes, 0)
-    interval = reader.value(
-        table, where, "poll_interval_seconds", (int, float), defaults.poll_interval_seconds
+    interval = _seconds_between(
+        reader, table, where, "poll_interval_seconds", defaults.poll_interval_seconds, 3600
     )
-    if not 0.5 <= interval <= 3600:
-        raise reader.error(
-            where,
-            "poll_interval_seconds",
-            f"{_dotted(where, 'poll_interval_seconds')} must be between 0.5 and 3600",
-        )
     notify_on = reader.strings(table, where, "notify_on", defaults.notify_on)
     unknown = [outcome for outcome in notify_on if outcome not in NOTIFY_OUTCOMES]
     if unknown:
@@ -249,7 +248,25 @@ def _parse_ui(reader: _Reader, where: tuple[str, ...], table: Mapping[str, Any])
         history_max_age_days=_int_at_least(
             reader, table, where, "history_max_age_days", defaults.history_max_age_days, 1
         ),
+        retry_max_seconds=_seconds_between(
+            reader, table, where, "retry_max_seconds", defaults.retry_max_seconds, 60
+        ),
     )
+
+
+def _seconds_between(
+    reader: _Reader,
+    table: Mapping[str, Any],
+    where: tuple[str, ...],
+    key: str,
+    default: float,
+    most: float,
+) -> float:
+    """A number of seconds from 0.5 (anything faster would hammer the server) to `most`."""
+    value = reader.value(table, where, key, (int, float), default)
+    if not 0.5 <= value <= most:
+        raise reader.error(where, key, f"{_dotted(where, key)} must be between 0.5 and {most:g}")
+    return float(value)
 
 
 def _int_at_least(

@@ -34,8 +34,11 @@ class FaultSpec:
     """BuildBuddy answers `rpc error: code = ResourceExhausted`."""
     throttle: float = 0.0
     """Either server answers 429 with `Retry-After: 1`, as a proxy in front of it would."""
+    gateway: float = 0.0
+    """A proxy or CDN in front of Develocity answers an HTML error page with a 5xx status
+    beyond 503 (502, 504, 507, Cloudflare's 520-524 and 530)."""
     burst: int = 1
-    """A refusal (unavailable, quota, throttle) repeats for this many requests in a row; then
+    """A refusal (unavailable, quota, throttle, gateway) repeats for this many requests in a row; then
     one request is let through before the next refusal can start."""
     slow: float = 0.0
     """Each response waits up to this many seconds before its first byte."""

@@ -14,7 +14,7 @@ from aiohttp import web
 from buildwatch.sim.config import FaultSpec, SimConfig
 from buildwatch.sim.world import World
 
-Refusal = Literal["unavailable", "quota", "throttle"]
+Refusal = Literal["unavailable", "quota", "throttle", "gateway"]
 _REFUSALS: tuple[Refusal, ...] = ("unavailable", "quota", "throttle")
 
 Publisher = Callable[[int], Sequence[str]]

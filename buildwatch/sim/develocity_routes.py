@@ -9,7 +9,9 @@
   nothing left answers 204, a just-published build 503, an unknown build 404, and v1 answers 400
   for a build that is not Gradle's.
 - `Last-Event-ID` resumes after that message; `Accept-Encoding: gzip` gzips; every request needs
-  the access key as a bearer token (raw or base64-encoded) or basic auth, else 401.
+  the access key as a bearer token (raw or base64-encoded) or basic auth, else 401. A
+  `Last-Event-ID` the listing does not know answers 400, an unknown `sinceBuild` 404.
+- Under the `gateway` fault, a proxy's HTML error page with a 5xx status answers instead.
 - Bodies go out in writes of up to 1 MiB; under the `packets` fault, one message per write.
 
 `GET /_sim/develocity/builds` lists the published builds with what a test or benchmark may want
@@ -71,9 +73,16 @@ class _ExportApi:
                         "WWW-Authenticate": 'Bearer realm="Develocity", Basic realm="Develocity"'
                     },
                 )
-            refusal = self._ctx.refusal(("unavailable", "throttle"))
+            refusal = self._ctx.refusal(("unavailable", "throttle", "gateway"))
             if refusal == "unavailable":
                 return web.Response(status=503, text="Service temporarily unavailable\n")
+            if refusal == "gateway":
+                status = self._ctx.fault_rng.choice(GATEWAY_STATUSES)
+                return web.Response(
+                    status=status,
+                    text=f"<html><body><h1>Error {status}</h1>origin unreachable</body></html>",
+                    content_type="text/html",
+                )
             if refusal == "throttle":
                 return web.Response(
                     status=429, text="Too many requests\n", headers={"Retry-After": "1"}
@@ -269,6 +278,10 @@ def _unbase64(value: str) -> str | None:
 
 def _accepts_gzip(request: web.Request) -> bool:
     return "gzip" in request.headers.get("Accept-Encoding", "").lower()
+
+
+GATEWAY_STATUSES = (502, 504, 507, 520, 521, 522, 523, 524, 530)
+"""What the `gateway` fault answers with: gateway errors, and a CDN's own when the origin is down."""
 
 
 def _bad_request(message: str) -> web.Response:

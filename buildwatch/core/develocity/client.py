@@ -24,21 +24,26 @@ import httpx
 
 from buildwatch.core.backoff import Backoff, RetryNotice, parse_retry_after
 from buildwatch.core.connection import DevelocityConnection
-from buildwatch.core.develocity.models import Message, messages_from
+from buildwatch.core.develocity.models import Build, Message, messages_from
 from buildwatch.core.errors import AuthError, NotFoundError, ServerError
 from buildwatch.core.log_redaction import redact
+from buildwatch.core.reachability import CONFIGURATION_HINT, configuration_problem
 from buildwatch.core.sanitize import sanitize_line
 from buildwatch.core.sse import DEFAULT_MAX_EVENT_BYTES, SSEEvent, SSEParser
 
 DEFAULT_IDLE_TIMEOUT_S = 60.0
 """No byte for this long (heartbeats included) means the connection is dead."""
 DEFAULT_MAX_FAILURES = 10
-"""A finite stream gives up after this many connections in a row that brought nothing."""
+"""A finite stream gives up after this many connections in a row that brought nothing (a client
+made with `max_failures=None` never does: the monitor rides out outages of any length)."""
 
 Since = Literal["now"] | int
 """Where a build listing starts: `now`, or an epoch-ms time (0: the beginning)."""
 
-_RETRIED_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+# Besides every 5xx (a CDN's 520-530 HTML page too): a timeout, "too early" and throttling.
+_RETRIED_4XX = frozenset({408, 425, 429})
+# What a server answers to a `sinceBuild` or a `Last-Event-ID` it no longer knows.
+_RESUME_REJECTED = frozenset({400, 404})
 _SEEN_LISTING_IDS = 10_000
 _ERROR_BODY_BYTES = 4096
 _NOW_MARGIN_MS = 60_000
@@ -69,7 +74,10 @@ class DevelocityClient:
 
     `backoff` makes the backoff policy of each stream (tests pass short delays); `on_retry` is
     told about every reconnection (the CLI reports them on stderr), `on_connected` about every
-    connection that opened a stream (a monitor shows the source live again).
+    connection that opened a stream (a monitor shows the source live again). A finite stream
+    gives up after `max_failures` fruitless connections in a row (None: never). An address that
+    looks wrong (see `buildwatch.core.reachability`) fails at once with advice, unless
+    `retry_misconfigured`: then it is retried like an outage, the notices saying what looks wrong.
     """
 
     def __init__(
@@ -78,7 +86,8 @@ class DevelocityClient:
         *,
         idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S,
         connect_timeout_s: float = 10.0,
-        max_failures: int = DEFAULT_MAX_FAILURES,
+        max_failures: int | None = DEFAULT_MAX_FAILURES,
+        retry_misconfigured: bool = False,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
         backoff: Callable[[], Backoff] = Backoff,
         on_retry: Callable[[RetryNotice], None] | None = None,
@@ -88,6 +97,7 @@ class DevelocityClient:
         self._root = f"{connection.base_url.rstrip('/')}/build-export/v{connection.api_version}"
         self._host = urlsplit(connection.base_url).netloc or connection.base_url
         self._max_failures = max_failures
+        self._retry_misconfigured = retry_misconfigured
         self._max_event_bytes = max_event_bytes
         self._backoff = backoff
         self._on_retry = on_retry
@@ -117,7 +127,8 @@ class DevelocityClient:
         try:
             response = await self._get(f"{self._root}/builds/since/now", {})
         except httpx.RequestError as error:
-            raise ServerError(f"cannot reach {self._host}: {_describe(error)}") from None
+            problem = configuration_problem(error, self._connection.base_url)
+            raise ServerError(f"cannot reach {self._host}: {problem or _describe(error)}") from None
         try:
             if response.status_code not in (200, 204):
                 await self._raise_for_status(response, "the build listing")
@@ -131,11 +142,19 @@ class DevelocityClient:
 
         From `since_build` (exclusive) if given, else from `since`. Without `stream` it ends when
         the builds received so far are delivered; with it, it runs until cancelled.
+
+        If the server no longer knows where to resume (it answers 400 or 404 to `since_build` or
+        to a `Last-Event-ID`, as after a restart that lost them), the listing starts again from
+        the time of the newest build delivered, less a margin (before any: from `since`, if it is
+        a time); builds delivered already are recognised by their id and not delivered again.
         """
         query = "?stream" if stream else ""
         if since_build is not None:
             path = f"builds/sinceBuild/{quote(since_build, safe='')}{query}"
-            return self._stream(path, f"build {since_build}", _SeenListing(), endless=stream)
+            fallback = _ListingFallback(query, since if isinstance(since, int) else None)
+            return self._stream(
+                path, f"build {since_build}", _SeenListing(), endless=stream, fallback=fallback
+            )
         restart = None
         if since == "now":
             # A connection lost before the first build has no id to resume from, and `now`
@@ -149,6 +168,7 @@ class DevelocityClient:
             _SeenListing(),
             endless=stream,
             restart=restart,
+            fallback=_ListingFallback(query, None),
         )
 
     def event_batches(
@@ -177,31 +197,53 @@ class DevelocityClient:
                 yield message
 
     async def _stream(
-        self, path: str, what: str, seen: _Seen, *, endless: bool, restart: str | None = None
+        self,
+        path: str,
+        what: str,
+        seen: _Seen,
+        *,
+        endless: bool,
+        restart: str | None = None,
+        fallback: _ListingFallback | None = None,
     ) -> AsyncGenerator[list[Message], None]:
         """Connect, parse, deliver new messages; reconnect until a 204 (see the module doc).
 
-        `restart` is the path to reconnect to while no message id is known yet.
+        `restart` is the path to reconnect to while no message id is known yet; `fallback`, for
+        a listing, where to list again from when the server rejects the resume point.
         """
         url = f"{self._root}/{path}"
         backoff = self._backoff()
         last_id = ""
         failures = 0
         retry_hinted = False
+        fell_back = False
         while True:
             connected = time.monotonic()
             delivered = False
             clean = False
             retry_after = 0.0
+            resume_rejected: str | None = None
             parser = SSEParser(last_id, self._max_event_bytes)
+            resuming = bool(last_id) or "/sinceBuild/" in url
             try:
                 response = await self._get(url, _resume_headers(last_id))
                 try:
-                    if response.status_code == 204:
+                    status = response.status_code
+                    if status == 204:
                         return
-                    if response.status_code in _RETRIED_STATUSES:
+                    if status >= 500 or status in _RETRIED_4XX:
                         retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                        cause = f"{self._host} answered {response.status_code}"
+                        cause = f"{self._host} answered {status}{_html_note(response)}"
+                    elif (
+                        status in _RESUME_REJECTED
+                        and resuming
+                        and fallback is not None
+                        and (resume_rejected := fallback.path()) is not None
+                    ):
+                        cause = (
+                            f"{self._host} no longer knows where {what} stopped ({status}); "
+                            f"listing again from {_clock(fallback.since_ms)}"
+                        )
                     else:
                         await self._check_stream(response, what)
                         if self._on_connected is not None:
@@ -212,6 +254,8 @@ class DevelocityClient:
                                 batch = messages_from(seen.fresh(events))
                                 if batch:
                                     delivered = True
+                                    if fallback is not None:
+                                        fallback.saw(batch)
                                     yield batch
                         parser.close()
                         clean = True
@@ -219,21 +263,30 @@ class DevelocityClient:
                 finally:
                     await response.aclose()
             except httpx.RequestError as error:
-                cause = _describe(error)
+                cause = self._transport_cause(error)
             last_id = parser.last_event_id
-            if not last_id and restart is not None:
+            if resume_rejected is not None:
+                # A fresh listing from a time: no id to resume from, and none to restart from.
+                url, last_id, restart = f"{self._root}/{resume_rejected}", "", None
+            elif not last_id and restart is not None:
                 url = f"{self._root}/{restart}"
             if parser.retry is not None:
                 backoff.set_base(parser.retry)  # clamped to 0.5-60 s
                 retry_hinted = True
             if delivered:
                 failures = 0
+                fell_back = False
                 backoff.healthy(time.monotonic() - connected, delivered=True)
                 # Progress: reconnect at once, unless the server asked for a pause.
                 delay = backoff.base_s if retry_hinted else 0.0
+            elif resume_rejected is not None and not fell_back:
+                # The server is back, only without our position: list again at once.
+                fell_back = True
+                delay = 0.0
             else:
                 failures += 1
-                if not endless and failures >= self._max_failures:
+                limit = self._max_failures
+                if not endless and limit is not None and failures >= limit:
                     raise ServerError(
                         f"gave up on {what} at {self._host} after {failures} attempts: {cause}"
                     )
@@ -242,6 +295,15 @@ class DevelocityClient:
             if self._on_retry is not None and not (clean and delivered):
                 self._on_retry(RetryNotice(cause, delay, failures))
             await asyncio.sleep(delay)
+
+    def _transport_cause(self, error: httpx.RequestError) -> str:
+        """Why a connection failed; raises at once for a wrong address unless told to retry."""
+        problem = configuration_problem(error, self._connection.base_url)
+        if problem is None:
+            return _describe(error)
+        if not self._retry_misconfigured:
+            raise ServerError(f"cannot reach {self._host}: {problem}") from None
+        return f"{CONFIGURATION_HINT}: {problem}"
 
     async def _get(self, url: str, headers: dict[bytes, bytes]) -> httpx.Response:
         """Send a GET with the credentials that work, falling back once on a 401."""
@@ -345,6 +407,29 @@ class _SeenListing:
         return kept
 
 
+class _ListingFallback:
+    """Where a listing starts again when the server no longer knows its resume point."""
+
+    def __init__(self, query: str, since_ms: int | None) -> None:
+        self._query = query
+        self.since_ms = since_ms
+        """The time to list from: the newest build delivered, less a margin, else the start."""
+
+    def saw(self, batch: list[Message]) -> None:
+        """Note the newest build of a delivered batch (a listing is in publication order)."""
+        for message in reversed(batch):
+            if isinstance(message, Build) and message.timestamp is not None:
+                # The margin takes in builds published close to this one but listed after it.
+                self.since_ms = max(0, message.timestamp - _NOW_MARGIN_MS)
+                return
+
+    def path(self) -> str | None:
+        """The listing path from `since_ms`, or None when there is no time to start from."""
+        if self.since_ms is None:
+            return None
+        return f"builds/since/{self.since_ms}{self._query}"
+
+
 def _authorizations(connection: DevelocityConnection) -> list[dict[bytes, bytes]]:
     """The Authorization headers to try, best first."""
     if connection.token:
@@ -381,6 +466,19 @@ def _describe(error: httpx.RequestError) -> str:
     }.get(type(error), type(error).__name__)
     detail = sanitize_line(str(error))[:120]
     return f"{kind} ({detail})" if detail else kind
+
+
+def _html_note(response: httpx.Response) -> str:
+    """A note when an error status came with a web page, as proxies and CDNs send them."""
+    content_type = response.headers.get("Content-Type", "")
+    return " (an HTML error page)" if content_type.lower().startswith("text/html") else ""
+
+
+def _clock(epoch_ms: int | None) -> str:
+    """An epoch-ms time as the local `HH:MM:SS`."""
+    if epoch_ms is None:
+        return "the start"
+    return time.strftime("%H:%M:%S", time.localtime(epoch_ms / 1000))
 
 
 async def _error_text(response: httpx.Response) -> str:

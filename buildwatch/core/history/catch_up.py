@@ -11,8 +11,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 
 from buildwatch.core.develocity.client import DevelocityClient
-from buildwatch.core.develocity.models import Build, Message
-from buildwatch.core.errors import NotFoundError
+from buildwatch.core.develocity.models import Build, Message, SkippedMessage
 from buildwatch.core.history.resume import ResumePoint, catch_up_text
 
 
@@ -26,6 +25,8 @@ class ListingBatch:
     marks the end of the replay."""
     replayed: int
     """Builds replayed so far."""
+    skipped: tuple[SkippedMessage, ...] = ()
+    """Messages of this batch that could not be read as builds (malformed JSON, ...)."""
 
     @property
     def status_text(self) -> str | None:
@@ -39,37 +40,34 @@ async def resumed_listing(
     """The build listing from `point`, replaying first, then following until cancelled.
 
     If the server no longer knows the build to resume after (deleted, or the history is from
-    another server), the catch-up window is backfilled instead; the history and the monitor
+    another server), the client lists the catch-up window instead; the history and the monitor
     ignore builds they already hold.
     """
     replayed, last = 0, point.since_build
-
-    async def replay(since_build: str | None) -> AsyncIterator[ListingBatch]:
-        nonlocal replayed, last
-        listing = client.build_batches(since=point.since, since_build=since_build)
-        async for builds in _builds(listing):
-            replayed += len(builds)
+    replay = client.build_batches(since=point.since, since_build=point.since_build)
+    async for builds, skipped in _readable(replay):
+        replayed += len(builds)
+        if builds:
             last = builds[-1].build_id
-            yield ListingBatch(builds, True, replayed)
-
-    try:
-        async for batch in replay(point.since_build):
-            yield batch
-    except NotFoundError:
-        if point.since_build is None or replayed:
-            raise
-        last = None
-        async for batch in replay(None):
-            yield batch
+        yield ListingBatch(builds, True, replayed, skipped)
     yield ListingBatch([], False, replayed)
     following = client.build_batches(since=point.since, since_build=last, stream=True)
-    async for builds in _builds(following):
-        yield ListingBatch(builds, False, replayed)
+    async for builds, skipped in _readable(following):
+        yield ListingBatch(builds, False, replayed, skipped)
 
 
-async def _builds(batches: AsyncIterator[list[Message]]) -> AsyncIterator[list[Build]]:
-    """The non-empty lists of builds in `batches` (skipped messages are left out)."""
+async def listing_batches(batches: AsyncIterator[list[Message]]) -> AsyncIterator[ListingBatch]:
+    """A listing followed from a time, as batches without a catch-up."""
+    async for builds, skipped in _readable(batches):
+        yield ListingBatch(builds, False, 0, skipped)
+
+
+async def _readable(
+    batches: AsyncIterator[list[Message]],
+) -> AsyncIterator[tuple[list[Build], tuple[SkippedMessage, ...]]]:
+    """Each non-empty batch as its builds and the messages that could not be read."""
     async for batch in batches:
         builds = [message for message in batch if isinstance(message, Build)]
-        if builds:
-            yield builds
+        skipped = tuple(message for message in batch if isinstance(message, SkippedMessage))
+        if builds or skipped:
+            yield builds, skipped

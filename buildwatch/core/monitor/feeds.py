@@ -18,7 +18,7 @@ from buildwatch.core.develocity.client import DevelocityClient, Since
 from buildwatch.core.develocity.models import Build, BuildEvent
 from buildwatch.core.develocity.summary import SummaryBuilder, summary_event_types
 from buildwatch.core.errors import AuthError, BuildwatchError, NotFoundError
-from buildwatch.core.history.catch_up import ListingBatch, resumed_listing
+from buildwatch.core.history.catch_up import ListingBatch, listing_batches, resumed_listing
 from buildwatch.core.history.resume import ResumePoint
 from buildwatch.core.monitor.history import MonitorHistory
 from buildwatch.core.monitor.store import MonitorStore
@@ -91,6 +91,8 @@ class DevelocityFeed:
             self._queue_unsummarised()
             async for batch in self._batches():
                 store.add_builds(batch.builds)
+                if batch.skipped:
+                    store.skip_builds(batch.skipped)
                 if self._point is not None:
                     store.develocity.detail = batch.status_text or ""
                 if self._history is not None:
@@ -113,9 +115,10 @@ class DevelocityFeed:
             async for batch in resumed_listing(self._listing, self._point):
                 yield batch
             return
-        async for messages in self._listing.build_batches(since=self._since, stream=True):
-            builds = [message for message in messages if isinstance(message, Build)]
-            yield ListingBatch(builds, False, 0)
+        async for batch in listing_batches(
+            self._listing.build_batches(since=self._since, stream=True)
+        ):
+            yield batch
 
     def _received(self, builds: list[Build]) -> None:
         """Note the newest build, and queue the builds that have no summary yet."""

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from buildwatch.core.backoff import Backoff
 from buildwatch.core.buildbuddy.client import BuildBuddyClient
 from buildwatch.core.config import Profile
 from buildwatch.core.connection import BuildBuddyConnection, DevelocityConnection
@@ -158,8 +159,16 @@ class MonitorSession:
         self.develocity_url = connection.base_url
         await self._close(self.develocity)
         self.develocity = DevelocityClient(connection)
+        # The listing never gives up (the catch-up's finite replay included): an outage of any
+        # length ends with the source live again by itself. An address that looks wrong is
+        # retried too, the status line saying so, while the user fixes it.
         async with DevelocityClient(
-            connection, on_retry=retry_reporter(store), on_connected=connected_reporter(store)
+            connection,
+            max_failures=None,
+            retry_misconfigured=True,
+            backoff=self._backoff,
+            on_retry=retry_reporter(store),
+            on_connected=connected_reporter(store),
         ) as listing:
             self._feed = DevelocityFeed(
                 listing, self.develocity, store,
@@ -195,7 +204,7 @@ class MonitorSession:
         async with BuildBuddyClient(connection, max_attempts=1) as polling:
             self._poller = BuildBuddyPoller(
                 polling, store, interval_s=self.settings.profile.ui.poll_interval_seconds,
-                history=self.history,
+                backoff=self._backoff, history=self.history,
             )
             try:
                 await self._poller.run()
@@ -216,6 +225,11 @@ class MonitorSession:
         # If the server no longer knows that build, list again from its time: the store and
         # the history drop the builds they already hold.
         return ResumePoint(since_build=last[0], since=last[1])
+
+    def _backoff(self) -> Backoff:
+        """The feeds' backoff: waits capped at the profile's `retry_max_seconds`."""
+        cap = self.settings.profile.ui.retry_max_seconds
+        return Backoff(base_s=min(1.0, cap), cap_s=cap)
 
     def _buildbuddy_chosen(self) -> bool:
         settings = self.settings

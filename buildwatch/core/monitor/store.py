@@ -17,7 +17,7 @@ from typing import Literal
 from buildwatch.core.buildbuddy.models import Invocation
 from buildwatch.core.buildbuddy.triage import InvocationResult, invocation_result
 from buildwatch.core.config import NotifyOutcome
-from buildwatch.core.develocity.models import Build
+from buildwatch.core.develocity.models import Build, SkippedMessage
 from buildwatch.core.develocity.summary import BuildSummary
 
 SourceName = Literal["develocity", "buildbuddy"]
@@ -32,6 +32,10 @@ OFFLINE_CHOSEN = "not connecting (--offline)"
 """Why a source is offline when the user asked to browse the history only."""
 AUTO_WATCHED_COMMITS = 20
 """Commits picked up from builds' `Git commit id` that stay watched (the most recent ones)."""
+SKIPPED_KEPT = 500
+"""Skipped listing messages kept for the user to look at (the most recent ones); all are counted."""
+SKIPPED_START_BYTES = 120
+"""How much of a skipped message's data is kept to show."""
 
 _COMMIT = re.compile(r"[0-9a-f]{7,64}")
 _BUILD_OUTCOMES: dict[str, NotifyOutcome] = {"failed": "failed", "success": "succeeded"}
@@ -61,6 +65,8 @@ class SourceStatus:
     arrivals: deque[tuple[float, int]] = field(default_factory=deque)
     showing_history: bool = False
     """The pane holds only what the local history had: the server has not answered since."""
+    skipped: int = 0
+    """Messages from this source that could not be read (malformed JSON, ...) and were left out."""
 
     def rate(self, now: float) -> float:
         """Messages per second over the last `RATE_WINDOW_S`."""
@@ -99,6 +105,19 @@ class BuildEntry:
     summary: BuildSummary | None = None
     problem: str | None = None
     """Why the summary could not be read, if it could not."""
+
+
+@dataclass(frozen=True)
+class SkippedBuild:
+    """A listing message that could not be read as a build, kept to show the user why.
+
+    Both texts are the server's, unsanitised: whoever shows them sanitises them.
+    """
+
+    message_id: str
+    reason: str
+    start: str
+    """The first `SKIPPED_START_BYTES` of its data, decoded with replacement characters."""
 
 
 @dataclass(frozen=True)
@@ -173,6 +192,8 @@ class MonitorStore:
         self._notices: list[Notice] = []
         self.on_watch: Callable[[str], None] | None = None
         """Told each commit that becomes watched (the poller polls it at once)."""
+        self.skipped_builds: deque[SkippedBuild] = deque(maxlen=SKIPPED_KEPT)
+        """The most recent listing messages left out, oldest first; `develocity.skipped` counts all."""
 
     def status(self, source: SourceName) -> SourceStatus:
         """The health record of `source`."""
@@ -214,6 +235,13 @@ class MonitorStore:
         status.count = len(self.builds)
         self.mark_live("develocity")
         return added
+
+    def skip_builds(self, messages: Iterable[SkippedMessage]) -> None:
+        """Count and keep listing messages that could not be read as builds."""
+        for message in messages:
+            start = message.source[:SKIPPED_START_BYTES].decode("utf-8", "replace")
+            self.skipped_builds.append(SkippedBuild(message.message_id, message.reason, start))
+            self.develocity.skipped += 1
 
     def load_history(
         self, builds: Iterable[tuple[Build, BuildSummary | None]], invocations: Iterable[Invocation]
