@@ -22,6 +22,7 @@ from buildwatch.core.monitor.session import MonitorSession, MonitorSettings
 from buildwatch.core.monitor.store import MonitorStore, SourceName, WatchOrigin
 from buildwatch.tui.screens.help import HelpScreen
 from buildwatch.tui.screens.main import MainScreen
+from buildwatch.tui.screens.skipped import SkippedScreen
 from buildwatch.tui.services import ProvidesServices, Services
 
 
@@ -136,12 +137,20 @@ class BuildwatchApp(ProvidesServices, App[None]):
             yield SystemCommand("Enter credentials", "Give the focused pane's server a new key",
                                 screen.action_credentials)
             yield SystemCommand("Keys", "Every key and its id, for rebinding", self.action_help)
+            yield SystemCommand("Skipped builds",
+                                "Builds the listing brought that could not be read, and why",
+                                self.action_skipped)
 
     def action_help(self) -> None:
         """Show every key that works here."""
         if isinstance(self.screen, HelpScreen):
             return
         self.push_screen(HelpScreen(self.screen.active_bindings))
+
+    def action_skipped(self) -> None:
+        """List the builds left out as unreadable (the status line counts them)."""
+        store = self.store
+        self.push_screen(SkippedScreen(store.skipped_builds, store.develocity.skipped))
 
     async def on_unmount(self) -> None:
         await self.session.aclose()

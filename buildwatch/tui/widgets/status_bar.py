@@ -34,6 +34,9 @@ def status_text(status: SourceStatus, noun: str, now: float) -> Text:
     # A rate is news only while connected, an age only once something has arrived.
     if state == "live":
         text.append(f" · {status.rate(now):.1f}/s")
+    if status.skipped:
+        # Listed in the command palette's "Skipped builds".
+        text.append(f" · {status.skipped:,} skipped", Style(color="yellow", bold=True))
     age = status.age_text(now)
     if age is not None:
         text.append(f" · last {age}")
