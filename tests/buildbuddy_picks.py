@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from buildwatch.sim import SimulatorThread
+from buildwatch.sim.buildbuddy_invocations import OLD_SERVER_INVOCATION_IDS
 from buildwatch.sim.world import World
 
 MID_BUILD_SEED = 3
@@ -37,11 +38,20 @@ def invocation_leaving_targets_building(sim: SimulatorThread, seed: int, *, runn
     for commit in ordered:
         found = _api(sim, "GetInvocation", {"selector": {"commit_sha": commit.sha}})
         for invocation in found.get("invocation", []):
-            partial = invocation["invocationStatus"] == "PARTIAL_INVOCATION_STATUS"
-            if partial != running or (not running and invocation.get("success")):
+            status = invocation.get("invocationStatus")
+            partial = status == "PARTIAL_INVOCATION_STATUS"
+            # Only a server that reports the status says for sure that a run has ended.
+            if not status or partial != running or (not running and invocation.get("success")):
                 continue
             invocation_id = str(invocation["id"]["invocationId"])
             if "BUILDING" in target_statuses(sim, invocation_id):
                 return invocation_id
     state = "running" if running else "finished failed"
     raise AssertionError(f"the simulator has no {state} invocation with targets left BUILDING")
+
+
+def old_server_run(era: str, fate: str) -> str:
+    """The simulator's invocation as a server of year `era` records it, that went as `fate`
+    says (`ok`, `build`, `running`, `interrupted`)."""
+    return next(invocation_id for invocation_id, shape in OLD_SERVER_INVOCATION_IDS.items()
+                if shape == (era, fate))

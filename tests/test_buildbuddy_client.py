@@ -13,6 +13,7 @@ from buildwatch.core.buildbuddy.client import FIRST_LOG_PAGE, BuildBuddyClient
 from buildwatch.core.buildbuddy.errors import RetryableError
 from buildwatch.core.buildbuddy.files import IncompleteDownloadError
 from buildwatch.core.buildbuddy.models import Action, Invocation, InvocationStatus, TargetStatus
+from buildwatch.core.buildbuddy.triage import is_running
 from buildwatch.core.connection import BuildBuddyConnection
 from buildwatch.core.errors import AuthError, ConfigError, NotFoundError, ServerError
 from buildwatch.core.secrets import Secret
@@ -80,7 +81,7 @@ async def finished_failing_ci_run(client: BuildBuddyClient) -> Invocation:
 
 async def running_ci_run(client: BuildBuddyClient) -> Invocation:
     for invocation in await invocations_of(client, -1):
-        if invocation.role == "CI" and invocation.in_progress:
+        if invocation.role == "CI" and is_running(invocation):
             return invocation
     raise AssertionError("the newest commit has no running CI invocation")
 

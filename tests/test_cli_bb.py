@@ -22,6 +22,7 @@ import pytest
 from buildbuddy_picks import (
     MID_BUILD_SEED,
     invocation_leaving_targets_building,
+    old_server_run,
     target_statuses,
 )
 from terminal import run_in_pty
@@ -32,6 +33,8 @@ from buildwatch.sim.world import World
 pytestmark = pytest.mark.timeout(60)
 SEED = 1
 KEY = "sim-api-key"
+ENUM_NAME = re.compile(r"\b[A-Z]+(?:_[A-Z]+)+\b")
+"""A proto or Bazel enum's raw name, e.g. `UNKNOWN_INVOCATION_STATUS` or `BUILD_FAILURE`."""
 
 
 @pytest.fixture(scope="module")
@@ -207,6 +210,48 @@ def test_actions_json_can_be_narrowed_to_one_target(sim: SimulatorThread) -> Non
     result = bb(sim, "actions", failing_ci_run(sim), "--target-id", "//search/index:index_test",
                 "--json")
     assert {line["id"]["targetId"] for line in json_lines(result)} == {"//search/index:index_test"}
+
+
+def test_an_invocation_with_success_and_no_status_reads_succeeded(sim: SimulatorThread) -> None:
+    result = bb(sim, "invocations", "--invocation-id", old_server_run("2021", "ok"))
+    assert [row[2] for row in table_rows(result)] == ["succeeded"]
+
+
+def test_invocations_of_old_servers_read_their_result_from_the_fields_they_have(
+    sim: SimulatorThread,
+) -> None:
+    lines = {}
+    for shape in (("2021", "build"), ("2021", "running"), ("2023", "build"),
+                  ("2023", "interrupted")):
+        result = bb(sim, "invocations", "--invocation-id", old_server_run(*shape))
+        lines[shape] = result.stdout.decode().splitlines()[1]
+    assert {shape: re.split(r"\s{2,}", line)[2] for shape, line in lines.items()} == {
+        ("2021", "build"): "failed", ("2021", "running"): "running",
+        ("2023", "build"): "failed", ("2023", "interrupted"): "cancelled",
+    }
+    assert "build failure" in lines["2023", "build"]
+
+
+def test_no_bb_table_shows_an_enum_name(sim: SimulatorThread) -> None:
+    invocation = failing_ci_run(sim)
+    for args in (("invocations", "--commit", commit(0)), ("targets", invocation),
+                 ("targets", old_server_run("2021", "build")), ("actions", invocation)):
+        result = bb(sim, *args)
+        assert result.returncode == 0 and table_rows(result)
+        # A role is the server's own free text (`CI_RUNNER`), shown as it is given.
+        assert set(ENUM_NAME.findall(result.stdout.decode())) <= {"CI_RUNNER"}, args
+
+
+def test_actions_without_a_target_label_show_the_target_their_id_encodes(
+    sim: SimulatorThread,
+) -> None:
+    invocation = old_server_run("2021", "build")
+    actions = api(sim, "GetAction", {"selector": {"invocation_id": invocation}})["action"]
+    assert actions and not any("targetLabel" in action for action in actions)
+    labels = {t["label"] for t in api(sim, "GetTarget",
+                                      {"selector": {"invocation_id": invocation}})["target"]}
+    shown = {row[0] for row in table_rows(bb(sim, "actions", invocation))}
+    assert shown and shown <= labels
 
 
 def test_the_log_in_a_pipe_is_exactly_the_servers_text_from_first_to_last_chunk(

@@ -12,10 +12,12 @@ from typing import Any
 import httpx
 import pytest
 import zstandard
+from buildbuddy_picks import old_server_run
 
 from buildwatch.sim.buildbuddy_invocations import (
     BENCHMARK_INVOCATION_ID,
     EVERY_STATUS_INVOCATION_ID,
+    OLD_SERVER_INVOCATION_IDS,
     InvocationPlan,
     plan_invocations,
 )
@@ -239,8 +241,10 @@ def test_by_commit_every_invocation_of_the_commit_comes_back_in_varying_order(
 def test_every_shared_commit_has_one_to_three_invocations(sim: BuildBuddy) -> None:
     for commit in World(SEED).commits:
         found = sim.call("GetInvocation", {"selector": {"commit_sha": commit.sha}}).json()
-        roles = [i.get("role", "") for i in found["invocation"]]
-        assert 1 <= len(roles) <= 4  # the every-status and benchmark runs share commits too
+        special = {EVERY_STATUS_INVOCATION_ID, BENCHMARK_INVOCATION_ID, *OLD_SERVER_INVOCATION_IDS}
+        roles = [i.get("role", "") for i in found["invocation"]
+                 if i["id"]["invocationId"] not in special]
+        assert 1 <= len(roles) <= 3
         assert set(roles) <= {"CI", "CI_RUNNER", ""}
 
 
@@ -286,6 +290,46 @@ def test_a_disconnected_invocation_has_no_exit_code(sim: BuildBuddy) -> None:
     invocation = found["invocation"][0]
     assert invocation["invocationStatus"] == "DISCONNECTED_INVOCATION_STATUS"
     assert "bazelExitCode" not in invocation and "success" not in invocation
+
+
+def invocation_of(sim: BuildBuddy, invocation_id: str) -> dict[str, Any]:
+    found = sim.call("GetInvocation", {"selector": {"invocation_id": invocation_id}}).json()
+    invocation: dict[str, Any] = found["invocation"][0]
+    return invocation
+
+
+def test_a_2021_server_says_success_without_a_status_or_an_exit_code(sim: BuildBuddy) -> None:
+    invocation = invocation_of(sim, old_server_run("2021", "ok"))
+    assert invocation["success"] is True and invocation["durationUsec"].isdigit()
+    assert not {"invocationStatus", "bazelExitCode"} & invocation.keys()
+
+
+def test_a_2021_server_says_nothing_of_a_failure_but_its_duration(sim: BuildBuddy) -> None:
+    invocation = invocation_of(sim, old_server_run("2021", "build"))
+    assert not {"invocationStatus", "bazelExitCode", "success"} & invocation.keys()
+    assert invocation["durationUsec"].isdigit()
+
+
+def test_a_2021_server_says_nothing_of_a_run_in_progress(sim: BuildBuddy) -> None:
+    invocation = invocation_of(sim, old_server_run("2021", "running"))
+    assert not {"invocationStatus", "bazelExitCode", "success", "durationUsec"} & invocation.keys()
+
+
+def test_a_2023_server_sends_the_exit_code_without_a_status(sim: BuildBuddy) -> None:
+    invocation = invocation_of(sim, old_server_run("2023", "build"))
+    assert invocation["bazelExitCode"] == "BUILD_FAILURE" and "invocationStatus" not in invocation
+
+
+def test_a_2021_server_encodes_target_ids_and_puts_no_label_on_actions(sim: BuildBuddy) -> None:
+    invocation_id = old_server_run("2021", "build")
+    targets, actions = targets_of(sim, invocation_id), actions_of(sim, invocation_id=invocation_id)
+    assert targets and actions
+    for item in targets:
+        assert item["id"]["targetId"] == base64.urlsafe_b64encode(
+            f"id::v1::{item['label']}".encode()).decode().rstrip("=")
+    assert all("targetLabel" not in action for action in actions)
+    labels = {item["id"]["targetId"]: item["label"] for item in targets}
+    assert {action["id"]["targetId"] for action in actions} <= labels.keys()
 
 
 def test_include_options_add_metadata_artifacts_and_child_invocations(

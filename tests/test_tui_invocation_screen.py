@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from buildbuddy_picks import MID_BUILD_SEED, invocation_leaving_targets_building
+from buildbuddy_picks import MID_BUILD_SEED, invocation_leaving_targets_building, old_server_run
 from drilldown_app import (
     FIXED_NOW_MS,
     DrillApp,
@@ -96,6 +96,28 @@ async def test_the_header_names_status_command_and_the_web_link(sim: SimulatorTh
         header = str(screen.query_one("#invocation-header", Static).render())
         assert "status FAILED (tests failed)" in header and "command bazel test" in header
         assert f"{sim.buildbuddy_url}/invocation/{FAILED}" in header
+
+
+async def test_the_header_of_an_invocation_with_success_and_no_status_says_success(
+    sim: SimulatorThread,
+) -> None:
+    async with app_for(sim, old_server_run("2021", "ok")).run_test(size=(200, 40)) as pilot:
+        screen = await loaded(pilot)
+        header = str(screen.query_one("#invocation-header", Static).render())
+        assert "status SUCCESS" in header
+        assert "UNKNOWN" not in header and "unknown" not in header
+
+
+async def test_actions_without_a_target_label_show_the_target_their_id_encodes(
+    sim: SimulatorThread,
+) -> None:
+    async with app_for(sim, old_server_run("2021", "build")).run_test() as pilot:
+        screen = await loaded(pilot)
+        await pilot.press("a")
+        title = screen.query_one("#actions-title", Static)
+        await wait_until(pilot, lambda: "All actions:" in str(title.render()))
+        shown = {row.target for row in screen.files.values()}
+        assert shown and shown <= {row.label for row in screen.targets.values()}
 
 
 async def test_enter_on_a_target_lists_its_actions_and_files(sim: SimulatorThread) -> None:

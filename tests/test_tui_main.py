@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from buildbuddy_picks import old_server_run
 from textual.command import CommandPalette
 from textual.widgets import Input
 from tui_harness import (
@@ -19,9 +20,11 @@ from tui_harness import (
 
 from buildwatch.core.config import UiPreferences
 from buildwatch.sim import SimulatorThread
+from buildwatch.sim.world import World
 from buildwatch.tui.screens.help import HelpScreen
 from buildwatch.tui.screens.main import MainScreen
 from buildwatch.tui.screens.watch_commit import WatchCommitScreen
+from buildwatch.tui.widgets.live_table import LiveTable
 
 pytestmark = pytest.mark.timeout(60)
 SIZE = (140, 40)
@@ -259,3 +262,25 @@ async def test_clicking_a_row_selects_it(sim: SimulatorThread) -> None:
         await pilot.click("#builds", offset=(20, 4))
         assert builds_table(app).cursor_row == 3
         assert not builds_table(app).following
+
+
+def table_text(table: LiveTable) -> str:
+    """What the table shows, line by line, without styles."""
+    return "\n".join("".join(segment.text for segment in table.render_line(y))
+                     for y in range(table.size.height))
+
+
+async def test_an_invocation_with_success_and_no_status_is_listed_as_succeeded(
+    sim: SimulatorThread,
+) -> None:
+    old = old_server_run("2021", "ok")
+    app = app_on(sim)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("w", *World(sim_config().seed).commits[0].sha, "enter")
+        await wait_for(pilot, lambda: old in app.store.invocations)
+        table = invocations_table(app)
+        table.set_filter(old)
+        await wait_for(pilot, lambda: table.row_count == 1)
+        await pilot.pause()
+        shown = table_text(table)
+        assert "✓ succeeded" in shown and "unknown" not in shown

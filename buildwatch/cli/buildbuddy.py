@@ -114,10 +114,12 @@ def _targets(args: argparse.Namespace) -> int:
 
 async def _invocation_finished(client: BuildBuddyClient, invocation_id: str) -> bool:
     """Whether the invocation is no longer in progress; NotFoundError when there is none."""
+    from buildwatch.core.buildbuddy.triage import is_running
+
     found = [invocation async for invocation in client.invocations(invocation_id=invocation_id)]
     if not found:
         raise NotFoundError(f"BuildBuddy knows no invocation {invocation_id}")
-    return not found[0].in_progress
+    return not is_running(found[0])
 
 
 def _actions(args: argparse.Namespace) -> int:

@@ -39,12 +39,13 @@ _FLUSH_PERIOD = MINUTE
 """An in-progress invocation's events reach storage about once a minute."""
 
 
-def action_id(name: str) -> str:
-    """The server's action id: unpadded URL-safe base64 of `id::v1::<name>`."""
+def encoded_id(name: str) -> str:
+    """The server's action id (and an old server's target id): unpadded URL-safe base64 of
+    `id::v1::<name>`."""
     return base64.urlsafe_b64encode(f"id::v1::{name}".encode()).decode().rstrip("=")
 
 
-BUILD_ACTION_ID = action_id("build")
+BUILD_ACTION_ID = encoded_id("build")
 
 
 class BuildBuddyData:
@@ -118,11 +119,13 @@ class BuildBuddyData:
         if metadata:
             put(message, "buildMetadata", self._build_metadata(plan))
             put(message, "workspaceStatus", self._workspace_status(plan))
-        put(message, "bazelExitCode", plan.exit_code if ended else "")
+        if plan.era != "2021":
+            put(message, "bazelExitCode", plan.exit_code if ended else "")
         if artifacts:
             put(message, "artifacts", self._artifacts(plan, _visible(plan, now_us)))
         status = "PARTIAL" if not ended else "DISCONNECTED" if plan.disconnected else "COMPLETE"
-        put(message, "invocationStatus", f"{status}_INVOCATION_STATUS")
+        if plan.era == "current":
+            put(message, "invocationStatus", f"{status}_INVOCATION_STATUS")
         if children:
             kids = [self._plans[c] for c in plan.children if self._plans[c].created <= now_us]
             put(message, "childInvocations", [{"invocationId": k.invocation_id} for k in kids])
@@ -177,7 +180,8 @@ class BuildBuddyData:
         done = target.done is not None and target.done <= visible
         built = target.built is not None and target.built <= visible
         status = target.status if done else "BUILT" if built else "BUILDING"
-        message: Message = {"id": {"invocationId": plan.invocation_id, "targetId": rule.label}}
+        message: Message = {"id": {"invocationId": plan.invocation_id,
+                                   "targetId": _target_id(plan, rule.label)}}
         put(message, "label", rule.label)
         put(message, "status", status)
         if done and target.timing is not None:
@@ -216,7 +220,7 @@ class BuildBuddyData:
             if attempt.status == "TOOL_HALTED_BEFORE_TESTING":
                 continue
             name = f"test-S_{attempt.shard}-R_{attempt.run}-A_{attempt.attempt}"
-            message = self._action(plan, target, action_id(name), self._test_files(plan, target, attempt))
+            message = self._action(plan, target, encoded_id(name), self._test_files(plan, target, attempt))
             put(message, "shard", attempt.shard)
             put(message, "run", attempt.run)
             put(message, "attempt", attempt.attempt)
@@ -228,7 +232,8 @@ class BuildBuddyData:
         files: Sequence[tuple[str, bytes | Blob | None]],
     ) -> Message:
         label = target.rule.label
-        message: Message = {"id": {"invocationId": plan.invocation_id, "targetId": label,
+        message: Message = {"id": {"invocationId": plan.invocation_id,
+                                   "targetId": _target_id(plan, label),
                                    "configurationId": CONFIGURATION_ID, "actionId": action}}
         refs = []
         for name, content in files:
@@ -237,7 +242,8 @@ class BuildBuddyData:
             blob = content if isinstance(content, Blob) else Blob.of(content)
             refs.append(self._file(plan, blob, name, target))
         put(message, "file", refs)
-        put(message, "targetLabel", label)
+        if plan.era != "2021":
+            put(message, "targetLabel", label)
         return message
 
     def _test_files(
@@ -309,6 +315,11 @@ class BuildBuddyData:
         return plan
 
 
+def _target_id(plan: InvocationPlan, label: str) -> str:
+    """Servers since mid 2022 use the label itself as a target's id."""
+    return encoded_id(label) if plan.era == "2021" else label
+
+
 def _flushed(elapsed: int) -> int:
     return elapsed - elapsed % _FLUSH_PERIOD
 
@@ -336,7 +347,7 @@ def _action_selected(action: Message, selector: Message) -> bool:
     ids = action["id"]
     return (
         selector.get("target_id", "") in ("", ids["targetId"])
-        and selector.get("target_label", "") in ("", action["targetLabel"])
+        and selector.get("target_label", "") in ("", action.get("targetLabel"))
         and selector.get("configuration_id", "") in ("", ids["configurationId"])
         and selector.get("action_id", "") in ("", ids["actionId"])
     )

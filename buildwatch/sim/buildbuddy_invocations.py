@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import dataclass, replace
+from typing import Literal
 
 from buildwatch.sim.buildbuddy_targets import (
     MONOREPO,
@@ -34,6 +35,21 @@ BENCHMARK_INVOCATION_ID = "5eed0b5e-0000-4000-8000-00000000b1a5"
 test whose 200 MB test.log GetFile streams."""
 EVERY_STATUS_INVOCATION_ID = "5eed0b5e-0000-4000-8000-0000000a11a1"
 """An invocation with a target of every `Status` value, as old or future servers may send."""
+
+Era = Literal["current", "2023", "2021"]
+"""Which server version answers for an invocation. A 2023 server (mid 2023 to late 2024) sends
+no `invocationStatus`; a 2021 one (before mid 2022) sends no `bazelExitCode` either, no
+`targetLabel` on actions, and target ids encoded as action ids are."""
+
+OLD_SERVER_INVOCATION_IDS: dict[str, tuple[Era, str]] = {
+    "5eed0b5e-0000-4000-8000-000000002021": ("2021", "ok"),
+    "5eed0b5e-0000-4000-8000-000000f02021": ("2021", "build"),
+    "5eed0b5e-0000-4000-8000-000000a02021": ("2021", "running"),
+    "5eed0b5e-0000-4000-8000-000000f02023": ("2023", "build"),
+    "5eed0b5e-0000-4000-8000-000000c02023": ("2023", "interrupted"),
+}
+"""A developer's invocations of the oldest commit as servers of those years record them (see
+`Era`), and how each goes: a success, broken builds, one still running, one interrupted."""
 
 _SOAK_TEST = Rule("//tools/bench:memory_soak_test", "java_test", ("large", "manual"))
 _PATTERNS = (
@@ -67,6 +83,8 @@ class InvocationPlan:
     old_bazel: bool = False
     """Bazel sends only `*_millis` test timings, which the server misreads as microseconds."""
     children: tuple[str, ...] = ()
+    era: Era = "current"
+    """Which server version answers for it."""
 
     @property
     def disconnected(self) -> bool:
@@ -97,6 +115,7 @@ def plan_invocations(world: World, start_us: int) -> list[InvocationPlan]:
     plans[plans.index(disconnected)] = _disconnect(disconnected, rng)
     plans.append(_every_status(world, start_us))
     plans.append(_benchmark(world, start_us))
+    plans.extend(_old_servers(world, start_us))
     return plans
 
 
@@ -141,14 +160,17 @@ def _plans_for_commit(
 
 def _bazel_plan(
     world: World, commit: Commit, rng: random.Random, *, role: str, user: str, host: str,
-    created: int, live: bool, start_us: int,
+    created: int, live: bool, start_us: int, fate: str = "",
 ) -> InvocationPlan:
+    """A Bazel invocation; its `fate` (`ok`, `tests`, `build`, `interrupted`) drawn unless given."""
     command = "test" if role == "CI" or rng.random() < 0.6 else "build"
     pattern = "//..." if role == "CI" else rng.choice(_PATTERNS)
     rules = [r for r in MONOREPO if any(_matches(r, p) for p in pattern.split())]
     # CI runs with --keep_going; most developers do not, and they break the build more often.
     weights = (70, 17, 8, 5) if role == "CI" else (55, 15, 20, 10)
-    fate = rng.choices(("ok", "tests", "build", "interrupted"), weights)[0]
+    # Drawn even when given, so that the same seed draws the same values after it.
+    drawn = rng.choices(("ok", "tests", "build", "interrupted"), weights)[0]
+    fate = fate or drawn
     keep_going = role == "CI" or rng.random() < 0.25
     analysed = rng.randrange(4 * SECOND, 25 * SECOND)
     targets = schedule_targets(rules, command, fate, analysed, rng, attempts=3 if role == "CI" else 1)
@@ -240,3 +262,19 @@ def _benchmark(world: World, start_us: int) -> InvocationPlan:
         created=start_us - 20 * 60 * MINUTE, duration=54 * MINUTE, exit_code="SUCCESS",
         targets=(soak,), analysed=15 * SECOND, action_count=96, instance="ci",
     )
+
+
+def _old_servers(world: World, start_us: int) -> list[InvocationPlan]:
+    """The `OLD_SERVER_INVOCATION_IDS` runs: a developer's, of the oldest commit."""
+    rng = random.Random(f"old-servers:{world.seed}")
+    commit = world.commits[0]
+    plans = []
+    for invocation_id, (era, fate) in OLD_SERVER_INVOCATION_IDS.items():
+        live = fate == "running"
+        created = start_us - (2 * MINUTE if live else rng.randrange(6 * 60 * MINUTE, 9 * 60 * MINUTE))
+        plan = _bazel_plan(
+            world, commit, rng, role="", user=commit.author, host=world.host_for(commit.author, rng),
+            created=created, live=live, start_us=start_us, fate="ok" if live else fate,
+        )
+        plans.append(replace(plan, invocation_id=invocation_id, era=era))
+    return plans

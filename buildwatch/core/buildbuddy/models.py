@@ -286,11 +286,6 @@ class Invocation:
             raw=data,
         )
 
-    @property
-    def in_progress(self) -> bool:
-        """Whether the server is still receiving its build events."""
-        return self.status is InvocationStatus.PARTIAL_INVOCATION_STATUS
-
 
 @dataclass(frozen=True)
 class Timing:

@@ -72,6 +72,11 @@ def invocation_result(invocation: Invocation) -> InvocationResult:
     return "unknown"
 
 
+def is_running(invocation: Invocation) -> bool:
+    """Whether the server is still receiving the invocation's build events, as far as it says."""
+    return invocation_result(invocation) == "running"
+
+
 def enum_text(name: str) -> str:
     """A proto or Bazel enum name in words, `BUILD_FAILURE` -> `build failure`: users never see
     an enum's raw name. Not sanitised: server text, for the caller to sanitise where it shows it."""
@@ -153,7 +158,7 @@ class TargetRow:
 
 def target_row(target: Target, *, invocation_finished: bool) -> TargetRow:
     """The display form of a target; `invocation_finished` when its invocation is no longer in
-    progress (`not Invocation.in_progress`), which turns a target left BUILDING into "not built"."""
+    progress (`not is_running(invocation)`), which turns a target left BUILDING into "not built"."""
     duration = target.timing.duration if target.timing else None
     status, rank = target_status_text(target), target.triage_rank
     if invocation_finished and target.status is TargetStatus.BUILDING:

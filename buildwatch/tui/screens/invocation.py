@@ -26,6 +26,7 @@ from buildwatch.core.buildbuddy.triage import (
     TargetRow,
     file_rows,
     invocation_header,
+    is_running,
     target_row,
 )
 from buildwatch.core.errors import BuildwatchError
@@ -160,7 +161,7 @@ class InvocationScreen(DrillDownScreen):
                     return
                 # The invocation is asked first, so that once it has finished these targets
                 # are final and those left BUILDING show as not built.
-                finished = not invocation.in_progress
+                finished = not is_running(invocation)
                 rows = [target_row(target, invocation_finished=finished)
                         async for target in client.targets(self.invocation_id)]
             except BuildwatchError as error:
