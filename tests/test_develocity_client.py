@@ -125,13 +125,13 @@ async def test_the_listing_after_a_build_starts_with_the_next_one(sim: Simulator
     assert [build.message_id for build in builds] == ids[10:]
 
 
-async def test_the_v1_listing_has_only_gradle_builds_with_their_v1_fields(sim: Simulator) -> None:
-    gradle = [b["buildId"] for b in await sim_builds(sim) if b["toolType"] == "gradle"]
+async def test_the_v1_listing_has_gradle_and_maven_builds_naming_no_tool(sim: Simulator) -> None:
+    listed = [b["buildId"] for b in await sim_builds(sim) if b["toolType"] in ("gradle", "maven")]
     async with connect(sim, api_version=1) as client:
         builds = [b for b in await collect(client.builds(since=0)) if isinstance(b, Build)]
-    assert [build.build_id for build in builds] == gradle
+    assert [build.build_id for build in builds] == listed
     assert all("gradleVersion" in build.raw and build.tool_version for build in builds)
-    assert {build.tool_type for build in builds} == {"gradle"}
+    assert {build.tool_type for build in builds} == {None}
 
 
 async def test_a_stream_delivers_builds_published_while_it_runs(sim: Simulator) -> None:
@@ -246,10 +246,10 @@ async def test_an_unknown_build_is_not_found(sim: Simulator) -> None:
 
 
 async def test_a_bad_request_reports_the_servers_message(sim: Simulator) -> None:
-    maven = await small_build(sim, "maven")
+    bazel = await small_build(sim, "bazel")
     async with connect(sim, api_version=1) as client:
-        with pytest.raises(ServerError, match="not a Gradle build"):
-            await collect(client.events(maven))
+        with pytest.raises(ServerError, match="not a Gradle or Maven build"):
+            await collect(client.events(bazel))
     assert statuses(sim, "/events") == [400]
 
 

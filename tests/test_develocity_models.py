@@ -49,14 +49,14 @@ def test_a_v2_build_reads_its_fields() -> None:
     )
 
 
-def test_a_v1_build_is_a_gradle_build_with_its_v1_field_names() -> None:
+def test_a_v1_build_names_no_tool_and_reads_its_v1_field_names() -> None:
     b = build('{"buildId":"abc","timestamp":5,"gradleVersion":"8.1","pluginVersion":"3.1"}')
-    assert (b.tool_type, b.tool_version, b.agent_version) == ("gradle", "8.1", "3.1")
+    assert (b.tool_type, b.tool_version, b.agent_version) == (None, "8.1", "3.1")
 
 
 def test_nulls_and_unexpected_types_read_as_missing() -> None:
     b = build('{"buildId":null,"timestamp":"soon","toolType":7,"toolVersion":true}')
-    assert (b.build_id, b.timestamp, b.tool_type, b.tool_version) == ("", None, "gradle", None)
+    assert (b.build_id, b.timestamp, b.tool_type, b.tool_version) == ("", None, None, None)
 
 
 def test_unknown_fields_are_kept() -> None:

@@ -114,10 +114,10 @@ def test_listing_resumed_mid_way_continues_after_the_last_id(client: httpx.Clien
     assert [m.id for m in resumed] == [m.id for m in everything[21:]]
 
 
-def test_v1_listing_shows_only_gradle_builds_with_v1_fields(client: httpx.Client) -> None:
+def test_v1_listing_shows_gradle_and_maven_builds_with_v1_fields(client: httpx.Client) -> None:
     v1 = listing(client, f"{V1}/builds/since/0")
-    v2_gradle = [m.id for m in listing(client) if json.loads(m.data)["toolType"] == "gradle"]
-    assert [m.id for m in v1] == v2_gradle
+    v2 = [json.loads(m.data) for m in listing(client)]
+    assert [m.id for m in v1] == [d["buildId"] for d in v2 if d["toolType"] in ("gradle", "maven")]
     assert set(json.loads(v1[0].data)) == {"buildId", "timestamp", "gradleVersion", "pluginVersion"}
 
 
@@ -237,8 +237,29 @@ def test_events_of_an_unknown_build_answer_404(client: httpx.Client) -> None:
     assert client.get(f"{V2}/build/zzzzzzzzzzzzz/events").status_code == 404
 
 
-def test_v1_events_of_a_non_gradle_build_answer_400(client: httpx.Client) -> None:
-    assert client.get(f"{V1}/build/{small_build(client, 'maven')}/events").status_code == 400
+def test_v1_events_of_a_bazel_or_npm_build_answer_400(client: httpx.Client) -> None:
+    assert client.get(f"{V1}/build/{small_build(client, 'bazel')}/events").status_code == 400
+    assert client.get(f"{V1}/build/{small_build(client, 'npm')}/events").status_code == 400
+
+
+def test_v1_lists_a_maven_build_with_its_maven_and_extension_versions(
+    client: httpx.Client,
+) -> None:
+    maven = small_build(client, "maven")
+    v2 = next(json.loads(m.data) for m in listing(client) if m.id == maven)
+    v1 = next(json.loads(m.data) for m in listing(client, f"{V1}/builds/since/0") if m.id == maven)
+    assert (v1["gradleVersion"], v1["pluginVersion"]) == (v2["toolVersion"], v2["agentVersion"])
+    assert "toolType" not in v1
+
+
+def test_v1_answers_gradle_event_types_of_a_maven_build_with_no_events(
+    client: httpx.Client,
+) -> None:
+    url = f"{V1}/build/{small_build(client, 'maven')}/events"
+    gradle = parse_sse(client.get(url, params={"eventTypes": "BuildStarted,BuildFinished"}).text)
+    maven = parse_sse(client.get(url, params={"eventTypes": "MvnBuildStarted"}).text)
+    assert [m.event for m in gradle] == ["Build"]
+    assert [m.event for m in maven] == ["Build", "BuildEvent"]
 
 
 def test_v1_events_of_a_gradle_build_start_with_a_v1_build_message(client: httpx.Client) -> None:

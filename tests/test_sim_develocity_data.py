@@ -13,6 +13,13 @@ from sim_sse import AUTH, parse_sse
 
 from buildwatch.sim import SimConfig, SimulatorThread
 from buildwatch.sim.develocity_data import FAILURE_RATE, plan_build
+from buildwatch.sim.develocity_git import (
+    BAZEL_NAMINGS,
+    NAMINGS,
+    GitNaming,
+    branch_value,
+    git_naming,
+)
 from buildwatch.sim.world import World
 
 pytestmark = pytest.mark.timeout(60)
@@ -121,20 +128,30 @@ def test_builds_are_run_by_several_users_on_several_hosts(
 def test_gradle_builds_name_their_git_commit_branch_and_repository(
     sim: SimulatorThread, client: httpx.Client, builds: list[dict[str, Any]]
 ) -> None:
-    named = values(client, first_build(builds, "gradle"))
-    commit = next(c for c in sim.ctx.world.commits if c.sha == named["Git commit id"])
-    assert named["Git branch"] == commit.branch
-    assert named["Git repository"] == sim.ctx.world.repo_url
+    index, build = next(
+        (i, b) for i, b in enumerate(builds) if b["toolType"] == "gradle" and not b["eventCount"]
+    )
+    naming = git_naming(3, index)
+    named = values(client, build["buildId"])
+    commit = next(c for c in sim.ctx.world.commits if c.sha == named[naming.commit])
+    assert named[naming.branch] == branch_value(naming, commit.branch)
+    assert named[str(naming.repository)] == sim.ctx.world.repo_url
 
 
 def test_maven_builds_name_their_git_commit_too(
-    client: httpx.Client, builds: list[dict[str, Any]]
+    builds: list[dict[str, Any]], client: httpx.Client
 ) -> None:
-    build_id = first_build(builds, "maven")
+    index, build = next((i, b) for i, b in enumerate(builds) if b["toolType"] == "maven")
     named = {
-        e["data"]["key"]: e["data"]["value"] for e in events(client, build_id, "MvnUserNamedValue")
+        e["data"]["key"]: e["data"]["value"]
+        for e in events(client, build["buildId"], "MvnUserNamedValue")
     }
-    assert len(named["Git commit id"]) == 40
+    assert len(named[git_naming(3, index).commit]) == 40
+
+
+@pytest.mark.parametrize("namings", [NAMINGS, BAZEL_NAMINGS], ids=["user-data", "bazel"])
+def test_the_builds_of_a_seed_use_every_git_naming(namings: tuple[GitNaming, ...]) -> None:
+    assert {git_naming(3, index, namings) for index in range(100)} == set(namings)
 
 
 def test_the_same_commit_is_built_several_times(builds: list[dict[str, Any]]) -> None:

@@ -119,6 +119,13 @@ def render_profile(profile: Profile) -> str:
                 _setting("theme", ui.theme),
             ],
         ),
+        (
+            "custom_values",
+            [
+                _setting(git_field, list(names))
+                for git_field, names in profile.git_value_names.extra().items()
+            ],
+        ),
     ]
     return "\n".join(f"\n[{prefix}.{name}]\n" + "\n".join(lines) for name, lines in sections)
 

@@ -27,9 +27,11 @@ from buildwatch.core.sanitize import sanitize_line
 
 if TYPE_CHECKING:
     from buildwatch.core.develocity.client import DevelocityClient, Since
+    from buildwatch.core.develocity.git_values import GitValueNames
     from buildwatch.core.develocity.models import Build, BuildEvent, Message
+    from buildwatch.core.develocity.summary import BuildSummary
 
-Mode = Literal["json", "summary", "text"]
+Mode = Literal["json", "summary", "summary-json", "text"]
 _T = TypeVar("_T")
 
 _DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
@@ -37,6 +39,7 @@ _DURATION_UNITS_MS = (86_400_000, 3_600_000, 60_000, 1000)
 _C1_CONTROLS = re.compile("[\x80-\x9f]")
 _SUMMARY_CONCURRENCY = 4
 _SUMMARY_LOOKAHEAD = 32
+_JSON_OUTCOMES = {"success": "succeeded", "failed": "failed", "unknown": "unknown"}
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -58,9 +61,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     start.add_argument("--since-build", metavar="ID", help="start after this build")
     tail.add_argument("--follow", action="store_true", help="keep streaming new builds")
-    output = tail.add_mutually_exclusive_group()
-    output.add_argument("--json", action="store_true", help="one JSON object per line, as sent")
-    output.add_argument(
+    tail.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object per line, as sent (with --summary: the summary's fields)",
+    )
+    tail.add_argument(
         "--summary",
         action="store_true",
         help="also show outcome, project, user and duration (one more request per build)",
@@ -129,14 +135,20 @@ def parse_since(raw: str, now_ms: int | None = None) -> Since:
 
 def _tail(args: argparse.Namespace) -> int:
     since = parse_since(args.since) if args.since_build is None else "now"
-    mode: Mode = "json" if args.json else "summary" if args.summary else "text"
+    mode: Mode = (
+        ("summary-json" if args.json else "summary") if args.summary
+        else "json" if args.json else "text"
+    )
 
     async def command(client: DevelocityClient, out: _Output) -> None:
         batches = client.build_batches(
             since=since, since_build=args.since_build, stream=args.follow
         )
-        if mode == "summary":
-            await _tail_with_summaries(client, out, batches)
+        if mode in ("summary", "summary-json"):
+            from buildwatch.cli.common import profile_from_args
+
+            git_names = profile_from_args(args).git_value_names
+            await _tail_with_summaries(client, out, batches, git_names, mode == "summary-json")
             return
         async for batch in batches:
             readable = _report(batch)
@@ -279,12 +291,13 @@ def _cell(value: object, width: int) -> str:
     return (text if len(text) <= width else text[: width - 1] + "…").ljust(width)
 
 
-def _build_line(build: Build | BuildEvent, extra: str = "") -> bytes:
+def _build_line(build: Build | BuildEvent, extra: str = "", tool_type: str | None = None) -> bytes:
+    """A build's line; `tool_type` is the tool its events told, when its listing did not."""
     from buildwatch.core.develocity.models import Build
 
     if not isinstance(build, Build):
         return _event_line(build)
-    tool = f"{build.tool_type} {build.tool_version or ''}".strip()
+    tool = f"{build.tool_type or tool_type or ''} {build.tool_version or ''}".strip()
     line = f"{_cell(build.build_id, 13)}  {_time(build.timestamp)}  {_cell(tool, 16)}{extra}"
     return line.rstrip().encode() + b"\n"
 
@@ -316,23 +329,25 @@ def _brief(data: dict[str, Any], width: int = 120) -> str:
 
 
 async def _tail_with_summaries(
-    client: DevelocityClient, out: _Output, batches: AsyncIterator[list[Message]]
+    client: DevelocityClient,
+    out: _Output,
+    batches: AsyncIterator[list[Message]],
+    git_names: GitValueNames,
+    as_json: bool,
 ) -> None:
     """Print each build with its summary, in listing order, fetching a few summaries at once."""
-    from buildwatch.core.develocity.models import Build, BuildEvent
-    from buildwatch.core.develocity.summary import SummaryBuilder, summary_event_types
+    from buildwatch.core.develocity.models import Build
+    from buildwatch.core.develocity.summary import SummaryBuilder
+    from buildwatch.core.develocity.summary_reader import read_summary
     from buildwatch.core.errors import AuthError
 
     limit = asyncio.Semaphore(_SUMMARY_CONCURRENCY)
 
     async def summary_line(build: Build) -> bytes:
-        builder = SummaryBuilder(build)
+        builder = SummaryBuilder(build, git_names)
         async with limit:
             try:
-                types = summary_event_types(build.tool_type)
-                async for message in client.events(build.build_id, types):
-                    if isinstance(message, BuildEvent):
-                        builder.add(message)
+                await read_summary(client, builder)
             except AuthError:
                 raise
             except BuildwatchError as error:
@@ -341,12 +356,14 @@ async def _tail_with_summaries(
                     file=sys.stderr,
                 )
         summary = builder.result()
+        if as_json:
+            return _summary_json_line(summary)
         took = duration_text(ms_to_seconds(summary.duration_ms), unknown="-")
         extra = (
             f"  {_cell(summary.outcome, 7)}  {_cell(summary.project, 20)}  "
             f"{_cell(summary.user, 12)}  {took:>8}"
         )
-        return _build_line(build, extra)
+        return _build_line(build, extra, summary.tool_type)
 
     # Unbounded, so the end marker always fits; `lookahead` bounds the builds in flight.
     queue: asyncio.Queue[asyncio.Task[bytes] | None] = asyncio.Queue()
@@ -375,6 +392,36 @@ async def _tail_with_summaries(
         for pending in unfinished:
             pending.cancel()
         await asyncio.gather(*unfinished, return_exceptions=True)
+
+
+def _summary_json_line(summary: BuildSummary) -> bytes:
+    """The summary as one line of JSON: the server's strings, every control character escaped
+    (ASCII-only JSON), so the line is as safe on a terminal as in a pipe."""
+    failure = summary.failure
+    headline = None
+    if failure is not None:
+        headline = ": ".join(part for part in (failure.class_name, failure.message) if part)
+    fields = {
+        "buildId": summary.build_id,
+        "tool": summary.tool_type,
+        "toolVersion": summary.tool_version,
+        "outcome": _JSON_OUTCOMES[summary.outcome],
+        "project": summary.project,
+        "user": summary.user,
+        "host": summary.host,
+        "branch": summary.git_branch,
+        "commit": summary.git_commit,
+        "requested": list(summary.requested),
+        "tags": list(summary.tags),
+        "startedMs": summary.started_ms,
+        "finishedMs": summary.finished_ms,
+        "durationMs": summary.duration_ms,
+        "failure": headline or None,
+        # The summary's events say which failure failed the build, not which tasks or tests.
+        "failedTasks": [],
+        "failedTests": [],
+    }
+    return json.dumps(fields, separators=(",", ":"), ensure_ascii=True).encode("ascii") + b"\n"
 
 
 def _drain(queue: asyncio.Queue[_T]) -> list[_T]:

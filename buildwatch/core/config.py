@@ -32,6 +32,11 @@ It never holds a secret: tokens, passwords and API keys live in the OS keyring o
 
     [profiles.work.ui.keys]      # rebind TUI keys by binding id (see `?` in the app)
     "main.watch" = "w,ctrl+w"
+
+    [profiles.work.custom_values]  # more custom value names for Git data, tried after the
+    commit = ["My SHA"]            # built-in ones (`buildwatch.core.develocity.git_values`)
+    branch = ["My branch"]
+    repository = ["My repo"]
 """
 
 from __future__ import annotations
@@ -46,6 +51,12 @@ from pathlib import Path
 from typing import Any, Literal, cast
 from urllib.parse import urlsplit, urlunsplit
 
+from buildwatch.core.develocity.git_values import (
+    DEFAULT_GIT_VALUE_NAMES,
+    GIT_FIELDS,
+    GitField,
+    GitValueNames,
+)
 from buildwatch.core.errors import ConfigError
 
 CONFIG_ENV = "BUILDWATCH_CONFIG"
@@ -93,6 +104,8 @@ class Profile:
     watched_commits: tuple[str, ...] = ()
     watched_repos: tuple[str, ...] = ()
     ui: UiPreferences = field(default_factory=UiPreferences)
+    git_value_names: GitValueNames = DEFAULT_GIT_VALUE_NAMES
+    """The custom value names of Git data: the built-in ones, then the profile's."""
 
 
 @dataclass(frozen=True)
@@ -183,7 +196,13 @@ def normalize_base_url(url: str, what: str = "URL") -> str:
 
 def _parse_profile(reader: _Reader, name: str, table: Mapping[str, Any]) -> Profile:
     where = ("profiles", name)
-    reader.check_keys(table, where, {"develocity", "buildbuddy", "watch", "ui"})
+    reader.check_keys(table, where, {"develocity", "buildbuddy", "watch", "ui", "custom_values"})
+    custom_values = reader.table(table, where, "custom_values")
+    reader.check_keys(custom_values, (*where, "custom_values"), set(GIT_FIELDS))
+    extra: dict[GitField, tuple[str, ...]] = {
+        git_field: reader.strings(custom_values, (*where, "custom_values"), git_field)
+        for git_field in GIT_FIELDS
+    }
     develocity = reader.table(table, where, "develocity")
     reader.check_keys(develocity, (*where, "develocity"), {"url", "api_version", "auth"})
     buildbuddy = reader.table(table, where, "buildbuddy")
@@ -205,6 +224,7 @@ def _parse_profile(reader: _Reader, name: str, table: Mapping[str, Any]) -> Prof
         watched_commits=reader.strings(watch, (*where, "watch"), "commits"),
         watched_repos=reader.strings(watch, (*where, "watch"), "repos"),
         ui=_parse_ui(reader, (*where, "ui"), reader.table(table, where, "ui")),
+        git_value_names=DEFAULT_GIT_VALUE_NAMES.with_extra(extra),
     )
 
 

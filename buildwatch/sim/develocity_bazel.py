@@ -10,6 +10,7 @@ import random
 import uuid
 from collections.abc import Generator, Iterator
 
+from buildwatch.sim.develocity_git import BAZEL_NAMINGS, git_naming
 from buildwatch.sim.develocity_model import (
     BuildSummary,
     Clock,
@@ -49,19 +50,23 @@ def bazel_events(summary: BuildSummary, world: World, rng: random.Random) -> Ite
             "invocationId": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
         },
     )
-    for key, value in (
-        ("REPO_URL", world.repo_url),
-        ("BRANCH_NAME", commit.branch),
-        ("COMMIT_SHA", commit.sha),
-        ("ROLE", "CI" if summary.on_ci else "DEV"),
-    ):
+    naming = git_naming(world.seed, summary.index, BAZEL_NAMINGS)
+    git = [(naming.branch, commit.branch), (naming.commit, commit.sha)]
+    if naming.repository is not None:
+        git.insert(0, (naming.repository, world.repo_url))
+    role = ("ROLE", "CI" if summary.on_ci else "DEV")
+    who = [("BUILD_USER", summary.user), ("BUILD_HOST", summary.host)]
+    if naming == BAZEL_NAMINGS[0]:
+        # --build_metadata names the Git data, and the workspace status script the commit too.
+        metadata, status = [*git, role], [("STABLE_GIT_COMMIT", commit.sha), *who]
+    else:
+        metadata, status = [role], [*git, *who]
+    for key, value in metadata:
         yield clock.event("BzlBuildMetadataItem", 0, {"key": key, "value": value})
-    for key, value in (
-        ("STABLE_GIT_COMMIT", commit.sha),
-        ("BUILD_USER", summary.user),
-        ("BUILD_HOST", summary.host),
-    ):
+    for key, value in status:
         yield clock.event("BzlWorkspaceStatusItem", 0, {"key": key, "value": value})
+    # The same draws from the build's random stream as the --build_metadata variant takes.
+    clock.pass_events(7 - len(metadata) - len(status))
     configuration_id = f"{rng.getrandbits(256):064x}"
     yield clock.event(
         "BzlConfiguration",

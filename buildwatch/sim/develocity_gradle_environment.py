@@ -68,26 +68,44 @@ def environment_events(
             "timeZoneOffsetMillis": 0 if summary.on_ci else 3_600_000,
         },
     )
+    # buildSrc and included builds each send their own ProjectStructure, here before the root
+    # build's. They take nothing from the build's random stream: the rest stays as it was.
+    root_dir = f"/home/{summary.user}/work/monorepo/{summary.project}"
+    for name in _other_builds(world.seed, summary.index):
+        projects = [_project(":", f"{root_dir}/{name}", [], f":{name}")]
+        yield clock.event(
+            "ProjectStructure", 2, {"rootProjectName": name, "projects": projects}, advance=0
+        )
     yield clock.event(
         "ProjectStructure",
         2,
-        {"rootProjectName": summary.project, "projects": _projects(summary, subprojects)},
+        {"rootProjectName": summary.project, "projects": _projects(root_dir, subprojects)},
     )
     yield from user_data(clock, summary, world, "")
 
 
-def _projects(summary: BuildSummary, subprojects: list[str]) -> list[dict[str, object]]:
-    root_dir = f"/home/{summary.user}/work/monorepo/{summary.project}"
+def _other_builds(seed: int, index: int) -> tuple[str, ...]:
+    """The builds besides the root one: none for two builds in five, else buildSrc, an included
+    build, or both; chosen from a stream of their own, so the rest of the build is the same."""
+    rng = random.Random(f"develocity-other-builds:{seed}:{index}")
+    return rng.choice(((), (), ("buildSrc",), ("build-logic",), ("buildSrc", "build-logic")))
+
+
+def _projects(root_dir: str, subprojects: list[str]) -> list[dict[str, object]]:
     paths = [(":", root_dir, list(range(1, len(subprojects) + 1)))]
     paths += [(f":{sub}", f"{root_dir}/{sub}", []) for sub in subprojects]
-    return [
-        {
-            "projectPath": path,
-            "children": children,
-            "projectDir": directory,
-            "buildFile": f"{directory}/build.gradle.kts",
-            "buildFileExists": True,
-            "buildPath": ":",
-        }
-        for path, directory, children in paths
-    ]
+    return [_project(path, directory, children, ":") for path, directory, children in paths]
+
+
+def _project(
+    path: str, directory: str, children: list[int], build_path: str
+) -> dict[str, object]:
+    """A project of ProjectStructure 1.2, which names the build it belongs to (":" for root)."""
+    return {
+        "projectPath": path,
+        "children": children,
+        "projectDir": directory,
+        "buildFile": f"{directory}/build.gradle.kts",
+        "buildFileExists": True,
+        "buildPath": build_path,
+    }

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
+from buildwatch.sim.develocity_git import COMMON_CUSTOM_USER_DATA, branch_value, git_naming
 from buildwatch.sim.world import Commit, World
 
 ToolType = Literal["gradle", "maven", "bazel", "npm"]
@@ -104,6 +105,12 @@ class Clock:
         """Let time pass, as running a task or a test does."""
         self.ms = min(self.ms + self._rng.randint(at_least, at_most), self._end)
 
+    def pass_events(self, count: int) -> None:
+        """Let time pass as `count` events would, drawing what they draw from the random stream:
+        a variant with fewer events leaves the rest of the build as it was."""
+        for _ in range(count):
+            self.wait(0, 1)
+
 
 def long_id(rng: random.Random) -> int:
     """A signed 64-bit entity id, as the event model uses for tasks, tests and failures."""
@@ -118,7 +125,8 @@ def os_of(summary: BuildSummary) -> tuple[str, str, str, str]:
 
 
 def user_data(clock: Clock, summary: BuildSummary, world: World, prefix: str) -> Iterator[Event]:
-    """Tags, links and custom values as the Common Custom User Data plugin writes them.
+    """Tags, links and custom values as the Common Custom User Data plugin writes them, the
+    Git values under one of the names real builds use (`git_naming`).
 
     `prefix` is the tool's event-name prefix: "" for Gradle, "Mvn" for Maven, "Npm" for npm.
     """
@@ -128,12 +136,17 @@ def user_data(clock: Clock, summary: BuildSummary, world: World, prefix: str) ->
         tags.append("Dirty")
     for tag in tags:
         yield clock.event(f"{prefix}UserTag", 0, {"tag": tag})
-    values = [
-        ("Git repository", world.repo_url),
-        ("Git branch", commit.branch),
-        ("Git commit id", commit.sha),
-        ("Git commit id short", commit.sha[:7]),
-    ]
+    naming = git_naming(world.seed, summary.index)
+    git = (
+        (naming.repository, world.repo_url),
+        (naming.branch, branch_value(naming, commit.branch)),
+        (naming.commit, commit.sha),
+    )
+    values = [(key, value) for key, value in git if key is not None]
+    if naming == COMMON_CUSTOM_USER_DATA:
+        values.append(("Git commit id short", commit.sha[:7]))
+    # The same draws from the build's random stream as the plugin's four values take.
+    clock.pass_events(4 - len(values))
     if summary.on_ci:
         values.append(("CI provider", "GitHub Actions"))
         values.append(("CI run", str(40_000 + summary.index)))

@@ -7,7 +7,9 @@
 - `GET build/{id}/events[?eventTypes=A,B]`: the `Build` message (id 0), then the `BuildEvent`
   messages with ids 1..n (filtering keeps each event's own id, so resuming works); a resume with
   nothing left answers 204, a just-published build 503, an unknown build 404, and v1 answers 400
-  for a build that is not Gradle's.
+  for a build that is neither Gradle's nor Maven's. v1 lists Maven builds as Gradle ones, without
+  `toolType` (`gradleVersion` holds Maven's version), and a filter of Gradle's event types
+  answers a Maven build with no events, as a real server does.
 - `Last-Event-ID` resumes after that message; `Accept-Encoding: gzip` gzips; every request needs
   the access key as a bearer token (raw or base64-encoded) or basic auth, else 401. A
   `Last-Event-ID` the listing does not know answers 400, an unknown `sinceBuild` 404.
@@ -36,6 +38,8 @@ from buildwatch.sim.streaming import Chunk, stream_body
 
 _PREFIX = "/build-export/v{version:[12]}"
 _HEARTBEAT = b":\n\n"
+# A v1 server lists Maven builds as it lists Gradle ones, with no `toolType` to tell them apart.
+_V1_TOOLS = ("gradle", "maven")
 _C = TypeVar("_C", bytes, Chunk)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -117,9 +121,9 @@ class _ExportApi:
         summary = self._catalog.find(request.match_info["build_id"])
         if summary is None:
             return _not_found(request.match_info["build_id"])
-        if version == 1 and summary.tool_type != "gradle":
+        if version == 1 and summary.tool_type not in _V1_TOOLS:
             return _bad_request(
-                f"Build {summary.build_id} is not a Gradle build; use /build-export/v2"
+                f"Build {summary.build_id} is not a Gradle or Maven build; use /build-export/v2"
             )
         if not self._catalog.is_ready(summary):
             return web.Response(status=503, text="Build data is still being stored; retry later\n")
@@ -216,11 +220,11 @@ class _ExportApi:
             batch = self._listing_messages(fresh, version)
 
     def _listing_messages(self, builds: Iterable[BuildSummary], version: int) -> list[bytes]:
-        """`Build` messages for the builds this API version lists (v1: Gradle builds only)."""
+        """`Build` messages for the builds this API version lists (v1: Gradle and Maven)."""
         return [
             sse_message(build.build_id, "Build", build.listing_data(version))
             for build in builds
-            if version == 2 or build.tool_type == "gradle"
+            if version == 2 or build.tool_type in _V1_TOOLS
         ]
 
     def _with_bad_json(self, messages: Iterable[bytes]) -> Iterator[bytes]:

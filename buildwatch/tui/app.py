@@ -85,6 +85,7 @@ class BuildwatchApp(ProvidesServices, App[None]):
             develocity_url=session.develocity_url,
             buildbuddy_url=session.buildbuddy_url,
             store=self.store,
+            git_names=session.settings.profile.git_value_names,
         )
 
     def on_mount(self) -> None:

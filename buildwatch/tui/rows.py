@@ -101,7 +101,10 @@ def build_row(
     shown as not read rather than as being read."""
     summary = entry.summary
     url = build_scan_url(develocity_url, entry.build_id) if develocity_url else None
-    tool = " ".join(filter(None, (_TOOLS.get(entry.tool_type, entry.tool_type), entry.tool_version)))
+    # A v1 listing does not name the tool: the summary's events do.
+    tool_type = (summary.tool_type if summary else None) or entry.tool_type
+    tool_name = _TOOLS.get(tool_type, tool_type) if tool_type else None
+    tool = " ".join(filter(None, (tool_name, entry.tool_version)))
     duration_s = summary.duration_ms / 1000 if summary and summary.duration_ms is not None else None
     outcome = build_outcome(entry, reading=reading)
     cells = (

@@ -12,6 +12,7 @@ from textual.app import App
 
 from buildwatch.core.buildbuddy.client import BuildBuddyClient
 from buildwatch.core.develocity.client import DevelocityClient
+from buildwatch.core.develocity.git_values import DEFAULT_GIT_VALUE_NAMES, GitValueNames
 from buildwatch.core.monitor.store import MonitorStore
 
 
@@ -24,6 +25,8 @@ class Services:
     develocity_url: str | None
     buildbuddy_url: str | None
     store: MonitorStore
+    git_names: GitValueNames = DEFAULT_GIT_VALUE_NAMES
+    """Which custom values name a build's Git commit, branch and repository (the profile's)."""
 
 
 class ProvidesServices:

@@ -15,6 +15,7 @@ from typing import Literal
 
 from buildwatch.core.develocity.event_log import EventLog
 from buildwatch.core.develocity.failures import ExceptionTable, FailureChain
+from buildwatch.core.develocity.git_values import DEFAULT_GIT_VALUE_NAMES, GitValueNames
 from buildwatch.core.develocity.models import (
     Build,
     BuildEvent,
@@ -104,7 +105,9 @@ class TestResult:
 class BuildDetail:
     """Reduces a build's message stream, batch by batch, into what its screen shows."""
 
-    def __init__(self) -> None:
+    def __init__(self, git_names: GitValueNames = DEFAULT_GIT_VALUE_NAMES) -> None:
+        self.git_names = git_names
+        """Which custom values name the Git commit, branch and repository."""
         self.events = EventLog()
         self.work: dict[str, WorkItem] = {}
         self.tests: dict[str, TestResult] = {}
@@ -121,8 +124,8 @@ class BuildDetail:
 
     @property
     def tool_type(self) -> str | None:
-        """The build tool, once the `Build` message arrived."""
-        return self._summary.build.tool_type if self._summary else None
+        """The build tool, once the `Build` message (v2) or the first event (v1) told."""
+        return self._summary.tool_type if self._summary else None
 
     def summary(self) -> BuildSummary | None:
         """The build's summary so far (None before the `Build` message)."""
@@ -132,7 +135,7 @@ class BuildDetail:
         """Take a batch of the build's messages into account."""
         for message in messages:
             if isinstance(message, Build):
-                self._summary = self._summary or SummaryBuilder(message)
+                self._summary = self._summary or SummaryBuilder(message, self.git_names)
                 self.events.add("Build", message.timestamp, message.source)
             elif isinstance(message, BuildEvent):
                 self._add_event(message)

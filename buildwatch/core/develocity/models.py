@@ -115,8 +115,10 @@ class Build(_Message):
     """A `Build` message: a build Develocity has received and processed.
 
     Its `message_id` is the build id in a listing and "0" in an events stream. v1 names the
-    tool's version `gradleVersion` and the agent's `pluginVersion` and has no `toolType` (all v1
-    builds are Gradle builds); the properties read both forms.
+    tool's version `gradleVersion` and the agent's `pluginVersion` and has no `toolType`; it
+    lists Maven builds too (`gradleVersion` then holds Maven's version, `pluginVersion` the
+    extension's), so a v1 build's tool is only known from its events. The properties read both
+    forms.
     """
 
     @property
@@ -130,9 +132,9 @@ class Build(_Message):
         return int_field(self.raw, "timestamp")
 
     @property
-    def tool_type(self) -> str:
-        """gradle, maven, bazel, npm, or whatever a newer server names; v1 means gradle."""
-        return text_field(self.raw, "toolType") or "gradle"
+    def tool_type(self) -> str | None:
+        """gradle, maven, bazel, npm, or whatever a newer server names; None over v1."""
+        return text_field(self.raw, "toolType") or None
 
     @property
     def tool_version(self) -> str | None:
@@ -271,6 +273,9 @@ class ProjectName(msgspec.Struct, frozen=True, gc=False):
     """The name of the project that was built (root project, top-level module, package)."""
 
     name: str
+    root: bool | None = None
+    """Whether it is the root build's (build path ":"), where the event tells: a Gradle build
+    with buildSrc or included builds sends one ProjectStructure per build."""
 
 
 class UserTag(msgspec.Struct, frozen=True, gc=False):
@@ -395,7 +400,15 @@ def _npm_requested(_: BuildEvent, data: JsonObject) -> Fact:
 
 def _project(_: BuildEvent, data: JsonObject) -> Fact | None:
     name = text_field(data, "rootProjectName", "topLevelProjectName", "name")
-    return ProjectName(name) if name else None
+    if not name:
+        return None
+    projects = data.get("projects")
+    paths = [
+        project.get("buildPath")
+        for project in (projects if isinstance(projects, list) else ())
+        if isinstance(project, dict) and isinstance(project.get("buildPath"), str)
+    ]
+    return ProjectName(name, ":" in paths if paths else None)
 
 
 def _tag(_: BuildEvent, data: JsonObject) -> Fact | None:

@@ -3,6 +3,10 @@
 The summary is made from a handful of event types (`summary_event_types` names them per tool, for
 a cheap `eventTypes`-filtered request); reducing is idempotent, so an event delivered twice
 changes nothing.
+
+The build tool is what the listing says (v2's `toolType`) or, when it says nothing (v1 lists
+Maven builds as it lists Gradle ones, with no `toolType`), what the events say: their type
+names are the tool's own (`MvnBuildStarted`, `BzlBuildStarted`, `BuildStarted`).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from buildwatch.core.develocity.git_values import DEFAULT_GIT_VALUE_NAMES, GitValueNames
 from buildwatch.core.develocity.models import (
     SUMMARY_EVENT_TYPES,
     Build,
@@ -73,11 +78,11 @@ _SUMMARY_EVENT_TYPES_BY_TOOL: dict[str, tuple[str, ...]] = {
     ),
 }
 
-# Custom values the Common Custom User Data plugin (Gradle, Maven, npm) and Bazel's
-# `--build_metadata` / workspace status conventionally use.
-_COMMIT_KEYS = ("Git commit id", "COMMIT_SHA", "STABLE_GIT_COMMIT")
-_BRANCH_KEYS = ("Git branch", "BRANCH_NAME")
-_REPOSITORY_KEYS = ("Git repository", "REPO_URL")
+TOOLS = tuple(_SUMMARY_EVENT_TYPES_BY_TOOL)
+"""The build tools whose events this client knows, in the order a v1 build is tried."""
+_TOOL_PREFIXES = (("Mvn", "maven"), ("Bzl", "bazel"), ("Npm", "npm"))
+_GRADLE_TYPES = frozenset(_SUMMARY_EVENT_TYPES_BY_TOOL["gradle"])
+# Bazel's `--build_metadata` / workspace status conventionally name who built where these ways.
 _USER_KEYS = ("BUILD_USER",)
 _HOST_KEYS = ("BUILD_HOST",)
 
@@ -87,12 +92,33 @@ def summary_event_types(tool_type: str) -> tuple[str, ...]:
     return _SUMMARY_EVENT_TYPES_BY_TOOL.get(tool_type) or tuple(sorted(SUMMARY_EVENT_TYPES))
 
 
+def summary_passes(tool_type: str | None) -> tuple[tuple[str, ...], ...]:
+    """The `eventTypes` filters to ask in turn for a build's summary, until its tool is known.
+
+    A build whose listing names its tool needs one; a v1 build (no `toolType`) is asked for
+    Gradle's types first, and only when none came back for the next tool's, and so on: a
+    server answers a filter of another tool's types with no events at all.
+    """
+    if tool_type is not None:
+        return (summary_event_types(tool_type),)
+    return tuple(summary_event_types(tool) for tool in TOOLS)
+
+
+def tool_of_event(event_type: str) -> str | None:
+    """The build tool an event type belongs to (None for one that does not tell)."""
+    for prefix, tool in _TOOL_PREFIXES:
+        if event_type.startswith(prefix):
+            return tool
+    return "gradle" if event_type in _GRADLE_TYPES else None
+
+
 @dataclass(frozen=True)
 class BuildSummary:
     """What the build's summary events say about it."""
 
     build_id: str
-    tool_type: str
+    tool_type: str | None
+    """What the listing or, failing that, the events say; None while neither has."""
     tool_version: str | None
     published_ms: int | None
     """When Develocity received the build (epoch ms)."""
@@ -133,10 +159,14 @@ class SummaryBuilder:
     """Reduces a build's events, in any number of steps, into a `BuildSummary`."""
 
     build: Build
+    git_names: GitValueNames = DEFAULT_GIT_VALUE_NAMES
+    """Which custom values name the Git commit, branch and repository."""
+    _tool: str | None = None
     _started: BuildStarted | None = None
     _finished: BuildFinished | None = None
     _agent: BuildAgent | None = None
     _project: str | None = None
+    _project_is_root = False
     _requested: tuple[str, ...] = ()
     _tags: dict[str, None] = field(default_factory=dict)
     _values: dict[tuple[str, str | None], None] = field(default_factory=dict)
@@ -145,8 +175,15 @@ class SummaryBuilder:
         default_factory=dict
     )
 
+    @property
+    def tool_type(self) -> str | None:
+        """The build tool, from the listing or else from the first event that tells."""
+        return self.build.tool_type or self._tool
+
     def add(self, event: BuildEvent) -> None:
         """Take one event into account; events that say nothing about the summary are ignored."""
+        if self._tool is None:
+            self._tool = tool_of_event(event.event_type)
         fact = fact_of(event)
         if isinstance(fact, BuildStarted):
             self._started = fact
@@ -155,8 +192,10 @@ class SummaryBuilder:
         elif isinstance(fact, BuildAgent):
             self._agent = fact
         elif isinstance(fact, ProjectName):
-            # Included builds bring their own ProjectStructure after the main build's.
-            self._project = self._project or fact.name
+            # buildSrc and included builds bring their own ProjectStructure, before or after the
+            # root build's; without a build path (before ProjectStructure 1.2) the first is it.
+            if not self._project_is_root and (fact.root or self._project is None):
+                self._project, self._project_is_root = fact.name, bool(fact.root)
         elif isinstance(fact, RequestedWork):
             self._requested = fact.items
         elif isinstance(fact, UserTag):
@@ -178,7 +217,7 @@ class SummaryBuilder:
             outcome = "failed" if finished.failed else "success"
         return BuildSummary(
             build_id=build.build_id,
-            tool_type=build.tool_type,
+            tool_type=self.tool_type,
             tool_version=build.tool_version,
             published_ms=build.timestamp,
             outcome=outcome,
@@ -189,9 +228,9 @@ class SummaryBuilder:
             tags=tuple(self._tags),
             custom_values=tuple(self._values),
             links=tuple(self._links),
-            git_commit=self._value(_COMMIT_KEYS),
-            git_branch=self._value(_BRANCH_KEYS),
-            git_repository=self._value(_REPOSITORY_KEYS),
+            git_commit=self.git_names.find("commit", self._values),
+            git_branch=self.git_names.find("branch", self._values),
+            git_repository=self.git_names.find("repository", self._values),
             started_ms=self._started.timestamp if self._started else None,
             finished_ms=finished.timestamp if finished else None,
             exit_code=finished.exit_code if finished else None,
@@ -218,9 +257,13 @@ class SummaryBuilder:
         return tuple(failures)
 
 
-def summarize(build: Build, events: Iterable[BuildEvent]) -> BuildSummary:
+def summarize(
+    build: Build,
+    events: Iterable[BuildEvent],
+    git_names: GitValueNames = DEFAULT_GIT_VALUE_NAMES,
+) -> BuildSummary:
     """The summary of a build from its events (all of them, or the summary types only)."""
-    builder = SummaryBuilder(build)
+    builder = SummaryBuilder(build, git_names)
     for event in events:
         builder.add(event)
     return builder.result()

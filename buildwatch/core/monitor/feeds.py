@@ -15,8 +15,10 @@ from buildwatch.core.backoff import Backoff, RetryNotice
 from buildwatch.core.buildbuddy.client import BuildBuddyClient
 from buildwatch.core.buildbuddy.errors import RetryableError
 from buildwatch.core.develocity.client import DevelocityClient, Since
-from buildwatch.core.develocity.models import Build, BuildEvent
-from buildwatch.core.develocity.summary import SummaryBuilder, summary_event_types
+from buildwatch.core.develocity.git_values import DEFAULT_GIT_VALUE_NAMES, GitValueNames
+from buildwatch.core.develocity.models import Build
+from buildwatch.core.develocity.summary import SummaryBuilder
+from buildwatch.core.develocity.summary_reader import read_summary
 from buildwatch.core.errors import AuthError, BuildwatchError, NotFoundError
 from buildwatch.core.history.catch_up import ListingBatch, listing_batches, resumed_listing
 from buildwatch.core.history.resume import ResumePoint
@@ -57,6 +59,7 @@ class DevelocityFeed:
     not running, the status counting the catch-up); without one it starts at `since`. With a
     `history`, every build and every new or changed summary is recorded, and stored builds that
     were never summarised are summarised now. Builds already summarised are not read again.
+    `git_names` says which custom values name the Git commit, branch and repository.
     """
 
     def __init__(
@@ -69,8 +72,10 @@ class DevelocityFeed:
         concurrency: int = DEFAULT_ENRICH_CONCURRENCY,
         history: MonitorHistory | None = None,
         point: ResumePoint | None = None,
+        git_names: GitValueNames = DEFAULT_GIT_VALUE_NAMES,
     ) -> None:
         self._listing = listing
+        self._git_names = git_names
         self._history = history
         self._point = point
         self._events = events
@@ -160,12 +165,8 @@ class DevelocityFeed:
                 self._store.enrichment_failed(build.build_id, f"{type(error).__name__}: {error}")
 
     async def _enrich(self, build: Build) -> None:
-        builder = SummaryBuilder(build)
-        event_types = summary_event_types(build.tool_type)
-        async for batch in self._events.event_batches(build.build_id, event_types):
-            for message in batch:
-                if isinstance(message, BuildEvent):
-                    builder.add(message)
+        builder = SummaryBuilder(build, self._git_names)
+        await read_summary(self._events, builder)
         summary = builder.result()
         if self._store.enrich(summary) and self._history is not None:
             self._history.record_summary(summary)

@@ -99,7 +99,8 @@ class BuildEntry:
     """A published build: what the listing says, then its summary once enrichment is done."""
 
     build_id: str
-    tool_type: str
+    tool_type: str | None
+    """What the listing says (nothing over v1: the summary's `tool_type` tells)."""
     tool_version: str | None
     published_ms: int | None
     summary: BuildSummary | None = None
@@ -288,7 +289,7 @@ class MonitorStore:
         if outcome is not None and published >= self._notify_after_ms and self._wants(
             outcome, summary.git_commit
         ):
-            project = summary.project or summary.tool_type
+            project = summary.project or summary.tool_type or summary.build_id
             self._notices.append(Notice(
                 "develocity", summary.build_id, f"Build {outcome}: {project}",
                 " ".join(summary.requested) or summary.build_id, outcome,

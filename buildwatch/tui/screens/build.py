@@ -184,6 +184,7 @@ class BuildScreen(DrillDownScreen):
 
     async def _load(self) -> None:
         shared = services(self.app)
+        self.detail.git_names = shared.git_names
         client = shared.develocity
         if client is None:
             if self.build_id not in shared.store.builds:
@@ -220,8 +221,7 @@ class BuildScreen(DrillDownScreen):
             return
         self._flushed_at = monotonic()
         detail = self.detail
-        tool = detail.tool_type or "gradle"
-        work_name = WORK_NAMES.get(tool, "Tasks")
+        work_name = WORK_NAMES.get(detail.tool_type or "", "Tasks")
         self.query_one("#tabs", TabbedContent).get_tab("work").label = f"2 {work_name}"
         summary = detail.summary()
         if summary is not None:
