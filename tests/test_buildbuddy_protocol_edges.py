@@ -262,6 +262,61 @@ async def test_a_proxy_error_page_is_retried_and_the_read_succeeds(
     assert await all_invocation_ids(client) == ["1"]
 
 
+CDN_PAGE = ("<!DOCTYPE html><html><head><title>example.com | 520: Web server is returning an "
+            "unknown error</title></head><body><h1>Error 520</h1></body></html>")
+"""What a CDN in front of the server sends when the server's answer makes no sense to it."""
+
+
+async def test_a_507_then_a_cdn_520_page_are_retried_and_the_read_succeeds(
+    server: ScriptedServer, client: BuildBuddyClient
+) -> None:
+    server.answer(
+        reply(507, "Insufficient Storage"),
+        reply(520, CDN_PAGE, **{"Content-Type": "text/html"}),
+        json_reply({"invocation": [{"id": {"invocationId": "1"}}]}),
+    )
+    assert await all_invocation_ids(client) == ["1"]
+    assert len(server.seen) == 3
+
+
+@pytest.mark.parametrize("status", [521, 522, 523, 524, 530])
+async def test_every_cdn_error_page_is_retried(
+    server: ScriptedServer, client: BuildBuddyClient, status: int
+) -> None:
+    server.answer(reply(status, CDN_PAGE, **{"Content-Type": "text/html"}), json_reply({}))
+    await client.check_access()
+    assert len(server.seen) == 2
+
+
+async def test_a_5xx_whose_grpc_code_this_client_does_not_know_is_retried(
+    server: ScriptedServer, client: BuildBuddyClient
+) -> None:
+    server.answer(reply(500, "rpc error: code = DataLoss desc = chunk lost"), json_reply({}))
+    await client.check_access()
+    assert len(server.seen) == 2
+
+
+async def test_a_method_the_server_does_not_implement_is_not_retried(
+    server: ScriptedServer, client: BuildBuddyClient
+) -> None:
+    server.answer(reply(500, "rpc error: code = Unimplemented desc = no such RPC"), json_reply({}))
+    with pytest.raises(ServerError, match="Unimplemented"):
+        await client.check_access()
+    assert len(server.seen) == 1
+
+
+async def test_a_delete_that_meets_a_cdn_520_page_is_sent_once_and_fails_in_one_line(
+    server: ScriptedServer, client: BuildBuddyClient
+) -> None:
+    server.answer(reply(520, CDN_PAGE, **{"Content-Type": "text/html"}), json_reply({}))
+    with pytest.raises(ServerError) as raised:
+        await client.delete_file(blob_uri(b"x"))
+    message = str(raised.value)
+    assert len(server.seen) == 1
+    assert "HTTP 520" in message and "never retried" in message
+    assert "\n" not in message and "<" not in message
+
+
 async def test_a_read_whose_body_is_cut_off_is_retried(
     server: ScriptedServer, client: BuildBuddyClient
 ) -> None:

@@ -732,6 +732,14 @@ def test_an_unavailable_fault_is_an_unavailable_500(own_sim: BuildBuddy) -> None
     assert response.text.startswith("rpc error: code = Unavailable desc = ")
 
 
+def test_a_gateway_fault_is_a_proxys_html_page_with_a_5xx_beyond_500(own_sim: BuildBuddy) -> None:
+    for method in ("GetInvocation", "GetFile"):
+        own_sim.thread.set_faults(FaultSpec(gateway=1.0))
+        response = own_sim.call(method, {"selector": {"invocation_id": "x"}})
+        assert response.status_code > 500 and response.text.startswith("<!DOCTYPE html>")
+        assert response.headers["Content-Type"].startswith("text/html")
+
+
 def test_throttling_comes_in_bursts_of_429_with_retry_after(own_sim: BuildBuddy) -> None:
     own_sim.thread.set_faults(FaultSpec(throttle=1.0, burst=3))
     responses = [

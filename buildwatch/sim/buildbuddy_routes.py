@@ -3,7 +3,8 @@
 The answers follow the real server, including where it surprises: a handler error (bad key,
 unknown invocation, bad selector, quota) is HTTP 500 with a plain-text `rpc error: code = …`
 body, while GetFile has its own handler answering 401, 400 or 404, streams raw bytes without a
-Content-Length, and appends an error that happens mid-stream to its 200 body.
+Content-Length, and appends an error that happens mid-stream to its 200 body. Under the
+`gateway` fault a proxy or CDN in front of it answers with an HTML error page instead.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from buildwatch.sim.buildbuddy_wire import (
     encode_response,
     go_quote,
 )
-from buildwatch.sim.context import SimContext
+from buildwatch.sim.context import Refusal, SimContext
+from buildwatch.sim.develocity_routes import GATEWAY_STATUSES
 from buildwatch.sim.streaming import stream_body
 
 API = "buildbuddy"
@@ -43,6 +45,7 @@ _PROTOBUF_TYPES = ("application/proto", "application/protobuf", "application/pro
                    "application/grpc+proto")
 _PLAIN = {"Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff"}
 _UNAVAILABLE = "connection error: desc = \"transport: error while dialing: connection refused\""
+_RPC_REFUSALS: tuple[Refusal, ...] = ("unavailable", "quota", "throttle", "gateway")
 
 Handler = Callable[[BuildBuddyData, dict[str, Any], int], dict[str, Any]]
 
@@ -76,6 +79,13 @@ def _throttled() -> web.Response:
     return _text(429, "Too Many Requests", {"Retry-After": "1"})
 
 
+def _proxy_page(ctx: SimContext) -> web.Response:
+    """A proxy's or CDN's error page, a 5xx other than the server's own 500."""
+    status = ctx.fault_rng.choice(GATEWAY_STATUSES)
+    return web.Response(status=status, content_type="text/html",
+                        text=f"<!DOCTYPE html><html><body><h1>Error {status}</h1></body></html>")
+
+
 def _api_key(request: web.Request) -> str:
     """The API key a request carries: `x-buildbuddy-api-key`, or in `Authorization`."""
     key = request.headers.get("x-buildbuddy-api-key", "")
@@ -104,9 +114,11 @@ def _rpc(
         handler = _HANDLERS.get(method)
         if handler is None:
             return _text(404, f"Method '{request.path}' not found.")
-        refusal = ctx.refusal()
+        refusal = ctx.refusal(_RPC_REFUSALS)
         if refusal == "throttle":
             return _throttled()
+        if refusal == "gateway":
+            return _proxy_page(ctx)
         await ctx.pause_if_slow()
         content_type = request.headers.get("Content-Type", "")
         if content_type in _PROTOBUF_TYPES:
@@ -217,9 +229,11 @@ def _get_file(
     ctx: SimContext, data: BuildBuddyData
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def get_file(request: web.Request) -> web.StreamResponse:
-        refusal = ctx.refusal(("unavailable", "throttle"))
+        refusal = ctx.refusal(("unavailable", "throttle", "gateway"))
         if refusal == "throttle":
             return _throttled()
+        if refusal == "gateway":
+            return _proxy_page(ctx)
         await ctx.pause_if_slow()
         try:
             _authenticate(ctx, request)

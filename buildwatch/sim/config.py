@@ -35,7 +35,7 @@ class FaultSpec:
     throttle: float = 0.0
     """Either server answers 429 with `Retry-After: 1`, as a proxy in front of it would."""
     gateway: float = 0.0
-    """A proxy or CDN in front of Develocity answers an HTML error page with a 5xx status
+    """A proxy or CDN in front of either server answers an HTML error page with a 5xx status
     beyond 503 (502, 504, 507, Cloudflare's 520-524 and 530)."""
     burst: int = 1
     """A refusal (unavailable, quota, throttle, gateway) repeats for this many requests in a row; then

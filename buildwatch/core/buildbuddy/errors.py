@@ -29,6 +29,10 @@ _RETRIED_CODES = frozenset(
     {"Unavailable", "ResourceExhausted", "Internal", "Unknown", "DeadlineExceeded", "Aborted"}
 )
 """gRPC codes that say "try again later" rather than "this request is wrong"."""
+_PERMANENT_CODES = frozenset({"AlreadyExists", "Unimplemented"})
+"""gRPC codes, besides the ones with a meaning of their own below, that say "this request will
+never work". Any other code in a 5xx (DataLoss, Canceled, one newer than this client) is tried
+again, as every 5xx is."""
 _KEY_HINT = "check BUILDWATCH_BUILDBUDDY_API_KEY or the key stored in the keyring"
 _KEY_REJECTED = "the server rejected the API key"
 """Said without the server's words: they quote the key, even if partly masked (`w***1`)."""
@@ -72,7 +76,9 @@ def classify(
     # GetFile has a handler of its own whose 400, 401 and 404 mean what they say: a missing blob
     # is a 404 whose body reads like a transient error (the server hides the cause).
     if grpc is not None and not (rpc == "GetFile" and status in (400, 401, 404)):
-        return _for_grpc_code(rpc, grpc.group(1), shown(grpc.group(2), secret), retry_after_s)
+        return _for_grpc_code(
+            rpc, status, grpc.group(1), shown(grpc.group(2), secret), retry_after_s
+        )
     detail = "" if looks_like_html(body) else shown(text, secret)
     said = f": {detail}" if detail else ""
     if status == 401:
@@ -94,11 +100,15 @@ def classify(
     if status == 429:
         return RetryableError(f"BuildBuddy is throttling requests (HTTP 429{said})", retry_after_s)
     if status >= 500:
+        # Every 5xx, a CDN's HTML error page (520-524, 530) too: the server or the way to it is
+        # failing for now, whatever the body says.
         return RetryableError(f"BuildBuddy failed (HTTP {status}{said})", retry_after_s)
     return ServerError(f"BuildBuddy answered {rpc} with HTTP {status}{said}")
 
 
-def _for_grpc_code(rpc: str, code: str, message: str, retry_after_s: float) -> BuildwatchError:
+def _for_grpc_code(
+    rpc: str, status: int, code: str, message: str, retry_after_s: float
+) -> BuildwatchError:
     said = f"{code}: {message}" if message else code
     if code == "Unauthenticated":
         return AuthError(f"BuildBuddy: {_KEY_REJECTED}; {_KEY_HINT}")
@@ -108,6 +118,6 @@ def _for_grpc_code(rpc: str, code: str, message: str, retry_after_s: float) -> B
         return NotFoundError(f"BuildBuddy {rpc}: {message or 'not found'}")
     if code in ("InvalidArgument", "OutOfRange", "FailedPrecondition"):
         return ConfigError(f"BuildBuddy rejected the {rpc} request ({said})")
-    if code in _RETRIED_CODES:
+    if code in _RETRIED_CODES or (status >= 500 and code not in _PERMANENT_CODES):
         return RetryableError(f"BuildBuddy {rpc} failed ({said})", retry_after_s)
     return ServerError(f"BuildBuddy {rpc} failed ({said})")
