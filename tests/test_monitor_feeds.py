@@ -19,9 +19,10 @@ from buildwatch.core.monitor.feeds import (
     connected_reporter,
     retry_reporter,
 )
-from buildwatch.core.monitor.store import MonitorStore
+from buildwatch.core.monitor.store import MonitorStore, SourceName
 from buildwatch.core.secrets import Secret
 from buildwatch.sim import FaultSpec, SimConfig, SimulatorThread
+from buildwatch.sim.world import World
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -128,6 +129,50 @@ async def test_throttling_backs_off_no_sooner_than_retry_after(sim: SimulatorThr
         assert status.retry_at - store.clock() > 0.5
         sim.set_faults(FaultSpec())
         await until(lambda: store.buildbuddy.state == "live")
+
+
+class RetryRecordingStore(MonitorStore):
+    """A store that remembers each failed attempt a feed reports to it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.retries: list[str] = []
+
+    def retrying(self, source: SourceName, cause: str, delay_s: float, attempt: int) -> None:
+        self.retries.append(f"{source}: {cause}")
+        super().retrying(source, cause, delay_s, attempt)
+
+
+def refused_invocation_polls(sim: SimulatorThread) -> int:
+    return sum(1 for record in sim.requests
+               if record.path == "/api/v1/GetInvocation" and record.status != 200)
+
+
+async def test_the_poller_stays_live_while_invocations_keep_arriving_under_unavailability(
+    sim: SimulatorThread,
+) -> None:
+    store = RetryRecordingStore()
+    for commit in World(SimConfig().seed).commits[:20]:
+        store.watch(commit.sha, "you")
+    sim.set_faults(FaultSpec(unavailable=0.1))
+    async with buildbuddy(sim) as client, running(
+        BuildBuddyPoller(client, store, interval_s=0.05, backoff=fast_backoff).run()
+    ):
+        await until(lambda: refused_invocation_polls(sim) >= 10)
+    assert store.retries == []
+    assert store.buildbuddy.state == "live"
+    assert store.buildbuddy.attempt == 0
+
+
+async def test_the_poller_shows_reconnecting_when_no_commit_answers(sim: SimulatorThread) -> None:
+    store = RetryRecordingStore()
+    store.watch(World(SimConfig().seed).commits[0].sha, "you")
+    sim.set_faults(FaultSpec(unavailable=1.0, burst=50))
+    async with buildbuddy(sim) as client, running(
+        BuildBuddyPoller(client, store, interval_s=0.05, backoff=fast_backoff).run()
+    ):
+        await until(lambda: store.buildbuddy.attempt >= 3)
+        assert store.buildbuddy.state == "reconnecting" and not store.invocations
 
 
 async def test_waking_the_poller_polls_a_new_commit_at_once(sim: SimulatorThread) -> None:

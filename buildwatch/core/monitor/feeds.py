@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
 
 from buildwatch.core.backoff import Backoff, RetryNotice
 from buildwatch.core.buildbuddy.client import BuildBuddyClient
 from buildwatch.core.buildbuddy.errors import RetryableError
+from buildwatch.core.buildbuddy.models import Invocation
 from buildwatch.core.develocity.client import DevelocityClient, Since
 from buildwatch.core.develocity.git_values import DEFAULT_GIT_VALUE_NAMES, GitValueNames
 from buildwatch.core.develocity.models import Build
@@ -26,6 +29,7 @@ from buildwatch.core.monitor.history import MonitorHistory
 from buildwatch.core.monitor.store import MonitorStore
 
 DEFAULT_ENRICH_CONCURRENCY = 6
+_T = TypeVar("_T")
 
 
 def retry_reporter(store: MonitorStore) -> Callable[[RetryNotice], None]:
@@ -178,6 +182,11 @@ class BuildBuddyPoller:
     Errors back off exponentially, never sooner than a server's `Retry-After`; a refused key
     stops the poller (the user is asked for a new one). `wake()` polls at once, for a commit the
     user just added. With a `history`, new and changed invocations are recorded.
+
+    A poll asks for each commit in turn, and one commit's failure does not keep the others from
+    being asked. A poll in which some commits answered has delivered data since the last
+    failure: the source is live, and the commits that failed are asked again at the next poll.
+    Only a poll that got nothing shows the source reconnecting, with a growing backoff.
     """
 
     def __init__(
@@ -206,41 +215,49 @@ class BuildBuddyPoller:
         store.set_state("buildbuddy", "connecting")
         backoff = self._backoff()
         while True:
-            wakeable = False  # a wake must not cut short a server's Retry-After
             # Cleared before the poll, so a commit watched during it brings another poll.
             self._wake.clear()
             try:
-                await self._poll()
+                poll = await self._poll()
             except AuthError as error:
                 store.set_state("buildbuddy", "auth_failed", str(error))
                 return
-            except RetryableError as error:
-                delay = backoff.next_delay(error.retry_after_s)
-                store.retrying("buildbuddy", str(error), delay, backoff.attempt)
-            except BuildwatchError as error:
-                delay = backoff.next_delay()
-                store.retrying("buildbuddy", str(error), delay, backoff.attempt)
-            else:
-                backoff = self._backoff()
-                delay, wakeable = self._interval_s, True
-                watched = len(store.watched_commits())
-                store.set_state(
-                    "buildbuddy", "live", f"{watched} commit{'s' * (watched != 1)} watched"
-                )
-            await self._sleep(delay, wakeable)
+            retry_after = poll.retry_after_s
+            if poll.failure is not None and not poll.answered:
+                delay = backoff.next_delay(retry_after)
+                store.retrying("buildbuddy", str(poll.failure), delay, backoff.attempt)
+                await self._sleep(delay, wakeable=False)
+                continue
+            backoff = self._backoff()
+            watched = len(store.watched_commits())
+            detail = f"{watched} commit{'s' * (watched != 1)} watched"
+            if poll.failed:
+                detail += f", {poll.failed} not answered just now"
+            store.set_state("buildbuddy", "live", detail)
+            # A wake must not cut short a server's Retry-After.
+            await self._sleep(max(self._interval_s, retry_after), wakeable=not retry_after)
 
-    async def _poll(self) -> None:
+    async def _poll(self) -> _Poll:
+        """Ask for every watched commit's invocations (only whether the key works, when none is
+        watched); `AuthError` ends the poll at once, any other failure only that commit's part."""
         commits = self._store.watched_commits()
+        poll = _Poll()
         if not commits:
-            await self._client.check_access()
+            await poll.ask(self._client.check_access())
         for commit in commits:
-            invocations = [item async for item in self._client.invocations(commit_sha=commit)]
+            invocations = await poll.ask(self._invocations(commit))
+            if invocations is None:
+                continue
             if self._history is not None:
                 known = self._store.invocations
                 self._history.record_invocations(
                     item for item in invocations if known.get(item.invocation_id) != item
                 )
             self._store.upsert_invocations(invocations)
+        return poll
+
+    async def _invocations(self, commit: str) -> list[Invocation]:
+        return [item async for item in self._client.invocations(commit_sha=commit)]
 
     async def _sleep(self, delay: float, wakeable: bool) -> None:
         if not wakeable:
@@ -248,3 +265,30 @@ class BuildBuddyPoller:
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), delay)
+
+
+@dataclass
+class _Poll:
+    """How one BuildBuddy poll went: how many requests were answered and how many failed, and
+    the last failure."""
+
+    answered: int = 0
+    failed: int = 0
+    failure: BuildwatchError | None = None
+
+    async def ask(self, request: Awaitable[_T]) -> _T | None:
+        """The answer to `request`, or None once a failure (but a refused key) is counted."""
+        try:
+            answer = await request
+        except AuthError:
+            raise
+        except BuildwatchError as error:
+            self.failed, self.failure = self.failed + 1, error
+            return None
+        self.answered += 1
+        return answer
+
+    @property
+    def retry_after_s(self) -> float:
+        """The server's `Retry-After` in the last failure, 0 without one."""
+        return self.failure.retry_after_s if isinstance(self.failure, RetryableError) else 0.0
