@@ -1,0 +1,112 @@
+"""`buildwatch tail --summary` and `--summary --json` over both API versions: real processes
+against the simulator (and a server whose every string is hostile)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from hostile_server import HOSTILE, serve
+
+from buildwatch.sim import SimConfig, SimulatorThread
+from buildwatch.sim.develocity_data import plan_build
+from buildwatch.sim.develocity_model import BuildSummary as Plan
+
+pytestmark = pytest.mark.timeout(60)
+SEED = 8
+SUMMARY_FIELDS = [
+    "buildId", "tool", "toolVersion", "outcome", "project", "user", "host", "branch", "commit",
+    "requested", "tags", "startedMs", "finishedMs", "durationMs", "failure", "failedTasks",
+    "failedTests",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[SimulatorThread]:
+    with SimulatorThread(SimConfig(seed=SEED, builds=16, not_ready_s=0.0)) as running:
+        yield running
+
+
+def buildwatch(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    environment = {
+        **os.environ, "BUILDWATCH_DEVELOCITY_URL": url, "BUILDWATCH_DEVELOCITY_TOKEN": "sim-token"
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "buildwatch", *args],
+        env=environment, capture_output=True, text=True, timeout=30,
+    )
+
+
+def plans(sim: SimulatorThread) -> dict[str, Plan]:
+    """What the simulator made each published build from, by id."""
+    listed: list[dict[str, Any]] = httpx.get(f"{sim.develocity_url}/_sim/develocity/builds").json()
+    return {
+        build["buildId"]: plan_build(sim.ctx.world, index, build["timestamp"])
+        for index, build in enumerate(listed)
+    }
+
+
+def summaries(sim: SimulatorThread, api_version: str) -> dict[str, dict[str, Any]]:
+    done = buildwatch(
+        sim.develocity_url, "tail", "--since", "0", "--summary", "--json",
+        "--api-version", api_version,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    return {line["buildId"]: line for line in lines}
+
+
+def test_summary_json_prints_one_line_per_build_with_every_field(sim: SimulatorThread) -> None:
+    printed = summaries(sim, "2")
+    assert list(printed) == list(plans(sim))
+    assert all(list(summary) == SUMMARY_FIELDS for summary in printed.values())
+
+
+@pytest.mark.parametrize("api_version", ["1", "2"])
+def test_summary_json_of_a_maven_build_names_maven_its_outcome_and_who_built_it(
+    sim: SimulatorThread, api_version: str
+) -> None:
+    plan = next(plan for plan in plans(sim).values() if plan.tool_type == "maven")
+    summary = summaries(sim, api_version)[plan.build_id]
+    assert (summary["tool"], summary["toolVersion"]) == ("maven", plan.tool_version)
+    assert summary["outcome"] == ("failed" if plan.failed else "succeeded")
+    assert (summary["project"], summary["user"]) == (plan.project, plan.user)
+    assert summary["host"].startswith(plan.host)
+    assert (summary["branch"], summary["commit"]) == (plan.commit.branch, plan.commit.sha)
+
+
+def test_summary_json_of_a_failed_build_names_its_failure_and_times(sim: SimulatorThread) -> None:
+    plan = next(
+        plan for plan in plans(sim).values()
+        if plan.tool_type == "gradle" and plan.failed and not plan.target_events
+    )
+    summary = summaries(sim, "2")[plan.build_id]
+    assert summary["outcome"] == "failed" and summary["failure"]
+    assert summary["durationMs"] == summary["finishedMs"] - summary["startedMs"]
+    assert summary["requested"] and summary["tags"]
+    assert (summary["failedTasks"], summary["failedTests"]) == ([], [])
+
+
+def test_summary_text_of_a_maven_build_listed_over_v1_names_maven(sim: SimulatorThread) -> None:
+    plan = next(plan for plan in plans(sim).values() if plan.tool_type == "maven")
+    done = buildwatch(
+        sim.develocity_url, "tail", "--since", "0", "--summary", "--api-version", "1"
+    )
+    line = next(line for line in done.stdout.splitlines() if line.startswith(plan.build_id))
+    assert f"maven {plan.tool_version}" in line
+    assert ("failed" if plan.failed else "success") in line
+
+
+def test_summary_json_escapes_every_control_character_a_server_sends() -> None:
+    done = buildwatch(serve(), "tail", "--since", "0", "--summary", "--json")
+    assert done.returncode == 0
+    assert done.stdout.isascii()
+    assert not any(ord(c) < 0x20 and c != "\n" for c in done.stdout)
+    projects = [json.loads(line)["project"] for line in done.stdout.splitlines()]
+    assert HOSTILE in projects
