@@ -173,6 +173,8 @@ async def test_the_poller_shows_reconnecting_when_no_commit_answers(sim: Simulat
     ):
         await until(lambda: store.buildbuddy.attempt >= 3)
         assert store.buildbuddy.state == "reconnecting" and not store.invocations
+        # Each poll is one try: the cause reads as the server's, with no "gave up after 1 tries".
+        assert "Unavailable" in store.buildbuddy.detail and "gave up" not in store.buildbuddy.detail
 
 
 async def test_waking_the_poller_polls_a_new_commit_at_once(sim: SimulatorThread) -> None:

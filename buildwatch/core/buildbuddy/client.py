@@ -323,9 +323,11 @@ class BuildBuddyClient:
             if not isinstance(outcome, RetryableError) or not retry:
                 raise outcome
             if attempt == attempts:
-                raise RetryableError(
-                    f"{outcome} (gave up after {attempts} tries)", outcome.retry_after_s
-                )
+                if attempts > 1:
+                    outcome = RetryableError(
+                        f"{outcome} (gave up after {attempts} tries)", outcome.retry_after_s
+                    )
+                raise outcome
             delay = backoff.next_delay(at_least_s=outcome.retry_after_s)
             if self._on_retry is not None:
                 self._on_retry(RetryNotice(str(outcome), delay, attempt))
