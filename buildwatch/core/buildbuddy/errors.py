@@ -3,9 +3,9 @@
 The JSON API does not map gRPC codes to HTTP statuses: every handler error is an HTTP 500 whose
 plain-text body reads `rpc error: code = <Code> desc = <message>`. Only a few cases have their
 own status (400 for a body the server cannot parse, 401 from GetFile for a bad key, 403 for IP
-rules, 404 for an unknown method or a missing blob), and proxies in front of the server add 429
-and 502-504. So an error is classified by the gRPC code when the body carries one, and by the
-HTTP status otherwise.
+rules, 404 for an unknown method or a missing blob), and proxies and CDNs in front of the server
+add 429 and any other 5xx, often with an HTML page (502-504, 507, 520-524, 530). So an error is
+classified by the gRPC code when the body carries one, and by the HTTP status otherwise.
 """
 
 from __future__ import annotations
