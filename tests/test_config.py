@@ -151,6 +151,21 @@ def test_true_is_not_taken_for_a_number(tmp_path: Path) -> None:
     assert message.endswith("backfill_minutes must be an integer, not true or false")
 
 
+def test_the_longest_wait_between_reconnections_is_read(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "[profiles.work.ui]\nretry_max_seconds = 5\n"))
+
+    assert config.profile("work").ui.retry_max_seconds == 5.0
+
+
+@pytest.mark.parametrize("seconds", ["0.1", "61"])
+def test_a_wait_between_reconnections_outside_half_a_second_to_a_minute_is_refused(
+    tmp_path: Path, seconds: str
+) -> None:
+    message = load_error(tmp_path, f"[profiles.work.ui]\nretry_max_seconds = {seconds}\n")
+
+    assert message.endswith("profiles.work.ui.retry_max_seconds must be between 0.5 and 60")
+
+
 def test_an_unknown_notification_filter_lists_the_known_ones(tmp_path: Path) -> None:
     message = load_error(tmp_path, '[profiles.work.ui]\nnotify_on = ["failed", "flaky"]\n')
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -23,7 +26,7 @@ from buildwatch.core.monitor.session import MonitorSession, MonitorSettings
 from buildwatch.core.monitor.store import MonitorStore
 from buildwatch.core.reachability import CONFIGURATION_HINT
 from buildwatch.core.secrets import Secret
-from buildwatch.sim import FaultSpec, SimConfig, Simulator
+from buildwatch.sim import FaultSpec, SimConfig, Simulator, SimulatorThread
 from buildwatch.sim.develocity_routes import GATEWAY_STATUSES
 
 pytestmark = pytest.mark.timeout(60)
@@ -321,3 +324,22 @@ async def test_the_monitor_keeps_trying_a_wrong_address_and_says_it_looks_miscon
     assert status.state == "reconnecting"
     assert status.detail.startswith(f"{CONFIGURATION_HINT}: ")
     assert "does not speak TLS" in status.detail
+
+
+def test_tail_follow_given_https_for_a_plain_http_server_stops_at_once_with_one_line() -> None:
+    with SimulatorThread(SimConfig(seed=3, builds=1)) as sim:
+        result = subprocess.run(
+            [sys.executable, "-m", "buildwatch", "tail", "--follow", "--since", "0"],
+            env={
+                **os.environ,
+                "BUILDWATCH_DEVELOCITY_URL": sim.develocity_url.replace("http://", "https://"),
+                "BUILDWATCH_DEVELOCITY_TOKEN": "sim-token",
+            },
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert result.returncode == ServerError.exit_code
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert "does not speak TLS: is it an http:// server (the URL says https://)?" in line
