@@ -343,3 +343,27 @@ def test_tail_follow_given_https_for_a_plain_http_server_stops_at_once_with_one_
     assert result.stdout == ""
     (line,) = result.stderr.splitlines()
     assert "does not speak TLS: is it an http:// server (the URL says https://)?" in line
+
+
+async def test_the_monitor_lists_again_by_time_when_a_restarted_server_lost_its_position() -> None:
+    port = free_port()
+    sim = await started(SimConfig(seed=3, builds=5), port)
+    first = await published(sim)
+    store = MonitorStore()
+    settings = MonitorSettings(QUICK, since=0, develocity=connection_to(sim.develocity_url))
+    session = MonitorSession(settings, store)
+    task = asyncio.create_task(session.run_develocity())
+    status = store.develocity
+    try:
+        await until(lambda: len(store.builds) == 5, lambda: status)
+        await sim.stop()
+        await until(lambda: status.state == "reconnecting", lambda: status)
+        sim = await started(SimConfig(seed=4, builds=0), port)
+        later = sim.publish_builds(2)[:2]
+        await until(lambda: len(store.builds) == 7 and status.state == "live", lambda: status)
+    finally:
+        await stop(task)
+        await session.aclose()
+        await sim.stop()
+    assert sorted(store.builds) == sorted(first + later)
+    assert 400 in [r.status for r in sim.ctx.requests]
