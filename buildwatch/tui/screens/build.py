@@ -1,8 +1,11 @@
 """A Develocity build, for triage: what failed, in which task or test, and what it printed.
 
 The screen streams the build's whole event stream from a worker that starts when it opens and is
-cancelled when it closes. `BuildDetail` reduces the events; the screen flushes what changed to its
-tabs a few times a second, so a 500,000-event build loads with the screen responsive. The summary
+cancelled when it closes. `BuildDetail` reduces the events; a timer applies what changed to the
+tabs every `FLUSH_S`, and after every `WORK_S` it holds the event loop the worker waits until
+keys, that timer and the redraw they caused are done. Both go by the clock, not by network reads:
+a server that sends one message per packet loads as fast as one that sends a megabyte at a time,
+and a 500,000-event build loads with the screen responsive. The summary
 the monitor holds (read by the feed, or from the local history) heads the screen at once; without
 the server it is all there is, and the Summary tab says so.
 
@@ -13,7 +16,6 @@ goes back, `q` quits.
 
 from __future__ import annotations
 
-import asyncio
 from time import monotonic
 from typing import ClassVar
 
@@ -32,6 +34,7 @@ from buildwatch.core.develocity.detail import (
     WorkItem,
     outcome_rank,
 )
+from buildwatch.core.develocity.models import Message
 from buildwatch.core.develocity.report import (
     WORK_NAMES,
     header_pairs,
@@ -60,12 +63,13 @@ from buildwatch.tui.widgets.log_panel import LogPanel
 from buildwatch.tui.widgets.log_view import LogView
 from buildwatch.tui.widgets.table_model import Column, TableRow
 
-FLUSH_S = 0.25
-"""How often loaded events reach the widgets."""
+FLUSH_S = 0.1
+"""How often the events that arrived reach the widgets while the build loads."""
+WORK_S = 0.05
+"""How long reading and reducing events may hold the event loop before keys and redraws get
+their turn: reading never waits while the bytes keep arriving, so without this a key waits."""
 SLICE = 1000
-"""Events reduced at a time (about 15 ms' work) between idle moments of the event loop."""
-IDLE_S = 0.005
-"""The event loop's idle time after each slice of events, for keys and redraws."""
+"""Events reduced at a time (about 15 ms' work), so a big network read is reduced in turns."""
 
 NEEDS_SERVER = "Its tasks, tests, events and console need the server."
 
@@ -148,12 +152,15 @@ class BuildScreen(DrillDownScreen):
         self.loaded = False
         """Whether the whole event stream has been read."""
         self._summary_shown = ""
-        self._flushed_at = 0.0
+        self._header_shown = Text()
+        self._progress_shown = "connecting…"
+        self._flushed_count = 0
+        self._pause_at = 0.0
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="build-top"):
             yield Breadcrumb()
-            yield Static(Text("connecting…"), id="build-progress")
+            yield Static(Text(self._progress_shown), id="build-progress")
         yield Static(Text(f"build {self.build_id}"), id="build-header")
         with TabbedContent(id="tabs"):
             with TabPane("1 Summary", id="summary"):
@@ -198,31 +205,53 @@ class BuildScreen(DrillDownScreen):
             self._show_without_events(
                 "Develocity has not answered yet: until it does, this is what the local history "
                 "holds.")
+        self._pause_at = monotonic() + WORK_S
+        flusher = self.set_interval(FLUSH_S, self._flush_arrived)
         try:
             async for batch in client.event_batches(self.build_id):
-                # Reducing events holds the event loop, and a key needs many turns of it to reach
-                # the screen: a moment with nothing to do after each slice lets it get there.
-                for start in range(0, len(batch), SLICE):
-                    self.detail.add(batch[start:start + SLICE])
-                    await asyncio.sleep(IDLE_S)
-                if monotonic() - self._flushed_at >= FLUSH_S:
-                    self._flush()
+                await self._take(batch)
         except BuildwatchError as error:
             self._flush()
             self._progress(f"stopped: {error}")
             if not self.detail.events:
                 self._show_without_events(sanitize_line(f"The events could not be read: {error}"))
             return
+        finally:
+            flusher.stop()
         self.loaded = True
         self._flush()
+
+    async def _take(self, batch: list[Message]) -> None:
+        """Reduce a batch of events, pausing whenever loading has held the event loop `WORK_S`.
+
+        Reducing holds the event loop, and so does reading while bytes keep arriving. A key or
+        a flush reaches the screen through many turns of the loop, some of them timed (a frame
+        is drawn at most 60 times a second), so a fixed moment is not enough: the pause lasts
+        until the screen has drawn what is pending. The clock decides, not the batch: a batch
+        may be one event or thousands.
+        """
+        for start in range(0, len(batch), SLICE):
+            self.detail.add(batch[start:start + SLICE])
+            if monotonic() >= self._pause_at:
+                await self.wait_for_refresh()
+                self._pause_at = monotonic() + WORK_S
+
+    def _flush_arrived(self) -> None:
+        """Show the events that arrived since the last flush, if any did."""
+        if len(self.detail.events) != self._flushed_count:
+            self._flush()
 
     def _flush(self) -> None:
         if not is_open(self):
             return
-        self._flushed_at = monotonic()
         detail = self.detail
+        self._flushed_count = len(detail.events)
         work_name = WORK_NAMES.get(detail.tool_type or "", "Tasks")
-        self.query_one("#tabs", TabbedContent).get_tab("work").label = f"2 {work_name}"
+        # A new label, a header or a progress of another width lays the whole screen out again,
+        # which costs more than the rest of a flush: only a change is sent.
+        tab = self.query_one("#tabs", TabbedContent).get_tab("work")
+        if tab.label_text != f"2 {work_name}":
+            tab.label = f"2 {work_name}"
         summary = detail.summary()
         if summary is not None:
             self._show_header(summary)
@@ -263,13 +292,18 @@ class BuildScreen(DrillDownScreen):
     def _show_header(self, summary: BuildSummary) -> None:
         web = services(self.app).develocity_url
         url = build_scan_url(web, self.build_id) if web else None
-        self.query_one("#build-header", Static).update(
-            header_text(header_pairs(summary, url), HEADER_LINES))
+        header = header_text(header_pairs(summary, url), HEADER_LINES)
+        if header != self._header_shown:
+            self._header_shown = header
+            self.query_one("#build-header", Static).update(header)
 
     def _progress(self, text: str) -> None:
         if not is_open(self):
             return
-        self.query_one("#build-progress", Static).update(Text(sanitize(text)))
+        shown = sanitize(text)
+        width_changed = len(shown) != len(self._progress_shown)
+        self._progress_shown = shown
+        self.query_one("#build-progress", Static).update(Text(shown), layout=width_changed)
 
     def on_event_list_selected(self, event: EventList.Selected) -> None:
         view = self.query_one("#event-json", LogView)
