@@ -61,7 +61,7 @@ class MonitorHistory:
                 for start in range(0, len(stored), LOAD_CHUNK):
                     store.load_history(_pairs(stored[start:start + LOAD_CHUNK]), ())
                     await asyncio.sleep(0)
-            self._unsummarised = [item.build for item in stored if item.summary is None]
+            self._unsummarised = [item.build for item in stored if _summary(item) is None]
             return reader.resume_point(self._window_ms)
         finally:
             self._reader = None
@@ -108,4 +108,18 @@ class MonitorHistory:
 
 
 def _pairs(stored: Iterable[StoredBuild]) -> list[tuple[Build, BuildSummary | None]]:
-    return [(item.build, item.summary) for item in stored]
+    return [(item.build, _summary(item)) for item in stored]
+
+
+def _summary(item: StoredBuild) -> BuildSummary | None:
+    """The stored summary, unless it is to be read again: an earlier buildwatch took every
+    build of a v1 listing (which names no tool) for a Gradle build and asked only for Gradle's
+    events, so a Maven build's summary holds nothing. A Gradle build always has a start."""
+    summary = item.summary
+    guessed = (
+        summary is not None
+        and item.build.tool_type is None
+        and summary.tool_type == "gradle"
+        and summary.started_ms is None
+    )
+    return None if guessed else summary
