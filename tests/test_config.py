@@ -230,3 +230,25 @@ def test_a_url_that_cannot_be_parsed_is_a_config_error_not_a_traceback() -> None
 
     with pytest.raises(ConfigError, match="not a valid URL"):
         normalize_base_url("http://[bad")
+
+
+def test_a_profiles_custom_value_names_are_tried_after_the_built_in_ones(tmp_path: Path) -> None:
+    text = '[profiles.work.custom_values]\ncommit = ["My SHA"]\nbranch = ["My branch"]\n'
+    names = load_config(write(tmp_path, text)).profile("work").git_value_names
+
+    assert names.commit[-1] == "My SHA" and names.commit[0] == "Git commit id"
+    assert names.extra() == {"commit": ("My SHA",), "branch": ("My branch",), "repository": ()}
+
+
+def test_an_unknown_custom_values_key_is_refused_with_the_expected_names(tmp_path: Path) -> None:
+    message = load_error(tmp_path, '[profiles.work.custom_values]\nsha = ["My SHA"]\n')
+
+    assert message.endswith(
+        "unknown setting profiles.work.custom_values.sha; expected one of branch, commit, repository"
+    )
+
+
+def test_custom_value_names_must_be_a_list_of_strings(tmp_path: Path) -> None:
+    message = load_error(tmp_path, '[profiles.work.custom_values]\ncommit = "My SHA"\n')
+
+    assert "profiles.work.custom_values.commit" in message

@@ -133,3 +133,16 @@ def test_an_unknown_profile_on_the_command_line_is_an_error(
 
     assert main(["config", "show", "--profile", "laptop"]) == 2
     assert "no profile 'laptop'" in capsys.readouterr().err
+
+
+def test_config_show_lists_a_profiles_own_custom_value_names(
+    config_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config_file.parent.mkdir()
+    config_file.write_text('[profiles.work.custom_values]\ncommit = ["My SHA"]\n')
+
+    assert main(["config", "show", "--profile", "work"]) == 0
+
+    shown = capsys.readouterr().out
+    assert '[profiles.work.custom_values]\ncommit = ["My SHA"]\nbranch = []\n' in shown
+    assert parse_config(shown, config_file).profile("work") == load_config().profile("work")
