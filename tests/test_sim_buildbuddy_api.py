@@ -332,6 +332,14 @@ def test_a_2021_server_encodes_target_ids_and_puts_no_label_on_actions(sim: Buil
     assert {action["id"]["targetId"] for action in actions} <= labels.keys()
 
 
+def test_a_2023_server_lists_no_failed_build_action(sim: BuildBuddy) -> None:
+    invocation_id = old_server_run("2023", "build")
+    broken = [t["label"] for t in targets_of(sim, invocation_id) if t["status"] == "FAILED_TO_BUILD"]
+    files = [file["name"] for action in actions_of(sim, invocation_id=invocation_id)
+             for file in action.get("file", [])]
+    assert broken and "stderr" not in files
+
+
 def test_include_options_add_metadata_artifacts_and_child_invocations(
     sim: BuildBuddy,
 ) -> None:

@@ -210,7 +210,8 @@ class BuildBuddyData:
 
     def _target_actions(self, plan: InvocationPlan, target: TargetPlan) -> list[tuple[int, Message]]:
         events = []
-        if target.built is not None and target.failure:
+        # Servers before March 2025 leave a failed build action (its stderr and stdout) out.
+        if target.built is not None and target.failure and plan.era == "current":
             files = [("stderr", outputs.compile_stderr(plan, target)),
                      ("stdout", outputs.compile_stdout(plan, target))]
             events.append((target.built, self._action(plan, target, BUILD_ACTION_ID, files)))
@@ -221,9 +222,10 @@ class BuildBuddyData:
                 continue
             name = f"test-S_{attempt.shard}-R_{attempt.run}-A_{attempt.attempt}"
             message = self._action(plan, target, encoded_id(name), self._test_files(plan, target, attempt))
-            put(message, "shard", attempt.shard)
-            put(message, "run", attempt.run)
-            put(message, "attempt", attempt.attempt)
+            if plan.era != "2021":  # these fields came in 2024; the action id still names them
+                put(message, "shard", attempt.shard)
+                put(message, "run", attempt.run)
+                put(message, "attempt", attempt.attempt)
             events.append((attempt.start + attempt.duration, message))
         return events
 

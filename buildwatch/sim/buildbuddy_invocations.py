@@ -38,8 +38,9 @@ EVERY_STATUS_INVOCATION_ID = "5eed0b5e-0000-4000-8000-0000000a11a1"
 
 Era = Literal["current", "2023", "2021"]
 """Which server version answers for an invocation. A 2023 server (mid 2023 to late 2024) sends
-no `invocationStatus`; a 2021 one (before mid 2022) sends no `bazelExitCode` either, no
-`targetLabel` on actions, and target ids encoded as action ids are."""
+no `invocationStatus` and no failed build actions; a 2021 one (before mid 2022) sends no
+`bazelExitCode` either, no `targetLabel`, `shard`, `run` or `attempt` on actions, and target ids
+encoded as action ids are."""
 
 OLD_SERVER_INVOCATION_IDS: dict[str, tuple[Era, str]] = {
     "5eed0b5e-0000-4000-8000-000000002021": ("2021", "ok"),
