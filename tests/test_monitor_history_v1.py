@@ -16,6 +16,7 @@ from buildwatch.core.develocity.client import DevelocityClient
 from buildwatch.core.develocity.models import Build
 from buildwatch.core.develocity.summary import BuildSummary
 from buildwatch.core.history.opening import open_history
+from buildwatch.core.history.resume import ResumePoint
 from buildwatch.core.history.writer import HistoryWriter
 from buildwatch.core.monitor.feeds import DevelocityFeed
 from buildwatch.core.monitor.history import MonitorHistory
@@ -54,14 +55,22 @@ async def stored_with_a_gradle_guess(sim: SimulatorThread, path: Path) -> str:
     return maven
 
 
+async def loaded(
+    sim: SimulatorThread, path: Path
+) -> tuple[str, MonitorStore, MonitorHistory, ResumePoint]:
+    """The history of `stored_with_a_gradle_guess`, loaded into a store: the Maven build's id,
+    the store, the open history and where the listing resumes."""
+    maven = await stored_with_a_gradle_guess(sim, path)
+    store = MonitorStore()
+    history = MonitorHistory(path, UiPreferences())
+    return maven, store, history, await history.load(store)
+
+
 async def test_a_maven_build_stored_as_a_gradle_guess_is_read_again_and_stored_as_maven(
     sim: SimulatorThread, tmp_path: Path
 ) -> None:
     path = tmp_path / "history.sqlite3"
-    maven = await stored_with_a_gradle_guess(sim, path)
-    store = MonitorStore()
-    history = MonitorHistory(path, UiPreferences())
-    point = await history.load(store)
+    maven, store, history, point = await loaded(sim, path)
     async with DevelocityClient(v1(sim)) as listing, DevelocityClient(v1(sim)) as events:
         feed = DevelocityFeed(listing, events, store, history=history, point=point)
         async with running(feed.run()):
@@ -80,11 +89,7 @@ async def test_a_maven_build_stored_as_a_gradle_guess_is_read_again_and_stored_a
 async def test_a_stored_maven_build_shows_no_gradle_guess_while_it_is_read_again(
     sim: SimulatorThread, tmp_path: Path
 ) -> None:
-    path = tmp_path / "history.sqlite3"
-    maven = await stored_with_a_gradle_guess(sim, path)
-    store = MonitorStore()
-    history = MonitorHistory(path, UiPreferences())
-    await history.load(store)
+    maven, store, history, _ = await loaded(sim, tmp_path / "history.sqlite3")
     await asyncio.to_thread(history.close)
 
     assert store.builds[maven].summary is None

@@ -4,9 +4,10 @@ The app runs against the simulator, driven by Textual's pilot."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any, Literal
 
 import httpx
@@ -121,13 +122,20 @@ def buildsrc_first(sim: SimulatorThread) -> Plan:
     raise AssertionError("no build sends buildSrc's ProjectStructure first")
 
 
+@contextlib.asynccontextmanager
+async def summarised(sim: SimulatorThread) -> AsyncIterator[Pilot[Any]]:
+    """The app on the simulator (v2), once every build has its summary."""
+    app = app_on(sim)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, all_enriched(app, BUILDS))
+        yield pilot
+
+
 async def test_a_build_whose_buildsrc_comes_first_shows_its_root_project(
     sim: SimulatorThread,
 ) -> None:
     plan = buildsrc_first(sim)
-    app = app_on(sim)
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, all_enriched(app, BUILDS))
+    async with summarised(sim) as pilot:
         line = await row_text(pilot, plan.build_id)
         shown = header(await open_build(pilot, plan.build_id))
     assert plan.project in line and "buildSrc" not in line
@@ -148,9 +156,7 @@ async def test_the_branch_column_shows_the_branch_whatever_its_custom_value_is_n
     sim: SimulatorThread,
 ) -> None:
     chosen = one_build_per_naming(sim)
-    app = app_on(sim)
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, all_enriched(app, BUILDS))
+    async with summarised(sim) as pilot:
         lines = [await row_text(pilot, plan.build_id) for plan in chosen]
     assert all(f" {plan.commit.branch} " in line for plan, line in zip(chosen, lines, strict=True))
 
@@ -159,10 +165,9 @@ async def test_the_commit_the_monitor_watches_is_read_whatever_its_custom_value_
     sim: SimulatorThread,
 ) -> None:
     chosen = one_build_per_naming(sim)
-    app = app_on(sim)
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, all_enriched(app, BUILDS))
-        summaries = [app.store.builds[plan.build_id].summary for plan in chosen]
+    async with summarised(sim) as pilot:
+        assert isinstance(pilot.app, RecordingApp)
+        summaries = [pilot.app.store.builds[plan.build_id].summary for plan in chosen]
     assert [summary.git_commit if summary else None for summary in summaries] == [
         plan.commit.sha for plan in chosen
     ]
