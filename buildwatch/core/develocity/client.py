@@ -172,13 +172,26 @@ class DevelocityClient:
         )
 
     def event_batches(
-        self, build_id: str, event_types: Iterable[str] | None = None
+        self,
+        build_id: str,
+        event_types: Iterable[str] | None = None,
+        *,
+        until_cancelled: bool = False,
+        on_retry: Callable[[RetryNotice], None] | None = None,
     ) -> AsyncGenerator[list[Message], None]:
-        """The build's `Build` message, then its events (of `event_types` only, if given)."""
+        """The build's `Build` message, then its events (of `event_types` only, if given).
+
+        With `until_cancelled`, a server that does not answer is waited for however long it
+        takes (a screen that shows the build cancels the read when it closes); `on_retry` is
+        told about this read's retries instead of the client's `on_retry`.
+        """
         path = f"build/{quote(build_id, safe='')}/events"
         if event_types is not None:
             path += "?eventTypes=" + quote(",".join(event_types), safe=",")
-        return self._stream(path, f"build {build_id}", _SeenPositions(), endless=False)
+        return self._stream(
+            path, f"build {build_id}", _SeenPositions(), endless=until_cancelled,
+            on_retry=on_retry,
+        )
 
     async def builds(
         self, *, since: Since = "now", since_build: str | None = None, stream: bool = False
@@ -205,12 +218,15 @@ class DevelocityClient:
         endless: bool,
         restart: str | None = None,
         fallback: _ListingFallback | None = None,
+        on_retry: Callable[[RetryNotice], None] | None = None,
     ) -> AsyncGenerator[list[Message], None]:
         """Connect, parse, deliver new messages; reconnect until a 204 (see the module doc).
 
         `restart` is the path to reconnect to while no message id is known yet; `fallback`, for
-        a listing, where to list again from when the server rejects the resume point.
+        a listing, where to list again from when the server rejects the resume point. `endless`
+        streams never give up; `on_retry` replaces the client's.
         """
+        report = on_retry or self._on_retry
         url = f"{self._root}/{path}"
         backoff = self._backoff()
         last_id = ""
@@ -292,8 +308,8 @@ class DevelocityClient:
                     )
                 delay = backoff.next_delay(retry_after)
             # A finite stream's body ends cleanly before the 204 that completes it: not news.
-            if self._on_retry is not None and not (clean and delivered):
-                self._on_retry(RetryNotice(cause, delay, failures))
+            if report is not None and not (clean and delivered):
+                report(RetryNotice(cause, delay, failures))
             await asyncio.sleep(delay)
 
     def _transport_cause(self, error: httpx.RequestError) -> str:

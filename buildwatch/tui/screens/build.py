@@ -26,6 +26,7 @@ from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
+from buildwatch.core.backoff import RetryNotice
 from buildwatch.core.develocity.detail import (
     OUTCOME_ORDER,
     TEST_OUTCOME_ORDER,
@@ -208,7 +209,10 @@ class BuildScreen(DrillDownScreen):
         self._pause_at = monotonic() + WORK_S
         flusher = self.set_interval(FLUSH_S, self._flush_arrived)
         try:
-            async for batch in client.event_batches(self.build_id):
+            # However long the server is away, the load waits while the screen is open.
+            async for batch in client.event_batches(
+                self.build_id, until_cancelled=True, on_retry=self._waiting
+            ):
                 await self._take(batch)
         except BuildwatchError as error:
             self._flush()
@@ -270,6 +274,11 @@ class BuildScreen(DrillDownScreen):
         self._show_summary(summary_text(detail, work_name))
         count = len(detail.events)
         self._progress(f"{count:,} events" + ("" if self.loaded else " · loading…"))
+
+    def _waiting(self, notice: RetryNotice) -> None:
+        """Say what the load waits for, and how long it has been trying."""
+        attempt = f"attempt {notice.failures}, " if notice.failures else ""
+        self._progress(f"waiting ({attempt}again in {notice.delay_s:.0f}s): {notice.cause}")
 
     def _stored_summary(self) -> BuildSummary | None:
         entry = services(self.app).store.builds.get(self.build_id)
