@@ -13,7 +13,7 @@ from sim_sse import AUTH, parse_sse
 from buildwatch.core.connection import DevelocityConnection
 from buildwatch.core.develocity.client import DevelocityClient
 from buildwatch.core.develocity.git_values import DEFAULT_GIT_VALUE_NAMES, GitValueNames
-from buildwatch.core.develocity.models import Build
+from buildwatch.core.develocity.models import Build, BuildEvent
 from buildwatch.core.develocity.summary import BuildSummary, SummaryBuilder
 from buildwatch.core.develocity.summary_reader import read_summary
 from buildwatch.core.secrets import Secret
@@ -197,3 +197,26 @@ def test_a_profiles_names_are_tried_after_the_built_in_ones() -> None:
 def test_an_empty_value_is_passed_over_for_the_next_name() -> None:
     values = [("Git commit id", ""), ("GIT_COMMIT", "4f2a9c1")]
     assert DEFAULT_GIT_VALUE_NAMES.find("commit", values) == "4f2a9c1"
+
+
+def structure(name: str, build_path: str | None) -> BuildEvent:
+    """A ProjectStructure event of one project; 1.0 and 1.1 name no build path."""
+    project = {"projectPath": ":"} | ({} if build_path is None else {"buildPath": build_path})
+    data = {"rootProjectName": name, "projects": [project]}
+    event = {"timestamp": 1, "type": {"eventType": "ProjectStructure"}, "data": data}
+    return BuildEvent(json.dumps(event).encode(), "1")
+
+
+def project_of(*events: BuildEvent) -> str | None:
+    builder = SummaryBuilder(Build(b'{"buildId":"b","toolType":"gradle"}', "0"))
+    for event in events:
+        builder.add(event)
+    return builder.result().project
+
+
+def test_an_included_build_after_the_root_leaves_the_root_project() -> None:
+    assert project_of(structure("app", ":"), structure("build-logic", ":build-logic")) == "app"
+
+
+def test_without_build_paths_the_first_project_structure_names_the_project() -> None:
+    assert project_of(structure("app", None), structure("buildSrc", None)) == "app"
