@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -15,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from aiohttp import web
+from ports import free_port
 
 from buildwatch.core.backoff import Backoff, RetryNotice
 from buildwatch.core.config import Profile, UiPreferences
@@ -34,12 +34,6 @@ pytestmark = pytest.mark.timeout(60)
 QUICK = Profile(ui=UiPreferences(retry_max_seconds=0.5))
 """A profile whose reconnections come at most half a second apart."""
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def connection_to(url: str) -> DevelocityConnection:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import socket
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from drilldown_app import DrillApp, pick_build, screen_text, sim_config, wait_until
+from ports import free_port
 from textual.screen import Screen
 
 from buildwatch.core.backoff import Backoff
@@ -43,12 +43,6 @@ def attempt_shown(screen: str) -> int:
     found = re.search(r"waiting \(attempt (\d+), again in \d+s\): cannot co", screen)
     return int(found.group(1)) if found else 0
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 async def test_a_build_opened_while_the_server_is_down_waits_for_it_and_then_loads() -> None:

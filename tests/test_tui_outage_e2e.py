@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from ports import free_port
 from terminal import TmuxSession
 
 pytestmark = [
@@ -35,12 +35,6 @@ ROUNDS = 10
 WIDTH, HEIGHT = 120, 60
 """Tall enough for every build to be on screen at once."""
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def wait_until(condition: Callable[[], bool], what: Callable[[], str], timeout: float) -> None:
