@@ -46,6 +46,7 @@ from buildwatch.core.buildbuddy.models import (
 )
 from buildwatch.core.connection import BuildBuddyConnection
 from buildwatch.core.errors import AuthError, BuildwatchError, ConfigError, ServerError
+from buildwatch.core.ids import MAX_URI_LENGTH, checked_path_segment, checked_text
 from buildwatch.core.secrets import Secret
 
 _T = TypeVar("_T")
@@ -135,7 +136,7 @@ class BuildBuddyClient:
         """Invocations with this id, or of this commit (every page, in the server's order)."""
         if not invocation_id and not commit_sha:
             raise ConfigError("give an invocation id or a commit SHA")
-        selector = _present(invocation_id=invocation_id, commit_sha=commit_sha)
+        selector = _selector(invocation_id=invocation_id, commit_sha=commit_sha)
         return self._pages("GetInvocation", selector, "invocation", Invocation.from_json)
 
     def targets(
@@ -147,7 +148,7 @@ class BuildBuddyClient:
         label: str | None = None,
     ) -> AsyncIterator[Target]:
         """Targets of an invocation, optionally narrowed by id, tag or label (every page)."""
-        selector = _present(invocation_id=invocation_id, target_id=target_id, tag=tag, label=label)
+        selector = _selector(invocation_id=invocation_id, target_id=target_id, tag=tag, label=label)
         return self._pages("GetTarget", selector, "target", Target.from_json)
 
     def actions(
@@ -159,7 +160,7 @@ class BuildBuddyClient:
         action_id: str | None = None,
     ) -> AsyncIterator[Action]:
         """Actions of an invocation, optionally narrowed by target, configuration or action."""
-        selector = _present(
+        selector = _selector(
             invocation_id=invocation_id,
             target_id=target_id,
             configuration_id=configuration_id,
@@ -169,7 +170,7 @@ class BuildBuddyClient:
 
     async def log_page(self, invocation_id: str, page_token: str) -> LogChunk:
         """One GetLog chunk."""
-        body = {"selector": {"invocation_id": invocation_id}, "page_token": page_token}
+        body = {"selector": _selector(invocation_id=invocation_id), "page_token": page_token}
         return LogChunk.from_json(page_token, await self._call("GetLog", body))
 
     async def log(self, invocation_id: str, *, follow: bool = False) -> AsyncIterator[LogChunk]:
@@ -197,7 +198,7 @@ class BuildBuddyClient:
         The consumer is called on the event loop, and may already have received part of a
         file that then fails a check.
         """
-        blob = BlobUri.parse(uri)
+        blob = BlobUri.parse(_checked_uri(uri))
         sink = VerifyingSink(blob, consumer)
         async with Feeder(Decoder(sink, blob.zstd), offload=False) as feeder:
             await self._receive_file(uri, feeder, sink)
@@ -206,7 +207,7 @@ class BuildBuddyClient:
 
     async def download(self, uri: str, destination: Path) -> int:
         """Save the file at `destination`; it appears there only once it is complete and verified."""
-        blob = BlobUri.parse(uri)
+        blob = BlobUri.parse(_checked_uri(uri))
         with AtomicFile(destination) as target:
             sink = VerifyingSink(blob, target.write)
             async with Feeder(Decoder(sink, blob.zstd), offload=True) as feeder:
@@ -236,7 +237,7 @@ class BuildBuddyClient:
     async def delete_file(self, uri: str) -> None:
         """Delete a cache entry. Sent once and never retried, whatever the outcome."""
         try:
-            await self._call("DeleteFile", {"uri": uri}, retry=False)
+            await self._call("DeleteFile", {"uri": _checked_uri(uri)}, retry=False)
         except ServerError as error:
             # Plain ServerError: nothing about a failed delete invites a caller to retry it.
             raise ServerError(f"{error}; DeleteFile is never retried") from None
@@ -382,9 +383,24 @@ class BuildBuddyClient:
         return shown(f"{self._base.scheme}://{host}{port}")
 
 
-def _present(**fields: str | None) -> dict[str, str]:
-    """Only the selector fields that are set: the server rejects fields it does not know."""
-    return {name: value for name, value in fields.items() if value}
+_SEGMENT_FIELDS = frozenset({"invocation_id", "commit_sha"})
+"""Selector fields that are plain ids (an invocation id is also a path segment of its web page)."""
+
+
+def _selector(**fields: str | None) -> dict[str, str]:
+    """The selector fields that are set (the server rejects fields it does not know), each
+    checked: `InvalidIdError` for one no server could have issued."""
+    selector = {}
+    for name, value in fields.items():
+        if value:
+            what = name.replace("_", " ").replace(" sha", " SHA")
+            check = checked_path_segment if name in _SEGMENT_FIELDS else checked_text
+            selector[name] = check(value, what)
+    return selector
+
+
+def _checked_uri(uri: str) -> str:
+    return checked_text(uri, "file URI", MAX_URI_LENGTH)
 
 
 def _next_token(rpc: str, token: str, seen: set[str]) -> str:

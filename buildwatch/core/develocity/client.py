@@ -26,6 +26,7 @@ from buildwatch.core.backoff import Backoff, RetryNotice, parse_retry_after
 from buildwatch.core.connection import DevelocityConnection
 from buildwatch.core.develocity.models import Build, Message, messages_from
 from buildwatch.core.errors import AuthError, NotFoundError, ServerError
+from buildwatch.core.ids import checked_path_segment
 from buildwatch.core.log_redaction import redact
 from buildwatch.core.reachability import CONFIGURATION_HINT, configuration_problem
 from buildwatch.core.sanitize import sanitize_line
@@ -150,7 +151,8 @@ class DevelocityClient:
         """
         query = "?stream" if stream else ""
         if since_build is not None:
-            path = f"builds/sinceBuild/{quote(since_build, safe='')}{query}"
+            since_id = quote(checked_path_segment(since_build, "build id"), safe="")
+            path = f"builds/sinceBuild/{since_id}{query}"
             fallback = _ListingFallback(query, since if isinstance(since, int) else None)
             return self._stream(
                 path, f"build {since_build}", _SeenListing(), endless=stream, fallback=fallback
@@ -185,7 +187,7 @@ class DevelocityClient:
         takes (a screen that shows the build cancels the read when it closes); `on_retry` is
         told about this read's retries instead of the client's `on_retry`.
         """
-        path = f"build/{quote(build_id, safe='')}/events"
+        path = f"build/{quote(checked_path_segment(build_id, 'build id'), safe='')}/events"
         if event_types is not None:
             path += "?eventTypes=" + quote(",".join(event_types), safe=",")
         return self._stream(
