@@ -3,14 +3,16 @@ that says so, and a new one is started."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 from pathlib import Path
 
 import pytest
 from test_history_store import NOW_MS, make_build
 
 from buildwatch.core.history.location import STATE_DIR_ENV, history_path
-from buildwatch.core.history.opening import open_history
+from buildwatch.core.history.opening import KEPT_ASIDE, open_history
 from buildwatch.core.history.schema import SCHEMA_VERSION
 from buildwatch.core.history.store import HistoryBatch, HistoryError
 
@@ -95,3 +97,57 @@ def test_history_files_live_under_the_state_dir_one_per_server(
 
     assert first.parent == second.parent == tmp_path / "history"
     assert first != second and first.name.startswith("ge.example.com-")
+
+
+def test_only_the_newest_files_moved_aside_are_kept(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    older = [f"history.sqlite3.corrupt-2026010{day}-120000" for day in range(1, 6)]
+    for name in older:
+        (tmp_path / name).write_bytes(b"old")
+        (tmp_path / f"{name}-wal").write_bytes(b"old")
+    path.write_bytes(b"garbage" * 1000)
+
+    opened = open_history(path)
+    opened.store.close()
+
+    kept = sorted(moved.name for moved in tmp_path.glob("history.sqlite3.corrupt-*[0-9]"))
+    assert len(kept) == KEPT_ASIDE == 3
+    assert kept[:2] == older[-2:]  # the two newest of the older ones, then the one just moved
+    assert sorted(wal.name for wal in tmp_path.glob("*-wal")) == [f"{older[-2]}-wal",
+                                                                  f"{older[-1]}-wal"]
+
+
+def test_a_new_history_is_readable_by_its_user_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(STATE_DIR_ENV, str(tmp_path / "state"))
+    path = history_path("https://ge.example.com")
+    previous = os.umask(0o022)  # the usual umask, under which SQLite makes 0644 files
+    try:
+        opened = open_history(path)
+        opened.store.write(HistoryBatch(builds=[make_build(1, NOW_MS)]))
+        modes = {
+            name: stat.S_IMODE(os.stat(path.with_name(path.name + name)).st_mode)
+            for name in ("", "-wal", "-shm")
+        }
+        opened.store.close()
+    finally:
+        os.umask(previous)
+
+    assert modes == {"": 0o600, "-wal": 0o600, "-shm": 0o600}
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "state").stat().st_mode) == 0o700
+
+
+def test_a_history_an_older_version_left_readable_to_all_is_made_private(tmp_path: Path) -> None:
+    directory = tmp_path / "history"
+    directory.mkdir(mode=0o755)
+    directory.chmod(0o755)
+    path = directory / "ge.example.com-0123456789.sqlite3"
+    sqlite3.connect(path).close()
+    path.chmod(0o644)
+
+    open_history(path).store.close()
+
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -1,7 +1,8 @@
 """Opening the history file, and what happens when it cannot be read.
 
 A file SQLite calls corrupt (or not a database at all), or one from a newer buildwatch, is moved
-aside with its WAL and shared-memory files and a fresh one is started: the history is a cache
+aside with its WAL and shared-memory files (the newest `KEPT_ASIDE` are kept) and a fresh one is
+started: the history is a cache
 of what the servers hold, and a bad file must never stop buildwatch from starting, let alone
 make it fail on every start. Any other failure (a locked file, a directory that cannot be
 written) is a `HistoryError`: the file may be fine, so it is left where it is.
@@ -9,6 +10,8 @@ written) is a `HistoryError`: the file may be fine, so it is left where it is.
 
 from __future__ import annotations
 
+import contextlib
+import re
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -19,6 +22,10 @@ from buildwatch.core.history.store import HistoryError, HistoryStore, connect
 
 _UNREADABLE_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
 _COMPANIONS = ("", "-wal", "-shm", "-journal")
+KEPT_ASIDE = 3
+"""Files moved aside that are kept, newest first: a disk that damages every new file would
+otherwise add one at every start."""
+_ASIDE = re.compile(r"(?:corrupt|incompatible)-(?P<stamp>\d{8}-\d{6})")
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,7 @@ def open_history(path: Path) -> OpenedHistory:
         return OpenedHistory(_open(path), None)
     except _Unusable as error:
         moved = _move_aside(path, error.kind)
+        _remove_old_aside(path)
         notice = (
             f"the history {path} could not be used ({error}); "
             f"moved it to {moved.name} and started a new one"
@@ -100,3 +108,18 @@ def _move_aside(path: Path, why: str) -> Path:
                     f"cannot move the unusable history {source} aside: {error}"
                 ) from None
     return target
+
+
+def _remove_old_aside(path: Path) -> None:
+    """Delete all but the newest `KEPT_ASIDE` files moved aside from `path` (companions too)."""
+    prefix = f"{path.name}."
+    aside = sorted(
+        (match["stamp"], candidate)
+        for candidate in path.parent.iterdir()
+        if candidate.name.startswith(prefix)
+        and (match := _ASIDE.fullmatch(candidate.name.removeprefix(prefix)))
+    )
+    for _, old in aside[:-KEPT_ASIDE]:
+        for suffix in _COMPANIONS:
+            with contextlib.suppress(OSError):
+                old.with_name(old.name + suffix).unlink(missing_ok=True)

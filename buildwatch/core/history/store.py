@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -116,7 +117,7 @@ def connect(path: Path) -> sqlite3.Connection:
     It may be used from any one thread at a time (the reader moves between the event loop and
     `asyncio.to_thread`).
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _create_private(path)
     connection = sqlite3.connect(
         path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
     )
@@ -129,6 +130,21 @@ def connect(path: Path) -> sqlite3.Connection:
         connection.close()
         raise
     return connection
+
+
+def _create_private(path: Path) -> None:
+    """Create the history's directories (0700) and file (0600) before SQLite would, readable by
+    every local user: builds name users, hosts, branches and custom values. SQLite gives the
+    -wal and -shm files the mode of the database. An older buildwatch's 0755 directory and 0644
+    files are tightened; a file that is not ours (chmod refused) is left as it is."""
+    path.parent.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, exist_ok=True)
+    with contextlib.suppress(PermissionError):
+        path.parent.chmod(0o700)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for suffix in ("", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            path.with_name(path.name + suffix).chmod(0o600)
 
 
 class HistoryStore:
