@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -361,3 +363,36 @@ async def test_the_monitor_lists_again_by_time_when_a_restarted_server_lost_its_
         await sim.stop()
     assert sorted(store.builds) == sorted(first + later)
     assert 400 in [r.status for r in sim.ctx.requests]
+
+
+def test_tail_follow_lists_again_by_time_when_a_restarted_server_lost_its_position() -> None:
+    port = free_port()
+    first_server = SimulatorThread(SimConfig(seed=3, builds=3), port=port)
+    first_server.start()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "buildwatch", "tail", "--since", "0", "--follow", "--json"],
+        env={
+            **os.environ,
+            "BUILDWATCH_DEVELOCITY_URL": f"http://127.0.0.1:{port}",
+            "BUILDWATCH_DEVELOCITY_TOKEN": "sim-token",
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        before = [json.loads(process.stdout.readline())["buildId"] for _ in range(3)]
+        first_server.stop()
+        with SimulatorThread(SimConfig(seed=4, builds=0), port=port) as second_server:
+            later = second_server.publish_builds(2)[:2]
+            after = [json.loads(process.stdout.readline())["buildId"] for _ in range(2)]
+            rejected = [r.status for r in second_server.requests if r.status == 400]
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+    finally:
+        process.kill()
+        first_server.stop()
+    assert len(set(before)) == 3
+    assert after == later
+    assert rejected
