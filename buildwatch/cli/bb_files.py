@@ -27,7 +27,8 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     get.add_argument("uri", metavar="URI")
     get.add_argument(
         "-o", "--output", metavar="PATH", type=Path,
-        help="write to PATH (only once complete and verified) instead of stdout",
+        help="write to PATH instead of stdout (-): a file appears only once complete and "
+        "verified; a FIFO or a character device gets the bytes as they come",
     )
     add_buildbuddy_arguments(get)
     get.set_defaults(handler=_get)
@@ -45,7 +46,7 @@ def _get(args: argparse.Namespace) -> int:
     from buildwatch.cli.bb_output import TerminalBytes
 
     async def work(client: BuildBuddyClient) -> int:
-        if args.output is not None:
+        if args.output is not None and str(args.output) != "-":
             size = await client.download(args.uri, args.output)
             print(f"buildwatch: wrote {size} bytes to {args.output}", file=sys.stderr)
             return 0

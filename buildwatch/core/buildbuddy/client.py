@@ -28,13 +28,13 @@ from buildwatch.core.buildbuddy.errors import (
     shown,
 )
 from buildwatch.core.buildbuddy.files import (
-    AtomicFile,
     BlobUri,
     Consumer,
     Decoder,
     Feeder,
     IncompleteDownloadError,
     VerifyingSink,
+    open_destination,
 )
 from buildwatch.core.buildbuddy.models import (
     Action,
@@ -206,9 +206,10 @@ class BuildBuddyClient:
         return sink.received
 
     async def download(self, uri: str, destination: Path) -> int:
-        """Save the file at `destination`; it appears there only once it is complete and verified."""
+        """Save the file at `destination`: a file appears there only once it is complete and
+        verified; a character device or a FIFO gets the bytes as they come (see `write_mode`)."""
         blob = BlobUri.parse(_checked_uri(uri))
-        with AtomicFile(destination) as target:
+        with open_destination(destination) as target:
             sink = VerifyingSink(blob, target.write)
             async with Feeder(Decoder(sink, blob.zstd), offload=True) as feeder:
                 await self._receive_file(uri, feeder, sink)

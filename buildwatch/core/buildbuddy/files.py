@@ -15,11 +15,12 @@ import hashlib
 import os
 import re
 import secrets
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO, cast
+from typing import IO, Literal, cast
 from urllib.parse import unquote, urlsplit
 
 import zstandard
@@ -210,6 +211,38 @@ class Feeder:
             await self._wait()
 
 
+WriteMode = Literal["replace", "stream"]
+
+
+def write_mode(mode: int, destination: Path) -> WriteMode:
+    """How a download goes to `destination`, given its `st_mode` (from `os.stat`, which follows
+    a symbolic link): a regular file is `replace`d once the download is whole; a character
+    device or a FIFO (`/dev/null`, a terminal, a pipe another process reads) gets the bytes as
+    they come, as standard output does, and stays what it is. Anything else is a `ConfigError`:
+    replacing a directory, a socket or a disk with a file is never what was meant."""
+    if stat.S_ISREG(mode):
+        return "replace"
+    if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
+        return "stream"
+    kind = "a directory" if stat.S_ISDIR(mode) else "a block device" if stat.S_ISBLK(mode) else (
+        "a socket" if stat.S_ISSOCK(mode) else "a special file"
+    )
+    raise ConfigError(f"{destination} is {kind}: give the name of a file to write")
+
+
+def open_destination(destination: Path) -> AtomicFile | StreamedFile:
+    """The file a download writes to `destination`: see `write_mode`; a new name is a new file."""
+    try:
+        mode = os.stat(destination).st_mode
+    except FileNotFoundError:
+        return AtomicFile(destination)
+    except OSError as error:
+        raise ConfigError(f"cannot write {destination}: {error.strerror}") from None
+    if write_mode(mode, destination) == "replace":
+        return AtomicFile(destination)
+    return StreamedFile(destination)
+
+
 class AtomicFile:
     """A file written beside its destination and renamed into place only when it is whole.
 
@@ -219,8 +252,6 @@ class AtomicFile:
 
     def __init__(self, destination: Path) -> None:
         self.destination = destination
-        if destination.is_dir():
-            raise ConfigError(f"{destination} is a directory; give a file name with -o")
         self._temporary = destination.with_name(
             f".{destination.name}.{secrets.token_hex(4)}.part"
         )
@@ -260,3 +291,37 @@ class AtomicFile:
         if not self._committed:
             self._file.close()
             self._temporary.unlink(missing_ok=True)
+
+
+class StreamedFile:
+    """A character device or a FIFO, written in place as the bytes come (nothing to rename).
+
+    It has `AtomicFile`'s interface; `commit()` only closes it.
+    """
+
+    def __init__(self, destination: Path) -> None:
+        self.destination = destination
+        try:
+            # Never the controlling terminal, should the device be a terminal. Opening a FIFO
+            # waits for a reader, as a shell redirection does.
+            descriptor = os.open(destination, os.O_WRONLY | os.O_NOCTTY)
+        except OSError as error:
+            raise ConfigError(f"cannot write {destination}: {error.strerror}") from None
+        self._file = os.fdopen(descriptor, "wb", buffering=0)
+
+    def write(self, data: bytes) -> None:
+        """Write `data` through."""
+        try:
+            self._file.write(data)
+        except OSError as error:
+            raise BuildwatchError(f"cannot write {self.destination}: {error.strerror}") from None
+
+    def commit(self) -> None:
+        """Close the file."""
+        self._file.close()
+
+    def __enter__(self) -> StreamedFile:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._file.close()
