@@ -240,7 +240,8 @@ async def test_an_unreachable_develocity_shows_a_stored_build_summary_while_it_t
         summary = app.store.builds[screen.build_id].summary
         assert summary is not None
         assert summary.tool_type in header(screen, "#build-header")
-        assert "not answered yet" in header(screen, "#build-progress")
+        await wait_for(pilot, lambda: "waiting (attempt" in header(screen, "#build-progress"))
+        assert "cannot connect" in header(screen, "#build-progress")
         assert "local history" in "".join(
             screen.query_one("#summary-log", LogPanel).view.iter_text())
 
