@@ -23,11 +23,15 @@ for _name in [name for name in os.environ if name.startswith("BUILDWATCH_")]:
 
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_configuration(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Point buildwatch's config, its state (history) and keyring's `keyringrc.cfg` lookup at
-    empty directories, so no test reads or writes the user's."""
+    """Point buildwatch's config at an empty file, and its state (history) and keyring's
+    `keyringrc.cfg` lookup at empty directories, so no test reads or writes the user's. (The
+    file exists: buildwatch warns when `BUILDWATCH_CONFIG` names a missing one.)"""
     home = tmp_path_factory.mktemp("config-home")
+    shared = home / "buildwatch" / "config.toml"
+    shared.parent.mkdir()
+    shared.touch()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("BUILDWATCH_CONFIG", str(home / "buildwatch" / "config.toml"))
+        patch.setenv("BUILDWATCH_CONFIG", str(shared))
         patch.setenv("XDG_CONFIG_HOME", str(home))
         patch.setenv("BUILDWATCH_STATE_DIR", str(tmp_path_factory.mktemp("state")))
         yield
@@ -35,12 +39,11 @@ def _isolated_configuration(tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 @pytest.fixture(autouse=True)
 def _shared_configuration_left_empty() -> Iterator[None]:
-    """Fail a test that leaves a file in the configuration every test shares: the next
-    commands would run on its profiles. A test that needs one points `BUILDWATCH_CONFIG` at its
-    own."""
+    """Fail a test that writes to the configuration every test shares: the next commands would
+    run on its profiles. A test that needs one points `BUILDWATCH_CONFIG` at its own."""
     shared = Path(os.environ["BUILDWATCH_CONFIG"])
     yield
-    assert not shared.exists(), f"a test left {shared} behind"
+    assert shared.read_text() == "", f"a test wrote to {shared}"
 
 
 @pytest.fixture

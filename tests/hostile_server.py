@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import json
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -106,14 +107,24 @@ async def _rpc(request: web.Request) -> web.StreamResponse:
 
 def serve() -> str:
     """Start the server on a free port in a daemon thread; return its base URL."""
+
+    def routes(app: web.Application) -> None:
+        app.router.add_get("/build-export/v2/build/{build_id}/events", _events)
+        app.router.add_post("/api/v1/{method}", _rpc)
+
+    return serve_app(routes)
+
+
+def serve_app(add_routes: Callable[[web.Application], None]) -> str:
+    """Serve an aiohttp app with the routes `add_routes` adds, on a free port in a daemon
+    thread; return its base URL."""
     ready = threading.Event()
     address: list[str] = []
 
     def run() -> None:
         loop = asyncio.new_event_loop()
         app = web.Application()
-        app.router.add_get("/build-export/v2/build/{build_id}/events", _events)
-        app.router.add_post("/api/v1/{method}", _rpc)
+        add_routes(app)
         runner = web.AppRunner(app)
         loop.run_until_complete(runner.setup())
         site = web.TCPSite(runner, "127.0.0.1", 0)

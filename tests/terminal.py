@@ -104,3 +104,64 @@ def run_in_pty(
         os.waitpid(pid, 0)
         os.close(fd)
     return bytes(output)
+
+
+class PtyProcess:
+    """A command on a pseudo-terminal, read while it runs: wait for its output, type into it,
+    signal it, and read its exit status. Use it as a context manager (it kills what is left)."""
+
+    def __init__(self, command: Sequence[str], env: dict[str, str]) -> None:
+        self.output = bytearray()
+        self.pid, self._fd = pty.fork()
+        if self.pid == 0:  # child
+            os.execvpe(command[0], list(command), {**os.environ, **env})
+        self._status: int | None = None
+
+    def __enter__(self) -> PtyProcess:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._status is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, 9)
+            os.waitpid(self.pid, 0)
+        os.close(self._fd)
+
+    def read_until(self, wanted: bytes, timeout: float = 20.0) -> bytes:
+        """Read until `wanted` has appeared; return everything read so far."""
+        deadline = time.monotonic() + timeout
+        while wanted not in self.output:
+            if time.monotonic() > deadline or not self._read(deadline - time.monotonic()):
+                raise AssertionError(f"{wanted!r} never came; read: {bytes(self.output)!r}")
+        return bytes(self.output)
+
+    def send(self, data: bytes) -> None:
+        """Type `data` (b"\\x03" is Ctrl-C, which the terminal turns into SIGINT)."""
+        os.write(self._fd, data)
+
+    def wait(self, timeout: float = 20.0) -> int:
+        """Read the output to its end and return the exit code (-N for a signal N)."""
+        deadline = time.monotonic() + timeout
+        while self._read(max(0.0, deadline - time.monotonic())):
+            pass
+        while self._status is None and time.monotonic() < deadline:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self._status = os.waitstatus_to_exitcode(status)
+            else:
+                time.sleep(0.02)
+        if self._status is None:
+            raise AssertionError(f"still running after {timeout} s; read: {bytes(self.output)!r}")
+        return self._status
+
+    def _read(self, timeout: float) -> bool:
+        """Read what is there within `timeout`; False at the end of the output or the time."""
+        ready, _, _ = select.select([self._fd], [], [], max(0.0, timeout))
+        if not ready:
+            return False
+        try:
+            chunk = os.read(self._fd, 65536)
+        except OSError:  # the child closed the terminal
+            return False
+        self.output += chunk
+        return bool(chunk)

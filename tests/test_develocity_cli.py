@@ -148,18 +148,6 @@ def test_a_bad_since_exits_2_with_one_line(sim: SimulatorThread) -> None:
     assert len(done.stderr.splitlines()) == 1 and "--since" in done.stderr
 
 
-def test_a_reader_that_goes_away_ends_the_command_quietly(sim: SimulatorThread) -> None:
-    command = f"{sys.executable} -m buildwatch events {small_build(sim)} --json | head -n 1"
-    done = subprocess.run(
-        ["bash", "-o", "pipefail", "-c", command],
-        env=environment(sim),
-        capture_output=True,
-        text=True,
-    )
-    assert (done.returncode, done.stderr) == (0, "")
-    assert len(done.stdout.splitlines()) == 1
-
-
 def test_follow_prints_new_builds_and_ctrl_c_exits_0(sim: SimulatorThread) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "buildwatch", "tail", "--since", "now", "--follow", "--json"],

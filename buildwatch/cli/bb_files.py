@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from buildwatch.cli.bb_run import run_with_client
-from buildwatch.cli.common import add_buildbuddy_arguments
+from buildwatch.cli.common import add_buildbuddy_arguments, say
 from buildwatch.core.errors import BuildwatchError, ConfigError
 from buildwatch.core.sanitize import sanitize_line
 
@@ -48,7 +49,7 @@ def _get(args: argparse.Namespace) -> int:
     async def work(client: BuildBuddyClient) -> int:
         if args.output is not None and str(args.output) != "-":
             size = await client.download(args.uri, args.output)
-            print(f"buildwatch: wrote {size} bytes to {args.output}", file=sys.stderr)
+            say(f"wrote {size} bytes to {args.output}")
             return 0
         if sys.stdout.isatty():
             terminal = TerminalBytes(sys.stdout)
@@ -71,14 +72,31 @@ def _delete(args: argparse.Namespace) -> int:
 
     async def work(client: BuildBuddyClient) -> int:
         if not args.yes:
-            print(
-                f"Delete {uri} from the BuildBuddy cache at {client.origin}? [y/N] ",
-                end="", file=sys.stderr, flush=True,
-            )
-            if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            answer = await _ask(f"Delete {uri} from the BuildBuddy cache at {client.origin}? [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
                 raise BuildwatchError(f"not deleting {uri}: not confirmed")
         await client.delete_file(args.uri)
         print(f"Deleted {uri} from the BuildBuddy cache at {client.origin}.")
         return 0
 
     return run_with_client(args, work)
+
+
+async def _ask(question: str) -> str:
+    """Ask on the terminal and return the line typed. The line is awaited, not read blocking,
+    so Ctrl-C cancels at once (exit 130) rather than once Enter is pressed."""
+    print(question, end="", file=sys.stderr, flush=True)
+    loop = asyncio.get_running_loop()
+    typed: asyncio.Future[None] = loop.create_future()
+
+    def answered() -> None:
+        # A terminal's input becomes readable once a whole line is typed (or at Ctrl-D).
+        if not typed.done():
+            typed.set_result(None)
+
+    loop.add_reader(sys.stdin.fileno(), answered)
+    try:
+        await typed
+    finally:
+        loop.remove_reader(sys.stdin.fileno())
+    return sys.stdin.readline()

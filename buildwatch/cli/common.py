@@ -9,11 +9,13 @@ credentials from the environment, then the keyring. No secret is ever taken on t
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from typing import Any
 
 from buildwatch.core.backoff import RetryNotice
-from buildwatch.core.config import Profile, load_config
+from buildwatch.core.config import CONFIG_ENV, Config, Profile, load_config
 from buildwatch.core.connection import BuildBuddyConnection, DevelocityConnection
 from buildwatch.core.credentials import (
     BUILDBUDDY_URL_ENV,
@@ -23,6 +25,7 @@ from buildwatch.core.credentials import (
     develocity_connection,
 )
 from buildwatch.core.errors import ConfigError
+from buildwatch.core.sanitize import sanitize_line
 
 
 def add_profile_argument(parser: argparse.ArgumentParser) -> None:
@@ -36,6 +39,15 @@ def add_profile_argument(parser: argparse.ArgumentParser) -> None:
     if added is not None:
         # argcomplete reads this attribute; without it, Tab offers file names.
         added.completer = profile_names  # type: ignore[attr-defined]
+
+
+def loaded_config() -> Config:
+    """The configuration file, saying on stderr when `$BUILDWATCH_CONFIG` names one that does
+    not exist: a mistyped path would otherwise run every command on the defaults unnoticed."""
+    config = load_config()
+    if os.environ.get(CONFIG_ENV) and not config.path.exists():
+        warn(f"{CONFIG_ENV} names {config.path}, which does not exist; going on without it")
+    return config
 
 
 def profile_names(**_: object) -> list[str]:
@@ -71,7 +83,7 @@ def add_buildbuddy_arguments(parser: argparse.ArgumentParser) -> None:
 
 def profile_from_args(args: argparse.Namespace) -> Profile:
     """The profile named by `--profile`, or the default one."""
-    return load_config().profile(getattr(args, "profile", None))
+    return loaded_config().profile(getattr(args, "profile", None))
 
 
 def overrides_from_args(args: argparse.Namespace) -> ConnectionOverrides:
@@ -95,7 +107,20 @@ def buildbuddy_connection_from_args(args: argparse.Namespace) -> BuildBuddyConne
 
 def report_retry(notice: RetryNotice) -> None:
     """Say on stderr why a request is tried again and when, so a wait is never silent."""
-    print(f"buildwatch: {notice.cause}; retrying in {notice.delay_s:.1f} s", file=sys.stderr)
+    say(f"{notice.cause}; retrying in {notice.delay_s:.1f} s")
+
+
+def warn(message: str) -> None:
+    """Say on stderr what went wrong without stopping the command."""
+    say(f"warning: {message}")
+
+
+def say(message: str) -> None:
+    """One line on stderr. Messages quote ids, URIs and text from the servers and the
+    arguments, so the line is sanitised here, the one way buildwatch's own lines reach stderr."""
+    # When stderr is gone too, the exit code is all that is left to tell.
+    with contextlib.suppress(OSError):
+        print(f"buildwatch: {sanitize_line(message)}", file=sys.stderr, flush=True)
 
 
 def _add_once(

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from buildwatch.cli.common import add_profile_argument
+from buildwatch.cli.common import add_profile_argument, loaded_config
 from buildwatch.core.config import Profile, config_path, load_config
 from buildwatch.core.connection import DEFAULT_BUILDBUDDY_URL
 from buildwatch.core.errors import ConfigError
@@ -55,7 +55,7 @@ def path_command(args: argparse.Namespace) -> int:
 
 def show_command(args: argparse.Namespace) -> int:
     """Print the chosen profile with every setting, as the file would hold it."""
-    config = load_config()
+    config = loaded_config()
     profile = config.profile(args.profile)
     state = "" if config.path.exists() else " (does not exist: every setting is at its default)"
     print(f"# {config.path}{state}")

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar, cast
 
-from buildwatch.cli.common import add_develocity_arguments, report_retry
+from buildwatch.cli.common import add_develocity_arguments, report_retry, warn
 from buildwatch.core.durations import duration_text, ms_to_seconds
 from buildwatch.core.errors import BuildwatchError, ConfigError
 from buildwatch.core.sanitize import sanitize_line
@@ -155,7 +155,7 @@ def _tail(args: argparse.Namespace) -> int:
             out.write(_json_lines(readable) if mode == "json" else map(_build_line, readable))
             out.flush()
 
-    return _run(args, command, idle_timeout_s=args.idle_timeout)
+    return _run(args, command, idle_timeout_s=args.idle_timeout, follows=args.follow)
 
 
 def _events(args: argparse.Namespace) -> int:
@@ -181,15 +181,17 @@ def _run(
     command: Callable[[DevelocityClient, _Output], Awaitable[None]],
     *,
     idle_timeout_s: float = 60.0,
+    follows: bool = False,
 ) -> int:
-    """Connect, run `command` to its end, and turn interruptions into exit codes."""
+    """Connect and run `command` to its end. Interrupting a command that `follows` the
+    listing is how it ends, not a failure: exit 0 (any other interruption exits 130)."""
     from buildwatch.cli.common import develocity_connection_from_args
     from buildwatch.core.develocity.client import DevelocityClient, plain_http_warning
 
     connection = develocity_connection_from_args(args)
     warning = plain_http_warning(connection)
     if warning:
-        print(f"buildwatch: warning: {warning}", file=sys.stderr)
+        warn(warning)
     out = _Output(sys.stdout.buffer)
     # Everything allocated so far lives until exit: keep it out of every garbage collection,
     # which otherwise keeps re-scanning it while hundreds of thousands of events stream by.
@@ -204,11 +206,8 @@ def _run(
     try:
         asyncio.run(main())
     except KeyboardInterrupt:
-        pass
-    except BrokenPipeError:
-        # The reader went away (`| head`): nothing more to say, and not an error.
-        out.discard()
-        return 0
+        if not follows:
+            raise
     out.flush()
     return 0
 
@@ -228,13 +227,6 @@ class _Output:
             data, self._lines = b"".join(self._lines), []
             self._stream.write(data)
         self._stream.flush()
-
-    def discard(self) -> None:
-        self._lines = []
-        # Close stdout without flushing again, so exit does not raise a second BrokenPipeError.
-        import os
-
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _report(batch: list[Message]) -> list[Build | BuildEvent]:
@@ -351,10 +343,7 @@ async def _tail_with_summaries(
             except AuthError:
                 raise
             except BuildwatchError as error:
-                print(
-                    f"buildwatch: warning: no summary for {build.build_id}: {error}",
-                    file=sys.stderr,
-                )
+                warn(f"no summary for {build.build_id}: {error}")
         summary = builder.result()
         if as_json:
             return _summary_json_line(summary)

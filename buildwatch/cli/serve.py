@@ -16,7 +16,7 @@ import socket
 import sys
 from typing import Any
 
-from buildwatch.cli.common import add_profile_argument, profile_from_args
+from buildwatch.cli.common import add_profile_argument, profile_from_args, warn
 from buildwatch.cli.develocity import parse_since
 from buildwatch.cli.tui import commits_from_args
 from buildwatch.core.errors import ConfigError
@@ -81,10 +81,9 @@ def run_serve(args: argparse.Namespace) -> int:
         raise ConfigError(f"--port must be between 1 and 65535, got {args.port}")
     command = shlex.join(app_command(args))
     if not is_loopback(args.host):
-        print(
-            f"buildwatch: warning: serving on {args.host}: there is no authentication, so anyone "
-            "who can reach this port can use the monitor with this machine's credentials",
-            file=sys.stderr,
+        warn(
+            f"serving on {args.host}: there is no authentication, so anyone "
+            "who can reach this port can use the monitor with this machine's credentials"
         )
     from textual_serve.server import Server
 

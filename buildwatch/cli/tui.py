@@ -7,12 +7,11 @@ load them.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from buildwatch.cli.common import add_profile_argument, profile_from_args
+from buildwatch.cli.common import add_profile_argument, profile_from_args, say
 from buildwatch.cli.develocity import parse_since
 from buildwatch.core.errors import BuildwatchError, ConfigError
 
@@ -173,5 +172,5 @@ def _run_app(settings: MonitorSettings, watch: list[tuple[str, WatchOrigin]], *,
     app = BuildwatchApp(settings, watch=watch)
     app.run(mouse=mouse)
     for problem in app.closing_problems:
-        print(f"buildwatch: {problem}", file=sys.stderr)
+        say(problem)
     return 0

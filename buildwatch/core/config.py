@@ -113,15 +113,19 @@ class Config:
     """The whole file: its profiles and which one is used when none is named."""
 
     path: Path
-    default_profile: str = DEFAULT_PROFILE
+    default_profile: str | None = None
+    """The file's `default_profile`; None when it names none."""
     profiles: Mapping[str, Profile] = field(default_factory=dict)
 
     def profile(self, name: str | None = None) -> Profile:
         """The profile `name`, else `$BUILDWATCH_PROFILE`, else the file's default profile.
 
-        With no file and no name, an empty profile (every setting at its default).
+        When none of them names one, the profile called `default`, else an empty profile
+        (every setting at its default, servers and credentials from the environment).
         """
         chosen = name or os.environ.get(PROFILE_ENV) or self.default_profile
+        if chosen is None:
+            return self.profiles.get(DEFAULT_PROFILE, Profile())
         if chosen in self.profiles:
             return self.profiles[chosen]
         if chosen == DEFAULT_PROFILE and not self.profiles:
@@ -163,7 +167,7 @@ def parse_config(text: str, path: Path) -> Config:
         raise ConfigError(_decode_error_message(path, error)) from None
     reader = _Reader(text, path)
     reader.check_keys(document, (), {"default_profile", "profiles"})
-    default = reader.string(document, (), "default_profile", DEFAULT_PROFILE)
+    default: str | None = reader.value(document, (), "default_profile", str, None)
     profiles_table = reader.table(document, (), "profiles")
     profiles = {
         name: _parse_profile(reader, name, reader.table(profiles_table, ("profiles",), name))
