@@ -70,9 +70,11 @@ def assert_inert(output: bytes) -> None:
         ["bb", "file", "get", f"bytestream://host/blobs/{HOSTILE_ID}/1"],
         ["bb", "file", "get", "bytestream://host/blobs/abc/1", "-o", f"/nonexistent/{HOSTILE_ID}"],
         ["--profile", HOSTILE_ID, "tail"],
+        ["tail", HOSTILE_ID],  # an argument argparse does not expect
     ],
     ids=["tail --summary, id from the server", "events ID", "tail --since-build ID",
-         "bb targets ID", "bb file get URI", "bb file get -o PATH", "--profile NAME"],
+         "bb targets ID", "bb file get URI", "bb file get -o PATH", "--profile NAME",
+         "unexpected argument"],
 )
 def test_a_hostile_id_reaches_the_terminal_inert(hostile_url: str, args: list[str]) -> None:
     code, output = on_terminal(hostile_url, *args)

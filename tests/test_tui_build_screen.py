@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
-from drilldown_app import DrillApp, log_text, pick_build, sim_config, wait_until
+from drilldown_app import DrillApp, log_text, pick_build, screen_text, sim_config, wait_until
 from textual.pilot import Pilot
 from textual.widgets import Input, Static, TabbedContent
 from textual.worker import WorkerState
@@ -214,3 +215,71 @@ async def test_the_breadcrumb_names_the_build_its_tab_and_filter(sim: SimulatorT
         await pilot.press("2", "slash", *"core", "enter")
         trail = str(screen.query_one(Breadcrumb).render())
         assert trail == f"build {failed_gradle} \u203a Tasks (filter: core)"
+
+
+def shown_rows(app: DrillApp, event_list: EventList) -> list[str]:
+    """The event list's rows on screen, by their text."""
+    lines = screen_text(app).splitlines()
+    region = event_list.scrollable_content_region
+    return [line[region.x:region.right] for line in
+            lines[region.y:region.y + min(event_list.row_count, region.height)]]
+
+
+@pytest.mark.parametrize(("event_type", "account"), [
+    ("TaskFinished", re.compile(r"path=:\S+ outcome=\w+")),
+    ("ExceptionData", re.compile(r"\w+(\.\w+)+(Exception|Error): \S")),
+    ("TestStarted", re.compile(r"name=\S")),
+    ("OutputStyledTextEvent", re.compile(r"OutputStyledTextEvent +> Task :")),
+])
+async def test_the_events_tab_shows_a_one_line_account_of_each_event(
+        sim: SimulatorThread, failed_gradle: str, event_type: str, account: re.Pattern[str]
+) -> None:
+    app = app_for(sim, failed_gradle)
+    async with app.run_test(size=(200, 40)) as pilot:
+        screen = await loaded(pilot)
+        await pilot.press("4", "slash", *event_type, "enter")
+        await pilot.pause()
+        rows = shown_rows(app, screen.query_one("#event-list", EventList))
+        assert rows and all(event_type in row and '{"' not in row for row in rows)
+        assert any(account.search(row) for row in rows)
+
+
+async def test_escape_after_a_search_in_the_events_tab_clears_it_then_goes_back(
+        sim: SimulatorThread, failed_gradle: str) -> None:
+    async with app_for(sim, failed_gradle).run_test() as pilot:
+        screen = await loaded(pilot)
+        events = screen.query_one("#event-list", EventList)
+        await pilot.press("4", "slash", *"TaskFinished", "enter", "escape")
+        assert pilot.app.screen is screen
+        assert events.filter_text == "" and events.row_count == len(screen.detail.events)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: pilot.app.screen is not screen)
+
+
+async def test_escape_after_a_console_search_clears_it_then_goes_back(
+        sim: SimulatorThread, failed_gradle: str) -> None:
+    async with app_for(sim, failed_gradle).run_test() as pilot:
+        screen = await loaded(pilot)
+        view = screen.query_one("#console-log", LogPanel).view
+        await pilot.press("5", "slash", *"Task", "enter")
+        assert view.searching
+        await pilot.press("escape")
+        assert pilot.app.screen is screen and not view.searching
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: pilot.app.screen is not screen)
+
+
+async def test_escape_after_a_search_in_the_log_viewer_clears_it_then_goes_back(
+        sim: SimulatorThread, failed_gradle: str) -> None:
+    async with app_for(sim, failed_gradle).run_test() as pilot:
+        screen = await loaded(pilot)
+        await pilot.press("3", "enter")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, LogScreen))
+        log_screen = pilot.app.screen
+        view = log_screen.query_one(LogView)
+        await pilot.press("slash", *"failed", "enter")
+        assert view.searching
+        await pilot.press("escape")
+        assert pilot.app.screen is log_screen and not view.searching
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: pilot.app.screen is screen)

@@ -299,25 +299,10 @@ def _event_line(message: Build | BuildEvent) -> bytes:
 
     if isinstance(message, Build):
         return b"Build " + _build_line(message)
+    from buildwatch.core.develocity.event_text import event_brief
+
     line = f"{_time(message.timestamp, with_date=False)}  {_cell(message.event_type, 28)}  "
-    return (line + _brief(message.data)).rstrip().encode() + b"\n"
-
-
-def _brief(data: dict[str, Any], width: int = 120) -> str:
-    """A short, safe account of an event's data: text first, then its plain fields."""
-    spans = data.get("spans")
-    if isinstance(spans, list):
-        text = "".join(span.get("text", "") for span in spans if isinstance(span, dict))
-        return sanitize_line(text)[:width]
-    parts = []
-    for key, value in data.items():
-        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-            parts.append(f"{key}={value}")
-        elif isinstance(value, bool) and value:
-            parts.append(key)
-        elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
-            parts.append(f"{key}={','.join(value)}")
-    return sanitize_line(" ".join(parts))[:width]
+    return (line + event_brief(message.data)).rstrip().encode() + b"\n"
 
 
 async def _tail_with_summaries(

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NoReturn
 
 from buildwatch.core.errors import ConfigError
+from buildwatch.core.sanitize import sanitize_line
 
 
 class CommandParser(argparse.ArgumentParser):
@@ -28,6 +29,10 @@ class CommandParser(argparse.ArgumentParser):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.shared_defaults: dict[str, Any] = {}
+
+    def error(self, message: str) -> NoReturn:
+        """Print the usage and `message`, sanitised (it may quote an argument), and exit 2."""
+        super().error(sanitize_line(message))
 
 
 def command_parsers(parser: argparse.ArgumentParser) -> Iterator[CommandParser]:

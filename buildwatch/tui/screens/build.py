@@ -19,7 +19,6 @@ from __future__ import annotations
 from time import monotonic
 from typing import ClassVar
 
-import msgspec
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import BindingType
@@ -35,6 +34,7 @@ from buildwatch.core.develocity.detail import (
     WorkItem,
     outcome_rank,
 )
+from buildwatch.core.develocity.event_text import event_detail
 from buildwatch.core.develocity.models import Message
 from buildwatch.core.develocity.report import (
     WORK_NAMES,
@@ -318,8 +318,7 @@ class BuildScreen(DrillDownScreen):
         view = self.query_one("#event-json", LogView)
         view.clear()
         if event.position is not None:
-            source = self.detail.events.source(event.position)
-            view.append(sanitize(msgspec.json.format(source, indent=2).decode("utf-8", "replace")))
+            view.append(event_detail(self.detail.events.source(event.position)))
             view.action_top()
 
     def on_live_table_row_activated(self, event: LiveTable.RowActivated) -> None:

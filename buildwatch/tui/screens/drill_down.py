@@ -46,7 +46,8 @@ def tab_bindings(prefix: str, tabs: tuple[str, ...]) -> list[BindingType]:
 
 
 class DrillDownScreen(Screen[None]):
-    """A screen of tabs with a shared filter box; Escape closes the box, else goes back."""
+    """A screen of tabs with a shared filter box; Escape goes back one level: it closes the box,
+    else clears the tab's filter or search, else goes back a screen."""
 
     FILTERABLE: ClassVar[dict[str, str]] = {}
 
@@ -82,7 +83,7 @@ class DrillDownScreen(Screen[None]):
         if tab in self.FILTERABLE:
             self.query_one(self.FILTERABLE[tab]).focus()
         else:
-            self.query_one(f"#{tab}", TabPane).query_one(LogPanel).focus_log()
+            self._log_panel(tab).focus_log()
 
     def _filterable(self) -> Filterable | None:
         selector = self.FILTERABLE.get(self.active_tab)
@@ -116,8 +117,18 @@ class DrillDownScreen(Screen[None]):
         self._focus_tab(self.active_tab)
 
     def action_back(self) -> None:
-        """Close the filter box if it is open, else go back a screen."""
+        """Back one level: close the filter box if it is open, else clear the tab's filter or
+        search if it has one, else go back a screen."""
         if self.query_one("#filter", Input).has_focus:
             self._close_filter()
-        else:
+            return
+        target = self._filterable()
+        if target is not None and target.filter_text:
+            target.set_filter("")
+            self._show_trail()
+        elif target is not None or not self._log_panel(self.active_tab).clear_search():
             self.dismiss()
+
+    def _log_panel(self, tab: str) -> LogPanel:
+        """The log of a tab without a filterable widget."""
+        return self.query_one(f"#{tab}", TabPane).query_one(LogPanel)

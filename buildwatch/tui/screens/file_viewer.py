@@ -170,5 +170,6 @@ class FileViewerScreen(Screen[None]):
             self._on_deleted(self.file.uri)
 
     def action_back(self) -> None:
-        """Go back to the invocation."""
-        self.dismiss()
+        """Clear the search if there is one, else go back to the invocation."""
+        if not self.query_one(LogPanel).clear_search():
+            self.dismiss()

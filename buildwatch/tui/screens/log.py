@@ -67,5 +67,6 @@ class LogScreen(Screen[None]):
             panel.set_state("complete")
 
     def action_back(self) -> None:
-        """Go back to the previous screen."""
-        self.dismiss()
+        """Clear the search if there is one, else go back to the previous screen."""
+        if not self.query_one(LogPanel).clear_search():
+            self.dismiss()

@@ -1,4 +1,5 @@
-"""A build's raw event stream as a list: position, time, type and the start of its data.
+"""A build's raw event stream as a list: position, time, type and a one-line account of its data,
+as `buildwatch events` prints it.
 
 Rows are read from an `EventLog` as they are drawn, so 500,000 events cost the log's memory and a
 filtered list of positions, nothing per row. The list grows as events load; a type filter keeps
@@ -21,24 +22,25 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from buildwatch.core.develocity.event_log import EventLog
+from buildwatch.core.develocity.event_text import BRIEF_WIDTH, event_brief
 from buildwatch.core.sanitize import sanitize_line
 
-PREVIEW_BYTES = 240
-"""Bytes of an event's JSON shown in its row."""
-_TYPE_WIDTH = 30
-_ROW_WIDTH = 60 + PREVIEW_BYTES
+_MAX_TYPE_WIDTH = 30
 
 
-def event_row(log: EventLog, position: int) -> str:
-    """One event as a row: `#12  10:31:07.250  TaskFinished  {"id":…}` (sanitised)."""
+def event_row(log: EventLog, position: int, columns: tuple[int, int]) -> str:
+    """One event as a row: `#12  10:31:07.250 TaskFinished path=:app:test outcome=FAILED`
+    (sanitised), its position and type padded to `columns`."""
     timestamp = log.timestamp(position)
     when = (datetime.fromtimestamp(timestamp / 1000, UTC).strftime("%H:%M:%S.%f")[:-3]
             if timestamp is not None else "--:--:--.---")
-    source = log.source(position)
-    start = source.find(b'"data":')
-    preview = source[start + 7 if start >= 0 else 0:][:PREVIEW_BYTES].decode("utf-8", "replace")
-    kind = log.event_type(position)
-    return sanitize_line(f"#{position:<7} {when}  {kind:<{_TYPE_WIDTH}} {preview}")
+    event = log.decoded(position)
+    # A BuildEvent's fields are under `data`; the Build message that heads the stream has its own.
+    data = event.get("data")
+    brief = event_brief(data if isinstance(data, dict) else event)
+    kind = sanitize_line(log.event_type(position))
+    position_width, type_width = columns
+    return f"#{position:<{position_width}} {when} {kind:<{type_width}} {brief}"
 
 
 class EventList(ScrollView, can_focus=True):
@@ -85,6 +87,7 @@ class EventList(ScrollView, can_focus=True):
         self._scanned = 0
         self._cursor = 0
         self._cache: LRUCache[tuple[int, bool], Strip] = LRUCache(512)
+        self._columns = (0, 0)
 
     @property
     def filter_text(self) -> str:
@@ -119,7 +122,14 @@ class EventList(ScrollView, can_focus=True):
         first = not self._positions
         self._positions.extend(self._log.indices(self._types, self._scanned))
         self._scanned = len(self._log)
-        self.virtual_size = Size(_ROW_WIDTH, len(self._positions))
+        # Columns as wide as this build's positions and types need: at 80 columns, each
+        # character they do not take is one more of the events' accounts shown.
+        columns = (len(str(len(self._log))),
+                   min(_MAX_TYPE_WIDTH, max(map(len, self._log.type_counts()), default=0)))
+        if columns != self._columns:
+            self._columns = columns
+            self._cache.clear()
+        self.virtual_size = Size(sum(columns) + 16 + BRIEF_WIDTH, len(self._positions))
         self.refresh()
         if first and self._positions:
             self._post_selected()
@@ -164,8 +174,9 @@ class EventList(ScrollView, can_focus=True):
         if strip is None:
             style = (self.get_component_rich_style("event-list--cursor") if selected
                      else self.rich_style)
-            text = Text(event_row(self._log, self._positions[row]), style=style, no_wrap=True,
-                        end="")
+            # Padded to the list's width, so that a short row is styled to the end like the rest.
+            line = event_row(self._log, self._positions[row], self._columns)
+            text = Text(line.ljust(self.virtual_size.width), style=style, no_wrap=True, end="")
             strip = Strip(text.render(self.app.console))
             self._cache.set(key, strip)
         return strip.crop_extend(round(self.scroll_x), round(self.scroll_x) + width,

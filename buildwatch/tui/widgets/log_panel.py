@@ -1,6 +1,7 @@
 """A `LogView` with what a log needs around it: a search box, a status line, save and pager.
 
-Keys, on top of the log view's own: `/` searches (Enter runs it, Escape closes the box), `s`
+Keys, on top of the log view's own: `/` searches (Enter runs it, Escape closes the box; the
+screen's Escape then clears the search, with `clear_search`, before it goes back), `s`
 saves the text without colour sequences to a file the user names, `p` opens it in `$PAGER`
 (`less -R` by default) with the app suspended.
 """
@@ -101,6 +102,15 @@ class LogPanel(Vertical):
         search = self.query_one(".log-search", Input)
         search.add_class("-shown")
         search.focus()
+
+    def clear_search(self) -> bool:
+        """Clear the search, if there is one; say whether there was (Escape then goes no
+        further back)."""
+        if not self.view.searching:
+            return False
+        self.query_one(".log-search", Input).value = ""
+        self.view.search("")
+        return True
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

@@ -191,6 +191,11 @@ class LogView(ScrollView, can_focus=True):
         self.search("")
         self._fit()
 
+    @property
+    def searching(self) -> bool:
+        """Whether a search is highlighted."""
+        return self._matches.pattern is not None
+
     def search(self, pattern: str) -> int:
         """Highlight `pattern` (literal, ignoring ASCII case), go to the first match at or
         below the top line, and return the number of matches; "" clears the search."""
