@@ -244,27 +244,22 @@ async def test_the_events_tab_shows_a_one_line_account_of_each_event(
         assert any(account.search(row) for row in rows)
 
 
-async def test_escape_after_a_search_in_the_events_tab_clears_it_then_goes_back(
-        sim: SimulatorThread, failed_gradle: str) -> None:
-    async with app_for(sim, failed_gradle).run_test() as pilot:
-        screen = await loaded(pilot)
-        events = screen.query_one("#event-list", EventList)
-        await pilot.press("4", "slash", *"TaskFinished", "enter", "escape")
-        assert pilot.app.screen is screen
-        assert events.filter_text == "" and events.row_count == len(screen.detail.events)
-        await pilot.press("escape")
-        await wait_until(pilot, lambda: pilot.app.screen is not screen)
+def searching(screen: BuildScreen) -> bool:
+    """Whether the current tab shows a search: the event list's filter, or the log's search."""
+    if screen.active_tab == "events":
+        return screen.query_one("#event-list", EventList).filter_text != ""
+    return screen.query_one(f"#{screen.active_tab}-log", LogPanel).view.searching
 
 
-async def test_escape_after_a_console_search_clears_it_then_goes_back(
-        sim: SimulatorThread, failed_gradle: str) -> None:
+@pytest.mark.parametrize("tab", ["4", "5"])
+async def test_escape_after_a_search_clears_it_then_goes_back(
+        sim: SimulatorThread, failed_gradle: str, tab: str) -> None:
     async with app_for(sim, failed_gradle).run_test() as pilot:
         screen = await loaded(pilot)
-        view = screen.query_one("#console-log", LogPanel).view
-        await pilot.press("5", "slash", *"Task", "enter")
-        assert view.searching
+        await pilot.press(tab, "slash", *"Task", "enter")
+        assert searching(screen)
         await pilot.press("escape")
-        assert pilot.app.screen is screen and not view.searching
+        assert pilot.app.screen is screen and not searching(screen)
         await pilot.press("escape")
         await wait_until(pilot, lambda: pilot.app.screen is not screen)
 
