@@ -271,10 +271,9 @@ async def test_escape_after_a_search_in_the_log_viewer_clears_it_then_goes_back(
         await pilot.press("3", "enter")
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, LogScreen))
         log_screen = pilot.app.screen
-        view = log_screen.query_one(LogView)
         await pilot.press("slash", *"failed", "enter")
-        assert view.searching
+        assert log_screen.query_one(LogView).searching
         await pilot.press("escape")
-        assert pilot.app.screen is log_screen and not view.searching
+        assert pilot.app.screen is log_screen and not log_screen.query_one(LogView).searching
         await pilot.press("escape")
         await wait_until(pilot, lambda: pilot.app.screen is screen)
