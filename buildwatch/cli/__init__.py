@@ -39,7 +39,8 @@ _COMMAND_MODULES = ("sim", "develocity", "buildbuddy", "auth", "config", "tui", 
 
 EXIT_INTERRUPTED = 128 + signal.SIGINT
 EXIT_TERMINATED = 128 + signal.SIGTERM
-EXIT_READER_GONE = 128 + signal.SIGPIPE
+EXIT_READER_GONE = 141
+"""128 + SIGPIPE (13), spelled out: `signal.SIGPIPE` exists only on POSIX systems."""
 
 
 class Terminated(KeyboardInterrupt):
