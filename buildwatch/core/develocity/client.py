@@ -259,7 +259,7 @@ class DevelocityClient:
                         and (resume_rejected := fallback.path()) is not None
                     ):
                         cause = (
-                            f"{self._host} no longer knows where {what} stopped ({status}); "
+                            f"{self._host} no longer knows where the listing stopped ({status}); "
                             f"listing again from {_clock(fallback.since_ms)}"
                         )
                     else:
