@@ -236,7 +236,11 @@ class BuildScreen(DrillDownScreen):
         """
         for start in range(0, len(batch), SLICE):
             self.detail.add(batch[start:start + SLICE])
-            if monotonic() >= self._pause_at:
+            first = not self._flushed_count
+            if first:
+                # The first events show at once; the rest at the timer's pace.
+                self._flush()
+            if first or monotonic() >= self._pause_at:
                 await self.wait_for_refresh()
                 self._pause_at = monotonic() + WORK_S
 
