@@ -4,6 +4,7 @@ it loads by the clock, not by network read, so thousands of reads cost no more t
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Iterator
+from typing import Any
 
 import pytest
 from drilldown_app import DrillApp, pick_build, sim_config, wait_until
@@ -54,8 +55,8 @@ def count_reads(client: DevelocityClient) -> list[int]:
     reads = [0]
     batches = client.event_batches
 
-    async def counted(build_id: str) -> AsyncGenerator[list[Message], None]:
-        async for batch in batches(build_id):
+    async def counted(build_id: str, **options: Any) -> AsyncGenerator[list[Message], None]:
+        async for batch in batches(build_id, **options):
             reads[0] += 1
             yield batch
 
