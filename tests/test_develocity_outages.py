@@ -398,3 +398,28 @@ def test_tail_follow_lists_again_by_time_when_a_restarted_server_lost_its_positi
     assert len(set(before)) == 3
     assert after == later
     assert rejected
+
+
+async def test_a_build_whose_events_are_unavailable_for_ten_rounds_is_still_summarised() -> None:
+    sim = await started(SimConfig(seed=3, builds=0, not_ready_s=8.0), 0)
+    store = MonitorStore()
+    settings = MonitorSettings(QUICK, since=0, develocity=connection_to(sim.develocity_url))
+    session = MonitorSession(settings, store)
+    task = asyncio.create_task(session.run_develocity())
+    try:
+        await until(lambda: store.develocity.state == "live", lambda: store.develocity)
+        (build_id,) = sim.publish_builds(1)[:1]
+        await until(lambda: build_id in store.builds, lambda: store.develocity)
+        await until(
+            lambda: store.builds[build_id].summary is not None
+            or store.builds[build_id].problem is not None,
+            lambda: store.builds[build_id],
+        )
+        entry = store.builds[build_id]
+        refused = [r.status for r in sim.ctx.requests if r.path.endswith("/events")]
+    finally:
+        await stop(task)
+        await session.aclose()
+        await sim.stop()
+    assert entry.problem is None and entry.summary is not None
+    assert refused.count(503) > 10

@@ -16,14 +16,18 @@ if TYPE_CHECKING:
     from buildwatch.core.develocity.client import DevelocityClient
 
 
-async def read_summary(client: DevelocityClient, builder: SummaryBuilder) -> None:
+async def read_summary(
+    client: DevelocityClient, builder: SummaryBuilder, *, until_cancelled: bool = False
+) -> None:
     """Add the build's summary events to `builder`, until they say which tool built it.
 
-    Raises what the client raises; `builder` keeps whatever arrived before.
+    Raises what the client raises; `builder` keeps whatever arrived before. With
+    `until_cancelled`, a server that does not answer is waited for however long it takes.
     """
     build_id = builder.build.build_id
     for event_types in summary_passes(builder.tool_type):
-        async for batch in client.event_batches(build_id, event_types):
+        batches = client.event_batches(build_id, event_types, until_cancelled=until_cancelled)
+        async for batch in batches:
             for message in batch:
                 if isinstance(message, BuildEvent):
                     builder.add(message)

@@ -170,7 +170,9 @@ class DevelocityFeed:
 
     async def _enrich(self, build: Build) -> None:
         builder = SummaryBuilder(build, self._git_names)
-        await read_summary(self._events, builder)
+        # Waits out an outage like the listing does: a build listed just before the server went
+        # away is summarised when it is back, rather than marked unreadable for good.
+        await read_summary(self._events, builder, until_cancelled=True)
         summary = builder.result()
         if self._store.enrich(summary) and self._history is not None:
             self._history.record_summary(summary)

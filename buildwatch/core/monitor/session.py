@@ -158,7 +158,7 @@ class MonitorSession:
         self._develocity_connection = connection
         self.develocity_url = connection.base_url
         await self._close(self.develocity)
-        self.develocity = DevelocityClient(connection)
+        self.develocity = DevelocityClient(connection, backoff=self._backoff)
         # The listing never gives up (the catch-up's finite replay included): an outage of any
         # length ends with the source live again by itself. An address that looks wrong is
         # retried too, the status line saying so, while the user fixes it.
