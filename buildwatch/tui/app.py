@@ -14,12 +14,14 @@ from typing import ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from buildwatch.core.monitor.history import RETENTION_INTERVAL_S
 from buildwatch.core.monitor.session import MonitorSession, MonitorSettings
 from buildwatch.core.monitor.store import MonitorStore, SourceName, WatchOrigin
+from buildwatch.core.sanitize import sanitize, sanitize_line
 from buildwatch.tui.screens.help import HelpScreen
 from buildwatch.tui.screens.main import MainScreen
 from buildwatch.tui.screens.skipped import SkippedScreen
@@ -118,6 +120,20 @@ class BuildwatchApp(ProvidesServices, App[None]):
             feed(), name=source, group=source, exclusive=True, exit_on_error=False,
             description=f"{source} feed",
         )
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Textual's notification, its message and title sanitised: they quote ids, labels and
+        errors that came from a server, and every screen's notices pass through here."""
+        super().notify(sanitize(message), title=sanitize_line(title), severity=severity,
+                       timeout=timeout, markup=markup)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker

@@ -79,8 +79,10 @@ def next_change_ms(epoch_ms: int, now_ms: int) -> int:
 
 
 def linked(text: str, url: str | None) -> Text:
-    """`text` as a terminal hyperlink (OSC 8) to `url`; the local terminal opens it."""
-    return Text(text, style=Style(link=url)) if url else Text(text)
+    """`text` (an id from a server, sanitised here) as a terminal hyperlink (OSC 8) to `url`;
+    the local terminal opens it."""
+    shown = sanitize_line(text)
+    return Text(shown, style=Style(link=url)) if url else Text(shown)
 
 
 def build_outcome(entry: BuildEntry, *, reading: bool = True) -> Text:
@@ -156,7 +158,7 @@ def invocation_row(
     )
     cells = (
         status,
-        linked(sanitize_line(key), url),
+        linked(key, url),
         _clean(invocation.command),
         _clean(invocation.pattern),
         _clean(invocation.user),

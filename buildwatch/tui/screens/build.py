@@ -162,7 +162,7 @@ class BuildScreen(DrillDownScreen):
         with Horizontal(id="build-top"):
             yield Breadcrumb()
             yield Static(Text(self._progress_shown), id="build-progress")
-        yield Static(Text(f"build {self.build_id}"), id="build-header")
+        yield Static(Text(sanitize_line(f"build {self.build_id}")), id="build-header")
         with TabbedContent(id="tabs"):
             with TabPane("1 Summary", id="summary"):
                 yield LogPanel(f"build-{self.build_id}-summary.txt", follow=False,

@@ -122,7 +122,8 @@ class InvocationScreen(DrillDownScreen):
 
     def compose(self) -> ComposeResult:
         yield Breadcrumb()
-        yield Static(Text(f"invocation {self.invocation_id}"), id="invocation-header")
+        yield Static(Text(sanitize_line(f"invocation {self.invocation_id}")),
+                     id="invocation-header")
         with TabbedContent(id="tabs"):
             with TabPane("1 Targets", id="targets"):
                 yield LiveTable(TARGET_COLUMNS, highlight_seconds=3, id="targets-table")

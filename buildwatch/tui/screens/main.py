@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -170,8 +171,8 @@ class MainScreen(Screen[None]):
                          [self._invocation_row(item, now_ms) for item in changes.invocations])
         for notice in changes.notices:
             self.app.notify(
-                sanitize_line(notice.message),
-                title=sanitize_line(notice.title),
+                notice.message,
+                title=notice.title,
                 severity="error" if notice.outcome == "failed" else "information",
                 markup=False,
             )
@@ -218,7 +219,8 @@ class MainScreen(Screen[None]):
         title = " · ".join(parts)
         if self._titles.get(pane) != title:
             self._titles[pane] = title
-            self.query_one(f"#{pane}-title", Static).update(title)
+            # A Text, not markup: the filter is whatever was typed, brackets included.
+            self.query_one(f"#{pane}-title", Static).update(Text(title))
 
     def _ask_credentials_if_refused(self, source: SourceName) -> None:
         status = self._store.status(source)
@@ -352,6 +354,9 @@ class MainScreen(Screen[None]):
         if text is None:
             self.app.notify("Nothing to copy", severity="warning")
             return
+        # An id is copied as shown: a control sequence in a server's id would otherwise reach
+        # whatever terminal it is pasted into.
+        text = sanitize_line(text)
         copy_text(self.app, text, os.environ)
         self.app.notify(text, title="Copied", markup=False)
 

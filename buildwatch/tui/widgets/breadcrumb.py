@@ -6,6 +6,8 @@ from rich.text import Text
 from textual.screen import Screen
 from textual.widgets import Static
 
+from buildwatch.core.sanitize import sanitize_line
+
 SEPARATOR = " \u203a "
 
 
@@ -41,5 +43,7 @@ class Breadcrumb(Static):
                 trail.append(crumb)
         if suffix:
             trail.append(suffix)
-        # A Text, never markup: crumbs hold ids and labels that came from a server.
-        self.update(Text(SEPARATOR.join(trail), no_wrap=True, overflow="ellipsis"))
+        # Crumbs hold ids and labels that came from a server: sanitised here, for every screen,
+        # and shown as a Text, never as markup.
+        shown = SEPARATOR.join(sanitize_line(crumb) for crumb in trail)
+        self.update(Text(shown, no_wrap=True, overflow="ellipsis"))

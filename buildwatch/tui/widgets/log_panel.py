@@ -61,7 +61,8 @@ class LogPanel(Vertical):
         without `follow` the view starts at the top (a report, a file) rather than the end;
         `save` replaces saving the shown text (a file viewer saves the original bytes)."""
         super().__init__(id=id)
-        self.file_name = file_name
+        # Named after ids that came from a server, and shown when saving.
+        self.file_name = sanitize_line(file_name)
         self._follow = follow
         self._save = save
         self._text = text
@@ -145,9 +146,10 @@ class LogPanel(Vertical):
             try:
                 count = write_text(path, self.view.iter_text(strip_sgr=True))
             except OSError as error:
-                self.notify(f"cannot save to {path}: {error.strerror}", severity="error")
+                self.notify(f"cannot save to {path}: {error.strerror}", severity="error",
+                            markup=False)
                 return
-            self.notify(f"saved {count:,} characters to {path}")
+            self.notify(f"saved {count:,} characters to {path}", markup=False)
 
         self.app.push_screen(SaveAsScreen("the log", self.file_name), save)
 
