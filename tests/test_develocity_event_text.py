@@ -14,10 +14,10 @@ def test_console_output_reads_as_its_text() -> None:
 
 def test_a_task_reads_as_its_plain_fields_and_true_flags_then_its_ids() -> None:
     data = {"id": -42, "task": 3522515007447618657, "path": ":app:test", "outcome": "FAILED",
-            "cacheable": True, "skipped": False, "failureId": 7, "durationMs": 1200,
+            "cacheable": True, "skipped": False, "failureId": 7, "startTime": 1779989495584,
             "common": {"logLevel": "INFO"}, "failure": None}
     assert event_brief(data) == (
-        "path=:app:test outcome=FAILED cacheable durationMs=1200 "
+        "path=:app:test outcome=FAILED cacheable startTime=1779989495584 "
         "id=-42 task=3522515007447618657 failureId=7")
 
 
@@ -29,6 +29,11 @@ def test_exception_data_reads_as_its_first_exception() -> None:
     }}
     assert event_brief(data) == (
         "org.opentest4j.AssertionFailedError: expected: <1> but was: <2> (+1 more)")
+
+
+def test_a_build_reads_as_its_id_first() -> None:
+    data = {"buildId": "zvpffm7jc3ftt", "timestamp": 1779989495584, "toolType": "gradle"}
+    assert event_brief(data) == "buildId=zvpffm7jc3ftt timestamp=1779989495584 toolType=gradle"
 
 
 def test_a_list_of_texts_is_joined_and_the_line_is_cut_to_its_width() -> None:

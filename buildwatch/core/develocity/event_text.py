@@ -15,8 +15,9 @@ from buildwatch.core.sanitize import sanitize, sanitize_line
 
 BRIEF_WIDTH = 120
 """Characters of an event's one-line account."""
-_ENTITY_ID_FLOOR = 2**31
-"""Entity ids are random signed 64-bit numbers; a count or a duration stays below this."""
+_ENTITY_ID_FLOOR = 10**13
+"""Entity ids are random signed 64-bit numbers, nearly all beyond this; a count, a duration and
+a time in epoch milliseconds (until the year 2286) stay below it."""
 
 
 def event_brief(data: Mapping[str, object], width: int = BRIEF_WIDTH) -> str:
@@ -46,8 +47,8 @@ def event_brief(data: Mapping[str, object], width: int = BRIEF_WIDTH) -> str:
                 parts.append(key)
         elif isinstance(value, (str, int, float)):
             # Ids tie events together but say little to a reader: they come last.
-            is_reference = key == "id" or key.endswith("Id") or (
-                isinstance(value, int) and abs(value) >= _ENTITY_ID_FLOOR)
+            is_reference = isinstance(value, int) and (
+                key == "id" or key.endswith("Id") or abs(value) >= _ENTITY_ID_FLOOR)
             (references if is_reference else parts).append(f"{key}={value}")
         elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
             parts.append(f"{key}={','.join(value)}")
