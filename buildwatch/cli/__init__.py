@@ -28,7 +28,6 @@ from buildwatch.cli.common import say
 from buildwatch.cli.completion import complete_if_requested
 from buildwatch.cli.shared_options import (
     CommandParser,
-    apply_shared_options,
     command_parsers,
     share_options,
 )
@@ -103,7 +102,6 @@ def _run(argv: Sequence[str] | None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as done:  # --help, --version, or a usage error already explained
         return done.code if isinstance(done.code, int) else int(done.code is not None)
-    apply_shared_options(parser, args)
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()

@@ -13,7 +13,7 @@ that does not take it, or that conflicts with one given after.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
 from buildwatch.core.errors import ConfigError
@@ -29,6 +29,18 @@ class CommandParser(argparse.ArgumentParser):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.shared_defaults: dict[str, Any] = {}
+        self.shares_options = False
+        """True for the main parser once `share_options` ran: its parses then end complete."""
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        """Parse as argparse does; the main parser then gives each shared option its default
+        (`apply_shared_options`), so that no caller meets a namespace without them."""
+        parsed, extras = super().parse_known_args(args, namespace)
+        if self.shares_options:
+            apply_shared_options(self, parsed)
+        return parsed, extras
 
     def error(self, message: str) -> NoReturn:
         """Print the usage and `message`, sanitised (it may quote an argument), and exit 2."""
@@ -50,6 +62,7 @@ def share_options(main: CommandParser) -> None:
     """Take the defaults out of the main parser's options and of the same options of every
     command, keeping them for `apply_shared_options`. Call once every command is registered."""
     shared = _shared_dests(main)
+    main.shares_options = True
     for parser in (main, *command_parsers(main)):
         for action in parser._actions:
             if action.dest in shared and action.default is not argparse.SUPPRESS:
