@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pty
+import re
 import select
 import shutil
 import subprocess
@@ -72,14 +73,10 @@ def run_in_pty(
     timeout: float = 30.0, size: tuple[int, int] = (36, 120),
 ) -> bytes:
     """Run `command` on a pseudo-terminal, type `keys` (delay, bytes) and return every byte it wrote."""
-    import fcntl
-    import struct
-    import termios
-
     pid, fd = pty.fork()
     if pid == 0:  # child
         os.execvpe(command[0], list(command), {**os.environ, **env})
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", size[0], size[1], 0, 0))
+    _set_size(fd, size)
     output = bytearray()
     pending = list(keys)
     started = time.monotonic()
@@ -106,14 +103,41 @@ def run_in_pty(
     return bytes(output)
 
 
+_SEQUENCE = re.compile(rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.")
+
+
+def _found(wanted: bytes | re.Pattern[bytes], output: bytearray) -> bool:
+    return wanted in output if isinstance(wanted, bytes) else wanted.search(output) is not None
+
+
+def readable(output: bytes | bytearray) -> str:
+    """What a terminal's output says, for a failure message: escape sequences and runs of
+    spaces dropped."""
+    text = _SEQUENCE.sub(b"", bytes(output)).decode("utf-8", "replace")
+    return re.sub(r" {3,}", "  ", text)
+
+
+def _set_size(fd: int, size: tuple[int, int]) -> None:
+    """Give the terminal on `fd` `size` (rows, columns)."""
+    import fcntl
+    import struct
+    import termios
+
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", size[0], size[1], 0, 0))
+
+
 class PtyProcess:
     """A command on a pseudo-terminal, read while it runs: wait for its output, type into it,
     signal it, and read its exit status. Use it as a context manager (it kills what is left)."""
 
-    def __init__(self, command: Sequence[str], env: dict[str, str]) -> None:
+    def __init__(self, command: Sequence[str], env: dict[str, str],
+                 size: tuple[int, int] | None = None) -> None:
+        """Start `command`; `size` (rows, columns) is the terminal's, set before it starts."""
         self.output = bytearray()
         self.pid, self._fd = pty.fork()
         if self.pid == 0:  # child
+            if size is not None:
+                _set_size(0, size)
             os.execvpe(command[0], list(command), {**os.environ, **env})
         self._status: int | None = None
 
@@ -127,17 +151,32 @@ class PtyProcess:
             os.waitpid(self.pid, 0)
         os.close(self._fd)
 
-    def read_until(self, wanted: bytes, timeout: float = 20.0) -> bytes:
-        """Read until `wanted` has appeared; return everything read so far."""
+    def read_until(self, wanted: bytes | re.Pattern[bytes], timeout: float = 20.0) -> bytes:
+        """Read until `wanted` (bytes, or a pattern of them) has appeared; return everything
+        read so far."""
         deadline = time.monotonic() + timeout
-        while wanted not in self.output:
+        while not _found(wanted, self.output):
             if time.monotonic() > deadline or not self._read(deadline - time.monotonic()):
-                raise AssertionError(f"{wanted!r} never came; read: {bytes(self.output)!r}")
+                raise AssertionError(f"{wanted!r} never came; the text written: "
+                                     f"{readable(self.output)[-3000:]}")
         return bytes(self.output)
 
     def send(self, data: bytes) -> None:
         """Type `data` (b"\\x03" is Ctrl-C, which the terminal turns into SIGINT)."""
         os.write(self._fd, data)
+
+    def answer(self, data: bytes, wanted: bytes | re.Pattern[bytes], timeout: float = 20.0) -> bytes:
+        """Type `data`, then read until `wanted` (bytes, or a pattern of them) appears in what
+        is written after it; return that part. (Text shown before the key does not count: a
+        screen can show it again.)"""
+        mark = len(self.output)
+        self.send(data)
+        deadline = time.monotonic() + timeout
+        while not _found(wanted, self.output[mark:]):
+            if time.monotonic() > deadline or not self._read(deadline - time.monotonic()):
+                raise AssertionError(f"{wanted!r} never came after {data!r}; the text written "
+                                     f"since: {readable(self.output[mark:])[-3000:]}")
+        return bytes(self.output[mark:])
 
     def wait(self, timeout: float = 20.0) -> int:
         """Read the output to its end and return the exit code (-N for a signal N)."""
@@ -151,7 +190,8 @@ class PtyProcess:
             else:
                 time.sleep(0.02)
         if self._status is None:
-            raise AssertionError(f"still running after {timeout} s; read: {bytes(self.output)!r}")
+            raise AssertionError(f"still running after {timeout} s; the last bytes read: "
+                                 f"{bytes(self.output[-3000:])!r}")
         return self._status
 
     def _read(self, timeout: float) -> bool:
