@@ -1,5 +1,5 @@
 """`buildwatch tail --summary` and `--summary --json` over both API versions: real processes
-against the simulator."""
+against the simulator (and a server whose every string is hostile)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from hostile_server import HOSTILE, serve
 
 from buildwatch.sim import SimConfig, SimulatorThread
 from buildwatch.sim.develocity_data import plan_build
@@ -101,3 +102,11 @@ def test_summary_text_of_a_maven_build_listed_over_v1_names_maven(sim: Simulator
     assert f"maven {plan.tool_version}" in line
     assert ("failed" if plan.failed else "success") in line
 
+
+def test_summary_json_escapes_every_control_character_a_server_sends() -> None:
+    done = buildwatch(serve(), "tail", "--since", "0", "--summary", "--json")
+    assert done.returncode == 0
+    assert done.stdout.isascii()
+    assert not any(ord(c) < 0x20 and c != "\n" for c in done.stdout)
+    projects = [json.loads(line)["project"] for line in done.stdout.splitlines()]
+    assert HOSTILE in projects
