@@ -141,6 +141,9 @@ class BuildScreen(DrillDownScreen):
     """One Develocity build: header, then Summary, work, Tests, Events and Console tabs."""
 
     CSS_PATH = "build.tcss"
+    # Below 120 columns the Events tab stacks the JSON under the list: side by side, an
+    # 80-column terminal left each event's one-line account six characters.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     FILTERABLE: ClassVar[dict[str, str]] = {
         "work": "#work-table", "tests": "#tests-table", "events": "#event-list"}
     BINDINGS: ClassVar[list[BindingType]] = tab_bindings("build", TABS)
@@ -171,7 +174,7 @@ class BuildScreen(DrillDownScreen):
                 yield LiveTable(WORK_COLUMNS, highlight_seconds=0, id="work-table")
             with TabPane("3 Tests", id="tests"):
                 yield LiveTable(TEST_COLUMNS, highlight_seconds=0, id="tests-table")
-            with TabPane("4 Events", id="events"), Horizontal():
+            with TabPane("4 Events", id="events"), Horizontal(id="event-panes"):
                 yield EventList(self.detail.events, id="event-list")
                 yield LogView(id="event-json")
             with TabPane("5 Console", id="console"):
