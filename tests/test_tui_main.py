@@ -22,6 +22,7 @@ from buildwatch.core.config import UiPreferences
 from buildwatch.sim import SimulatorThread
 from buildwatch.sim.world import World
 from buildwatch.tui.screens.help import HelpScreen
+from buildwatch.tui.screens.invocation import InvocationScreen
 from buildwatch.tui.screens.main import MainScreen
 from buildwatch.tui.screens.watch_commit import WatchCommitScreen
 from buildwatch.tui.widgets.live_table import LiveTable
@@ -102,12 +103,11 @@ async def test_enter_opens_the_build_and_escape_comes_back(sim: SimulatorThread)
 
 
 async def test_enter_on_an_invocation_opens_the_invocation(sim: SimulatorThread) -> None:
-    invocation = pytest.importorskip("buildwatch.tui.screens.invocation")
     app = app_on(sim)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: invocations_table(app).row_count > 0)
         await pilot.press("tab", "enter")
-        assert isinstance(app.screen, invocation.InvocationScreen)
+        assert isinstance(app.screen, InvocationScreen)
 
 
 async def test_f_pauses_and_counts_new_builds(sim: SimulatorThread) -> None:

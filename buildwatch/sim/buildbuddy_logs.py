@@ -117,7 +117,6 @@ class PatternLog:
 
     def __init__(self, chunks: int, chunk_bytes: int) -> None:
         self._chunks = chunks
-        self._chunk_bytes = chunk_bytes
         lines = []
         for n in range(64):
             lines.append(f"{_INFO}soak iteration {n:02d}: heap 812 MB, gc pause 14 ms\n")

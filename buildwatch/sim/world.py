@@ -59,7 +59,6 @@ class World:
     users = _USERS
     ci_hosts = _CI_HOSTS
     dev_hosts = _DEV_HOSTS
-    branches = _BRANCHES
     gradle_projects = _GRADLE_PROJECTS
     maven_projects = _MAVEN_PROJECTS
     npm_projects = _NPM_PROJECTS

@@ -60,11 +60,6 @@ class FailureChain:
         """The outermost exception's headline."""
         return self.chain[0].headline if self.chain else "(no exception data)"
 
-    @property
-    def root_cause(self) -> ExceptionInfo | None:
-        """The innermost exception."""
-        return self.chain[-1] if self.chain else None
-
     def lines(self) -> list[str]:
         """The chain as Java prints it: headline, frames, then each `Caused by:`."""
         out: list[str] = []

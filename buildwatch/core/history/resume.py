@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-DEFAULT_CATCH_UP_HOURS = 24
-
 
 @dataclass(frozen=True)
 class ResumePoint:

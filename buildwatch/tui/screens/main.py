@@ -34,6 +34,8 @@ from buildwatch.tui.rows import (
     invocation_row,
     next_change_ms,
 )
+from buildwatch.tui.screens.build import BuildScreen
+from buildwatch.tui.screens.invocation import InvocationScreen
 from buildwatch.tui.widgets.live_table import LiveTable
 from buildwatch.tui.widgets.status_bar import StatusBar
 from buildwatch.tui.widgets.table_model import TableRow
@@ -367,17 +369,10 @@ class MainScreen(Screen[None]):
 
     @on(LiveTable.RowActivated)
     def _open_row(self, event: LiveTable.RowActivated) -> None:
-        try:
-            if event.control.id == "builds":
-                from buildwatch.tui.screens.build import BuildScreen
-
-                self.app.push_screen(BuildScreen(event.row_key))
-            else:
-                from buildwatch.tui.screens.invocation import InvocationScreen
-
-                self.app.push_screen(InvocationScreen(event.row_key))
-        except ImportError:
-            self.app.notify("Details are not available in this version", severity="warning")
+        if event.control.id == "builds":
+            self.app.push_screen(BuildScreen(event.row_key))
+        else:
+            self.app.push_screen(InvocationScreen(event.row_key))
 
     @on(LiveTable.FollowChanged)
     @on(LiveTable.NewWhilePausedChanged)
