@@ -8,14 +8,14 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
 from hostile_server import HOSTILE, serve
 
 from buildwatch.sim import SimConfig, SimulatorThread
-from buildwatch.sim.develocity_data import plan_build
+from buildwatch.sim.develocity_data import build_events, plan_build
 from buildwatch.sim.develocity_model import BuildSummary as Plan
 
 pytestmark = pytest.mark.timeout(60)
@@ -90,7 +90,6 @@ def test_summary_json_of_a_failed_build_names_its_failure_and_times(sim: Simulat
     assert summary["outcome"] == "failed" and summary["failure"]
     assert summary["durationMs"] == summary["finishedMs"] - summary["startedMs"]
     assert summary["requested"] and summary["tags"]
-    assert (summary["failedTasks"], summary["failedTests"]) == ([], [])
 
 
 def test_summary_text_of_a_maven_build_listed_over_v1_names_maven(sim: SimulatorThread) -> None:
@@ -110,3 +109,111 @@ def test_summary_json_escapes_every_control_character_a_server_sends() -> None:
     assert not any(ord(c) < 0x20 and c != "\n" for c in done.stdout)
     projects = [json.loads(line)["project"] for line in done.stdout.splitlines()]
     assert HOSTILE in projects
+
+
+# --- Failed tasks and tests ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def failing_sim() -> Iterator[SimulatorThread]:
+    """Builds of which a Gradle, a Maven, a Bazel and an npm one failed."""
+    with SimulatorThread(SimConfig(seed=5, builds=24, not_ready_s=0.0)) as running:
+        yield running
+
+
+def failed_in_events(sim: SimulatorThread, plan: Plan) -> tuple[list[str], list[str]]:
+    """The failed tasks (Gradle) or goals (Maven, as `artifactId surefire:test (execution)`) and
+    the failed tests as `Class.name`, straight from the events the simulator makes."""
+    started: dict[object, dict[str, Any]] = {}
+    artifacts: dict[object, str] = {}
+    tasks, tests = [], []
+    for event in build_events(plan, sim.ctx.world):
+        data = cast("dict[str, Any]", event.data)
+        kind = event.event_type
+        if kind == "MvnProjectStructure":
+            artifacts.update((project["id"], project["artifactId"]) for project in data["projects"])
+        elif kind in ("TestStarted", "MvnTestStarted", "MvnGoalExecutionStarted"):
+            started[(kind, data.get("task") or data.get("goalId"), data["id"])] = data
+        elif kind == "TaskFinished" and data["outcome"] == "failed":
+            tasks.append(data["path"])
+        elif kind == "MvnGoalExecutionFinished" and data["outcome"] == "failed":
+            goal = started[("MvnGoalExecutionStarted", None, data["id"])]
+            tasks.append(f"{artifacts[goal['projectId']]} surefire:test ({goal['executionId']})")
+        elif (kind == "TestFinished" and data["failed"]) or (
+            kind == "MvnTestFinished" and data["outcome"] == "failed"
+        ):
+            owner = data.get("task") or data.get("goalId")
+            test = started[(kind.replace("Finished", "Started"), owner, data["id"])]
+            if not test.get("suite") and test["parent"] is not None:  # leaves only
+                tests.append(f"{test['className']}.{test['name']}")
+    return tasks, tests
+
+
+def events_requests(sim: SimulatorThread, build_id: str) -> list[str]:
+    """The query of every request made for the build's events so far."""
+    return [r.query for r in sim.requests if r.path.endswith(f"/build/{build_id}/events")]
+
+
+def failed_plan(sim: SimulatorThread, tool: str) -> Plan:
+    return next(plan for plan in plans(sim).values() if plan.tool_type == tool and plan.failed)
+
+
+def test_summary_json_of_a_failed_gradle_build_lists_its_failed_task_and_tests(
+    failing_sim: SimulatorThread,
+) -> None:
+    plan = next(
+        plan for plan in plans(failing_sim).values()
+        if plan.tool_type == "gradle" and plan.failed
+        and failed_in_events(failing_sim, plan)[1]
+    )
+    summary = summaries(failing_sim, "2")[plan.build_id]
+    tasks, tests = failed_in_events(failing_sim, plan)
+    assert tasks and (summary["failedTasks"], summary["failedTests"]) == (tasks, tests)
+
+
+@pytest.mark.parametrize("api_version", ["1", "2"])
+def test_summary_json_of_a_failed_maven_build_lists_its_failed_goal_and_test(
+    failing_sim: SimulatorThread, api_version: str
+) -> None:
+    plan = failed_plan(failing_sim, "maven")
+    summary = summaries(failing_sim, api_version)[plan.build_id]
+    tasks, tests = failed_in_events(failing_sim, plan)
+    assert tasks and tests
+    assert (summary["failedTasks"], summary["failedTests"]) == (tasks, tests)
+
+
+def test_the_failed_work_of_a_failed_build_costs_one_request_for_its_tools_work_and_tests(
+    failing_sim: SimulatorThread,
+) -> None:
+    plan = failed_plan(failing_sim, "gradle")
+    before = len(events_requests(failing_sim, plan.build_id))
+    summaries(failing_sim, "2")
+    asked = {query for query in events_requests(failing_sim, plan.build_id)[before:]}
+    assert len(asked) == 2
+    assert "eventTypes=TaskStarted,TaskFinished,TestStarted,TestFinished" in asked
+
+
+def test_a_build_that_did_not_fail_has_no_failed_work_and_costs_no_extra_request(
+    failing_sim: SimulatorThread,
+) -> None:
+    plan = next(plan for plan in plans(failing_sim).values() if not plan.failed)
+    before = len(events_requests(failing_sim, plan.build_id))
+    summary = summaries(failing_sim, "2")[plan.build_id]
+    asked = {query for query in events_requests(failing_sim, plan.build_id)[before:]}
+    assert (summary["outcome"], summary["failedTasks"], summary["failedTests"]) == (
+        "succeeded", [], []
+    )
+    assert len(asked) == 1
+
+
+def test_a_failed_npm_build_has_no_known_failed_work_and_costs_no_extra_request(
+    failing_sim: SimulatorThread,
+) -> None:
+    plan = failed_plan(failing_sim, "npm")
+    before = len(events_requests(failing_sim, plan.build_id))
+    summary = summaries(failing_sim, "2")[plan.build_id]
+    asked = {query for query in events_requests(failing_sim, plan.build_id)[before:]}
+    assert (summary["outcome"], summary["failedTasks"], summary["failedTests"]) == (
+        "failed", None, None
+    )
+    assert len(asked) == 1

@@ -27,6 +27,7 @@ from buildwatch.core.sanitize import sanitize_line
 
 if TYPE_CHECKING:
     from buildwatch.core.develocity.client import DevelocityClient, Since
+    from buildwatch.core.develocity.failure_details import FailureDetails
     from buildwatch.core.develocity.git_values import GitValueNames
     from buildwatch.core.develocity.models import Build, BuildEvent, Message
     from buildwatch.core.develocity.summary import BuildSummary
@@ -313,6 +314,7 @@ async def _tail_with_summaries(
     as_json: bool,
 ) -> None:
     """Print each build with its summary, in listing order, fetching a few summaries at once."""
+    from buildwatch.core.develocity.failure_details import read_failure_details
     from buildwatch.core.develocity.models import Build
     from buildwatch.core.develocity.summary import SummaryBuilder
     from buildwatch.core.develocity.summary_reader import read_summary
@@ -322,6 +324,7 @@ async def _tail_with_summaries(
 
     async def summary_line(build: Build) -> bytes:
         builder = SummaryBuilder(build, git_names)
+        details: FailureDetails | None = None
         async with limit:
             try:
                 await read_summary(client, builder)
@@ -329,9 +332,19 @@ async def _tail_with_summaries(
                 raise
             except BuildwatchError as error:
                 warn(f"no summary for {build.build_id}: {error}")
-        summary = builder.result()
+            summary = builder.result()
+            # Only the JSON lines name failed work, and only a failed build has any to name.
+            if as_json and summary.outcome == "failed":
+                try:
+                    details = await read_failure_details(
+                        client, build.build_id, summary.tool_type
+                    )
+                except AuthError:
+                    raise
+                except BuildwatchError as error:
+                    warn(f"no failed tasks or tests for {build.build_id}: {error}")
         if as_json:
-            return _summary_json_line(summary)
+            return _summary_json_line(summary, details)
         took = duration_text(ms_to_seconds(summary.duration_ms), unknown="-")
         extra = (
             f"  {_cell(summary.outcome, 7)}  {_cell(summary.project, 20)}  "
@@ -368,9 +381,12 @@ async def _tail_with_summaries(
         await asyncio.gather(*unfinished, return_exceptions=True)
 
 
-def _summary_json_line(summary: BuildSummary) -> bytes:
+def _summary_json_line(summary: BuildSummary, details: FailureDetails | None) -> bytes:
     """The summary as one line of JSON: the server's strings, every control character escaped
-    (ASCII-only JSON), so the line is as safe on a terminal as in a pipe."""
+    (ASCII-only JSON), so the line is as safe on a terminal as in a pipe.
+
+    `failedTasks` and `failedTests` are empty for a build that did not fail, and null for a
+    failed one whose `details` are not known (an npm build, or a read that failed)."""
     failure = summary.failure
     headline = None
     if failure is not None:
@@ -391,11 +407,16 @@ def _summary_json_line(summary: BuildSummary) -> bytes:
         "finishedMs": summary.finished_ms,
         "durationMs": summary.duration_ms,
         "failure": headline or None,
-        # The summary's events say which failure failed the build, not which tasks or tests.
-        "failedTasks": [],
-        "failedTests": [],
+        "failedTasks": _failed(summary, details.work if details else None),
+        "failedTests": _failed(summary, details.tests if details else None),
     }
     return json.dumps(fields, separators=(",", ":"), ensure_ascii=True).encode("ascii") + b"\n"
+
+
+def _failed(summary: BuildSummary, names: tuple[str, ...] | None) -> list[str] | None:
+    if summary.outcome != "failed":
+        return []
+    return None if names is None else list(names)
 
 
 def _drain(queue: asyncio.Queue[_T]) -> list[_T]:
