@@ -6,8 +6,8 @@ colon, the space, NUL, ASCII digits) is ASCII and never occurs inside a multi-by
 sequence, so splitting the bytes gives the same lines as splitting the decoded text, and the data
 of an event can be handed on, and written out, without being decoded and encoded again.
 
-Differences from httpx-sse 0.4.3 that matter here (measured, see the project's notes): a leading
-BOM is stripped instead of spoiling the first event, a block without data (a heartbeat, an
+Differences from httpx-sse 0.4.3 that matter here (measured against it): a leading BOM is
+stripped instead of spoiling the first event, a block without data (a heartbeat, an
 `id:`-only block) dispatches nothing, `retry` must be all ASCII digits, and the size of an event
 is bounded.
 """

@@ -1,8 +1,9 @@
 """The Develocity Export API client: every message exactly once, in order, whatever the network does.
 
 Each stream is a loop of connections. A connection's body goes through the SSE parser; when it
-ends, cleanly or not (a cut body can look like a clean end: see the project's notes), the client
-reconnects with `Last-Event-ID` set to the last complete message's id, until the server answers
+ends, cleanly or not (httpx reports a `Connection: close` body cut mid-event, or a gzip body
+missing its trailer, as a clean end), the client reconnects with `Last-Event-ID` set to the
+last complete message's id, until the server answers
 204. Messages already delivered are recognised by their id and never delivered again. A
 connection that brought new messages is followed at once; one that brought none (an error, a
 503, a silent stall) waits a backoff with full jitter first.
