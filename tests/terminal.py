@@ -14,6 +14,8 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from buildwatch.tui.widgets.breadcrumb import SEPARATOR
+
 
 @dataclass
 class TmuxSession:
@@ -115,6 +117,18 @@ def readable(output: bytes | bytearray) -> str:
     spaces dropped."""
     text = _SEQUENCE.sub(b"", bytes(output)).decode("utf-8", "replace")
     return re.sub(r" {3,}", "  ", text)
+
+
+def crumb(text: str) -> bytes:
+    """The end of a breadcrumb that names `text` after another crumb."""
+    return (SEPARATOR + text).encode()
+
+
+def focused_row(pattern: bytes) -> re.Pattern[bytes]:
+    """The cursor row of the table that has the focus, holding `pattern`: the only row drawn
+    bold. A key that moves the focus takes effect a moment after its screen is drawn, so the
+    next key waits for this."""
+    return re.compile(rb"\x1b\[1;[0-9;]*m[^\x1b]*(?:" + pattern + rb")")
 
 
 def _set_size(fd: int, size: tuple[int, int]) -> None:

@@ -25,9 +25,7 @@ from hostile_server import (
     assert_harmless,
     serve,
 )
-from terminal import PtyProcess
-
-from buildwatch.tui.widgets.breadcrumb import SEPARATOR
+from terminal import PtyProcess, crumb, focused_row
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -40,18 +38,6 @@ BUILD_ROWS = re.escape(b"hostilebuild1") + b"|" + re.escape(BUILD_ID)
 INVOCATION_ROWS = re.escape(b"0bad0bad-") + b"|" + re.escape(INVOCATION_ID)
 CLIPBOARD = re.compile(rb"\x1b\]52;c;([A-Za-z0-9+/=]*)")
 """The app's own OSC 52 clipboard write, and what it copies (in base64)."""
-
-
-def focused_row(pattern: bytes) -> re.Pattern[bytes]:
-    """The cursor row of the table that has the focus, holding `pattern`: the only row drawn
-    bold. A key that moves the focus takes effect a moment after its screen is drawn, so the
-    next key waits for this."""
-    return re.compile(rb"\x1b\[1;[0-9;]*m[^\x1b]*(?:" + pattern + rb")")
-
-
-def crumb(text: str) -> bytes:
-    """The end of a breadcrumb that names `text` after another crumb."""
-    return (SEPARATOR + text).encode()
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +101,8 @@ def test_the_main_screen_shows_hostile_rows_and_notifications_as_text(
         app.answer(ESCAPE, focused_row(BUILD_ROWS))
         # The palette lists its commands in turns: the monitor's own come last.
         app.answer(CTRL_P, b"Poll BuildBuddy")
+        app.answer(ESCAPE, focused_row(BUILD_ROWS))
+        app.answer(b"c", b"Develocity access key")
         app.answer(ESCAPE, focused_row(BUILD_ROWS))
         output = bytes(app.output)
     assert_harmless(output, BUILD_ID, INVOCATION_ID, MARKUP, b"Build failed:    click",

@@ -9,24 +9,33 @@ files. The app runs on a real pseudo-terminal and every byte it writes is checke
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import hostile_server
 import pytest
 from hostile_server import HOSTILE_SHOWN
-from terminal import run_in_pty
+from terminal import PtyProcess, crumb, focused_row
 
 pytestmark = pytest.mark.timeout(90)
 
 SCRIPT = Path(__file__).parent / "hostile_app.py"
-SETTLE = 2.0
-STEP = 0.5
+ENTER = b"\r"
+FILE_URI = b"bytestream://hostile/blobs/"
 
 
-def run(which: str, keys: list[tuple[float, bytes]], env: dict[str, str] | None = None) -> bytes:
-    return run_in_pty([sys.executable, str(SCRIPT), which], keys,
-                      {"TERM": "xterm-256color", "TEXTUAL_ANIMATIONS": "none", **(env or {})},
-                      timeout=30, size=(40, 160))
+@contextmanager
+def screen(which: str, first: bytes, env: dict[str, str] | None = None) -> Iterator[PtyProcess]:
+    """One drill-down screen on the hostile server, on a pty, once it shows `first`; quit at
+    the end, its whole output read."""
+    command = [sys.executable, str(SCRIPT), which]
+    environment = {"TERM": "xterm-256color", "TEXTUAL_ANIMATIONS": "none", **(env or {})}
+    with PtyProcess(command, environment, size=(40, 160)) as app:
+        app.read_until(first)
+        yield app
+        app.send(b"q")
+        assert app.wait() == 0
 
 
 def assert_harmless(output: bytes) -> None:
@@ -34,23 +43,41 @@ def assert_harmless(output: bytes) -> None:
 
 
 def test_the_build_screen_writes_no_escape_sequence_from_the_server() -> None:
-    keys = [(SETTLE, b"2"), (STEP, b"3"), (STEP, b"4"), (STEP, b"5"), (STEP, b"1"), (STEP, b"q")]
-    assert_harmless(run("build", keys))
+    with screen("build", b" events") as app:
+        for key, tab in ((b"2", "Tasks"), (b"3", "Tests"), (b"4", "Events"), (b"5", "Console"),
+                         (b"1", "Summary")):
+            app.answer(key, crumb(tab))
+        output = bytes(app.output)
+    assert_harmless(output)
 
 
 def test_the_invocation_screen_writes_no_escape_sequence_from_the_server() -> None:
-    keys = [(SETTLE, b"3"), (STEP, b"G"), (STEP, b"1"), (STEP, b"\r"), (1.0, b"\r"), (1.0, b"q")]
-    assert_harmless(run("invocation", keys))
+    with screen("invocation", b"//evil:") as app:
+        app.answer(b"3", b"ERROR: ")
+        app.answer(b"G", b"following")
+        app.answer(b"1", focused_row(b"//evil:"))
+        app.answer(ENTER, b"Actions of //evil:")
+        app.read_until(focused_row(rb"YQ +evil"))
+        app.answer(ENTER, FILE_URI)
+        output = bytes(app.output)
+    assert_harmless(output)
 
 
 def test_the_file_viewer_writes_no_escape_sequence_from_the_server() -> None:
-    assert_harmless(run("file", [(SETTLE, b"G"), (STEP, b"g"), (STEP, b"q")]))
+    with screen("file", FILE_URI) as app:
+        app.read_until(b"sha256 verified")
+        app.answer(b"G", b"following")
+        output = bytes(app.output)
+    assert_harmless(output)
 
 
 def test_p_hands_the_log_to_the_pager_with_the_app_suspended(tmp_path: Path) -> None:
     copy = tmp_path / "paged.txt"
     pager = f"{sys.executable} -c \"import shutil, sys; shutil.copy(sys.argv[1], {str(copy)!r})\""
-    run("file", [(SETTLE, b"p"), (1.0, b"q")], {"PAGER": pager})
+    with screen("file", FILE_URI, {"PAGER": pager}) as app:
+        app.read_until(b"sha256 verified")
+        # Back from the pager, the app draws its whole screen again.
+        app.answer(b"p", FILE_URI)
     text = copy.read_text(encoding="utf-8")
     assert "[bold red]FAKE[/]" in text and "bad utf-8: \ufffd" in text
     assert "\x1b]" not in text and "\x1b[6n" not in text
