@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -20,7 +21,7 @@ from buildwatch.sim.develocity_git import (
     branch_value,
     git_naming,
 )
-from buildwatch.sim.world import World
+from buildwatch.sim.world import LogText, World
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -327,3 +328,26 @@ def test_huge_build_events_adds_one_gradle_build_of_that_size_after_the_usual_on
             served = events(http, huge["buildId"])
     assert after[:-1] == before
     assert (huge["toolType"], huge["eventCount"], len(served)) == ("gradle", 40_000, 40_000)
+
+
+# Under `utf8` every bulk line carries non-ASCII text; the build's few other lines need not.
+@pytest.mark.parametrize(("log_text", "least", "most"), [("ascii", 0.0, 0.0), ("utf8", 0.9, 1.0)])
+def test_log_text_sets_the_script_of_a_big_builds_log_lines_and_nothing_else(
+    log_text: LogText, least: float, most: float
+) -> None:
+    def verbose_lines(config: SimConfig) -> tuple[list[str], list[dict[str, Any]]]:
+        with SimulatorThread(config) as running, httpx.Client(
+            base_url=running.develocity_url, headers=AUTH, timeout=30
+        ) as http:
+            huge = http.get("/_sim/develocity/builds").json()[-1]["buildId"]
+            served = events(http, huge, "OutputStyledTextEvent")
+        texts = [span["text"] for e in served for span in e["data"]["spans"]]
+        return texts, [{**e, "data": None} for e in served]
+
+    usual = SimConfig(seed=3, builds=1, now_ms=FIXED_NOW, huge_build_events=40_000)
+    mixed_lines, mixed_events = verbose_lines(usual)
+    lines, other_fields = verbose_lines(replace(usual, log_text=log_text))
+    share = sum(not line.isascii() for line in lines) / len(lines)
+    assert 0.05 < sum(not line.isascii() for line in mixed_lines) / len(mixed_lines) < 0.2
+    assert least <= share <= most
+    assert other_fields == mixed_events

@@ -46,6 +46,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         metavar="PER_MIN",
         help="new builds published per minute (default: none)",
     )
+    parser.add_argument(
+        "--log-text",
+        choices=("mixed", "ascii", "utf8"),
+        default="mixed",
+        help="big builds' log lines: a tenth non-ASCII, all ASCII, or all UTF-8 (default: mixed)",
+    )
     parser.add_argument("--token", default="sim-token", help="Develocity access key to accept")
     parser.add_argument("--api-key", default="sim-api-key", help="BuildBuddy API key to accept")
     parser.add_argument(
@@ -68,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         builds=args.builds,
         huge_build_events=args.huge_build,
         rate_per_min=args.rate,
+        log_text=args.log_text,
         token=args.token,
         api_key=args.api_key,
         faults=FaultSpec.parse(args.faults),

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Literal
 
 from buildwatch.core.errors import ConfigError
+from buildwatch.sim.world import LogText
 
 Framing = Literal["chunked", "close", "mixed"]
 
@@ -105,6 +106,8 @@ class SimConfig:
     before it are the same as without it. Below ~30,000 it has a big build's natural size."""
     rate_per_min: float = 0.0
     """New builds published per minute while it runs (0: none)."""
+    log_text: LogText = "mixed"
+    """What big builds' bulk log lines are written in (see `LogText`)."""
     token: str = "sim-token"
     """Develocity access key, accepted as a bearer token raw or base64-encoded."""
     username: str = "sim"

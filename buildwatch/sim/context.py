@@ -48,7 +48,7 @@ class SimContext:
 
     def __init__(self, config: SimConfig) -> None:
         self.config = config
-        self.world = World(config.seed)
+        self.world = World(config.seed, config.log_text)
         self.faults: FaultSpec = config.faults
         self.requests: list[RequestRecord] = []
         self.in_flight: dict[str, InFlight] = {}

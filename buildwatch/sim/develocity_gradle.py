@@ -106,7 +106,7 @@ def gradle_events(summary: BuildSummary, world: World, rng: random.Random) -> It
     build_failure_id = next(reversed(failures)) if failing is not None else None
     # A big build reaches its exact size with verbose output before its last events.
     padding = summary.target_events - count - (2 if build_failure_id is None else 4)
-    yield from verbose_output(clock, subprojects, _TASK_NAMES, padding, rng)
+    yield from verbose_output(clock, subprojects, _TASK_NAMES, padding, rng, world.log_text)
     if build_failure_id is not None:
         yield exception_data(clock, "ExceptionData", failures, rng)
         yield console(clock, "Failure", failure_report(failures[build_failure_id]))

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from buildwatch.sim.develocity_model import BuildSummary, Clock, Event, Failure, RawJson
+from buildwatch.sim.world import LogText
 
 Owner = dict[str, object]
 """An OutputOwnerRef: the task (or other unit of work) that printed a line."""
@@ -21,7 +22,7 @@ NOUNS = (
     "Search", "Index",
 )  # fmt: skip
 KINDS = ("Service", "Controller", "Repository", "Mapper", "Validator", "Client", "Handler")
-_VERBOSE_LINES = (
+_ASCII_LINES = (
     "Resolved {n} dependencies for configuration 'runtimeClasspath' in {ms} ms",
     "Caching disabled for task ':{sub}:{task}' because: Build cache is disabled for this task",
     "Skipping task ':{sub}:{task}' as it is up-to-date.",
@@ -31,10 +32,24 @@ _VERBOSE_LINES = (
     "{ts} WARN  [pool-{n}-thread-1] c.a.{sub}.{noun}Client - retrying after 503 (attempt 2)",
     "Build cache key for task ':{sub}:{task}' is {key}",
     "Stored cache entry for task ':{sub}:{task}' with cache key {key}",
-    # Real builds print in every language, and servers send that text as UTF-8.
+)
+# Real builds print in every language, and servers send that text as UTF-8.
+_UTF8_LINES = (
     "{ts} INFO  [Test worker] c.a.{sub}.{noun}{kind} - Überweisung für Søren Müller: "
     "1 234,50 € → bestätigt ✓ (注文 {n})",
+    "{ts} INFO  [Test worker] c.a.{sub}.{noun}{kind} - 注文 {n} を処理しました: 東京都渋谷区 🚚 "
+    "配送済み ({ms} ms)",
+    "{ts} WARN  [pool-{n}-thread-1] c.a.{sub}.{noun}Client - повторная попытка через {ms} мс: "
+    "сервер ответил 503 ⚠️",
+    "Test «Paiement de José Álvarez Núñez» réussi en {ms} ms 🎉 (clé {key})",
+    "{ts} DEBUG [Test worker] c.a.{sub}.{noun}Repository - 사용자 {n} 조회 완료 ✅ "
+    "Ελληνικά: Δοκιμή επιτυχής",
 )
+_LINES: dict[LogText, tuple[str, ...]] = {
+    "mixed": _ASCII_LINES + _UTF8_LINES[:1],
+    "ascii": _ASCII_LINES,
+    "utf8": _UTF8_LINES,
+}
 _VERBOSE_COMMON = '{"category":"org.gradle.internal.logging","logLevel":"INFO"}'
 _json_string = json.encoder.encode_basestring
 
@@ -68,19 +83,26 @@ def log(
 
 
 def verbose_output(
-    clock: Clock, subprojects: list[str], task_names: list[str], count: int, rng: random.Random
+    clock: Clock,
+    subprojects: list[str],
+    task_names: list[str],
+    count: int,
+    rng: random.Random,
+    text: LogText = "mixed",
 ) -> Iterator[Event]:
     """`count` lines of `--info` output, which is what makes some real builds huge.
 
-    They are encoded to JSON here, as there can be hundreds of thousands of them.
+    They are encoded to JSON here, as there can be hundreds of thousands of them. `text` picks
+    the lines' script; it changes nothing else about the build.
     """
+    lines = _LINES[text]
     key = time_of_day = ""
     for n in range(count):
         if n % 64 == 0:
             clock.wait(1, 20)
             key = f"{rng.getrandbits(128):032x}"
             time_of_day = datetime.fromtimestamp(clock.ms / 1000, UTC).strftime("%H:%M:%S.%f")[:-3]
-        line = _VERBOSE_LINES[int(rng.random() * len(_VERBOSE_LINES))].format(
+        line = lines[int(rng.random() * len(lines))].format(
             n=n,
             ms=n % 887 + 3,
             sub=subprojects[n % len(subprojects)],

@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from typing import Literal
 
 REPO_URL = "https://github.com/acme/monorepo"
+
+LogText = Literal["mixed", "ascii", "utf8"]
+"""What big builds' bulk log lines are written in: `mixed` (a tenth of them carry accented
+names, CJK and symbols), `ascii` (none do) or `utf8` (every one does, emoji included)."""
 
 _USERS = (
     "ci", "ci", "ci", "alice", "bob", "carol", "dmitri", "eve", "farah", "gustavo", "hana",
@@ -42,6 +47,8 @@ class World:
     """Deterministic people, machines and history shared by both simulated servers."""
 
     seed: int
+    log_text: LogText = "mixed"
+    """The script of the bulk log output of big builds (see `LogText`)."""
     repo_url: str = REPO_URL
     commits: list[Commit] = field(default_factory=list)
 
