@@ -23,8 +23,8 @@ API_KEY = "bench-api-key"
 
 
 @contextmanager
-def simulator() -> Iterator[str]:
-    """Run `buildwatch sim` on a free port; yield its BuildBuddy base URL.
+def simulator(*options: str) -> Iterator[str]:
+    """Run `buildwatch sim` with `options` on a free port; yield its BuildBuddy base URL.
 
     buildwatch's bytecode is compiled first, as `pip install` does, so that every measured
     command starts as an installed one would rather than timing the compiler (an environment
@@ -33,7 +33,7 @@ def simulator() -> Iterator[str]:
     subprocess.run([sys.executable, "-m", "compileall", "-q", "buildwatch"], check=True,
                    cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.DEVNULL)
     process = subprocess.Popen(
-        [sys.executable, "-m", "buildwatch", "sim", "--api-key", API_KEY],
+        [sys.executable, "-m", "buildwatch", "sim", "--api-key", API_KEY, *options],
         stdout=subprocess.PIPE, text=True,
     )
     try:

@@ -4,11 +4,15 @@ Both read the same build's events from the same simulator process and do the sam
 each message is JSON and write it as one line to stdout (/dev/null). Whole processes are timed
 from spawn to exit, alternating which goes first, and the medians compared; the ratio is events
 per second of buildwatch over those of Node (above 1: buildwatch is faster). Before timing, one
-run of each is checked to have written every message. Then buildwatch's peak RSS is reported for
-a filtered run of the same build (~16k events) and for builds of 130k to 250k events, to show
-that memory does not grow with the number of events.
+run of each is checked to have written every message.
 
-    python bench/develocity_events.py [--rounds N]
+Three streams are compared, each from its own simulator: log lines all ASCII, log lines all
+UTF-8 (accented names, CJK, emoji, as servers send them), and the UTF-8 one written one message
+per write. For the UTF-8 stream, buildwatch's peak RSS is also reported for a filtered run of
+the same build (~16k events) and for builds of 130k to 250k events, to show that memory does
+not grow with the number of events.
+
+    python bench/develocity_events.py [--rounds N] [--packet-rounds N]
 
 Needs node and npm; the Node client is installed into bench/node on first use.
 """
@@ -67,14 +71,20 @@ def lines_written(command: list[str], env: dict[str, str]) -> int:
             return sum(1 for _ in written)
 
 
-def main() -> int:
-    """Run the benchmark and print its figures."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=7)
-    rounds = parser.parse_args().rounds
-    node = node_client()
+STREAMS = (
+    ("ASCII log text", ("--log-text", "ascii")),
+    ("UTF-8 log text", ("--log-text", "utf8")),
+    ("UTF-8, one message per write", ("--log-text", "utf8", "--faults", "packets")),
+)
+"""The streams compared: what the big builds' log lines are written in, and how they are sent."""
 
-    with simulator() as origin:
+
+def compare(
+    label: str, options: tuple[str, ...], rounds: int, node: list[str], with_memory: bool
+) -> float:
+    """Time both clients on the ~200,000-event build of a simulator run with `options`; print
+    the figures and return the ratio."""
+    with simulator(*options) as origin:
         with urllib.request.urlopen(f"{origin}/_sim/develocity/builds") as response:
             big = sorted(
                 (build for build in json.load(response) if build["eventCount"]),
@@ -98,20 +108,22 @@ def main() -> int:
             for name, command in order if round_number % 2 == 0 else reversed(order):
                 timings[name].append(measure(command, env))
 
-        memory = [
-            (
-                lines_written(buildwatch_events(build_id, "--types", SMALL_RUN_TYPES), env),
-                measure(buildwatch_events(build_id, "--types", SMALL_RUN_TYPES), env),
+        memory = []
+        if with_memory:
+            memory.append(
+                (
+                    lines_written(buildwatch_events(build_id, "--types", SMALL_RUN_TYPES), env),
+                    measure(buildwatch_events(build_id, "--types", SMALL_RUN_TYPES), env),
+                )
             )
-        ]
-        memory += [
-            (build["eventCount"] + 1, measure(buildwatch_events(build["buildId"]), env))
-            for build in big
-        ]
+            memory += [
+                (build["eventCount"] + 1, measure(buildwatch_events(build["buildId"]), env))
+                for build in big
+            ]
 
     ours_s = statistics.median(run.seconds for run in timings["buildwatch"])
     theirs_s = statistics.median(run.seconds for run in timings["node"])
-    print(f"build {build_id}: {messages:,} messages, {rounds} rounds, whole processes, medians")
+    print(f"{label}: build {build_id}, {messages:,} messages, {rounds} rounds, medians")
     print(
         f"  buildwatch events --json   {ours_s:6.2f} s  {messages / ours_s:10,.0f} events/s  "
         f"peak RSS {max(run.peak_rss_mb for run in timings['buildwatch']):.0f} MB"
@@ -121,9 +133,41 @@ def main() -> int:
         f"peak RSS {max(run.peak_rss_mb for run in timings['node']):.0f} MB"
     )
     print(f"  ratio (buildwatch / node events per second): {theirs_s / ours_s:.2f}x")
-    print("buildwatch peak RSS by number of events:")
-    for count, run in sorted(memory, key=lambda item: item[0]):
-        print(f"  {count:>9,} events  {run.peak_rss_mb:6.1f} MB")
+    if memory:
+        print("  buildwatch peak RSS by number of events:")
+        for count, run in sorted(memory, key=lambda item: item[0]):
+            print(f"    {count:>9,} events  {run.peak_rss_mb:6.1f} MB")
+    return theirs_s / ours_s
+
+
+def main() -> int:
+    """Run the benchmark on each stream and print its figures, then the ratios together."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument(
+        "--packet-rounds",
+        type=int,
+        default=3,
+        help="rounds for the one-message-per-write stream, which is many times slower",
+    )
+    args = parser.parse_args()
+    node = node_client()
+    ratios = [
+        (
+            label,
+            compare(
+                label,
+                options,
+                args.packet_rounds if "packets" in options else args.rounds,
+                node,
+                with_memory=index == 1,
+            ),
+        )
+        for index, (label, options) in enumerate(STREAMS)
+    ]
+    print("ratios (buildwatch / node events per second, whole processes, same run):")
+    for label, ratio in ratios:
+        print(f"  {label:<30} {ratio:5.2f}x")
     return 0
 
 

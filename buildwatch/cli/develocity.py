@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import codecs
 import gc
 import json
 import re
@@ -37,7 +38,9 @@ _T = TypeVar("_T")
 
 _DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 _DURATION_UNITS_MS = (86_400_000, 3_600_000, 60_000, 1000)
-_C1_CONTROLS = re.compile("[\x80-\x9f]")
+# C1 controls (U+0080-U+009F) in UTF-8; in valid UTF-8 a 0xC2 byte always starts a character.
+_C1_CONTROLS_UTF8 = re.compile(rb"\xc2[\x80-\x9f]")
+_UTF8_CHECK_BYTES = 1 << 16
 _SUMMARY_CONCURRENCY = 4
 _SUMMARY_LOOKAHEAD = 32
 _JSON_OUTCOMES = {"success": "succeeded", "failed": "failed", "unknown": "unknown"}
@@ -153,7 +156,7 @@ def _tail(args: argparse.Namespace) -> int:
             return
         async for batch in batches:
             readable = _report(batch)
-            out.write(_json_lines(readable) if mode == "json" else map(_build_line, readable))
+            out.write(json_lines(readable) if mode == "json" else map(_build_line, readable))
             out.flush()
 
     return _run(args, command, idle_timeout_s=args.idle_timeout, follows=args.follow)
@@ -171,7 +174,7 @@ def _events(args: argparse.Namespace) -> int:
     async def command(client: DevelocityClient, out: _Output) -> None:
         async for batch in client.event_batches(args.build_id, types):
             readable = _report(batch)
-            out.write(_json_lines(readable) if args.json else map(_event_line, readable))
+            out.write(json_lines(readable) if args.json else map(_event_line, readable))
             out.flush()
 
     return _run(args, command)
@@ -249,24 +252,51 @@ def _report(batch: list[Message]) -> list[Build | BuildEvent]:
     return readable
 
 
-def _json_lines(messages: list[Build | BuildEvent]) -> list[bytes]:
-    """Each message's JSON as one line: the server's own bytes when they are one safe line."""
+def json_lines(messages: list[Build | BuildEvent]) -> list[bytes]:
+    """Each message's JSON as one line: the server's own bytes when they are one safe line.
+
+    The checks run over the joined batch at once, in C; a batch that fails them is halved until
+    the messages at fault are found, so one odd message costs a few passes over its batch, not a
+    Python loop over every message.
+    """
+    if not messages:
+        return []
     joined = b"\n".join([message.source for message in messages])
-    if joined.isascii() and joined.count(b"\n") == len(messages) - 1:
+    if joined.count(b"\n") == len(messages) - 1 and _is_safe_text(joined):
         return [joined, b"\n"]
-    return [_json_line(message) for message in messages]
+    if len(messages) == 1:
+        return [_json_line(messages[0])]
+    middle = len(messages) // 2
+    return json_lines(messages[:middle]) + json_lines(messages[middle:])
+
+
+def _is_safe_text(data: bytes) -> bool:
+    """Whether `data` is valid UTF-8 free of C1 controls.
+
+    C0 controls need no search: a message is checked to be JSON, which holds none raw outside
+    its whitespace, and the SSE parser leaves no CR. C1 controls are legal raw in a JSON string.
+    """
+    if data.isascii():
+        return True
+    return _is_utf8(data) and _C1_CONTROLS_UTF8.search(data) is None
+
+
+def _is_utf8(data: bytes) -> bool:
+    """Whether `data` is valid UTF-8, decoded a slice at a time: one string the size of a whole
+    batch of CJK or emoji (up to 4 bytes per character) costs page faults, small ones do not."""
+    view, start, end = memoryview(data), 0, len(data)
+    try:
+        while start < end:
+            stop = start + _UTF8_CHECK_BYTES
+            start += codecs.utf_8_decode(view[start:stop], "strict", stop >= end)[1]
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _json_line(message: Build | BuildEvent) -> bytes:
-    source = message.source
-    if b"\n" not in source:
-        try:
-            text = source.decode("utf-8")
-        except UnicodeDecodeError:
-            text = None
-        if text is not None and not _C1_CONTROLS.search(text):
-            return source + b"\n"
-    # The same fields re-encoded: multi-line data, invalid UTF-8, or characters a terminal obeys.
+    """A message that is not one safe line as it came: its fields re-encoded as ASCII JSON
+    (for multi-line data, invalid UTF-8 or characters a terminal obeys)."""
     return json.dumps(message.raw, separators=(",", ":")).encode("ascii") + b"\n"
 
 
