@@ -36,3 +36,8 @@ class ServerError(BuildwatchError):
     """The server failed, answered something that is not the API, or could not be reached."""
 
     exit_code = 5
+
+
+class UnavailableError(ServerError):
+    """A read gave up while the server kept failing (an error status, no answer, a dropped
+    connection): the same read may well succeed later."""

@@ -88,8 +88,11 @@ def linked(text: str, url: str | None) -> Text:
 def build_outcome(entry: BuildEntry, *, reading: bool = True) -> Text:
     """The build's outcome as a word with a symbol."""
     if entry.summary is None:
-        waiting = "… reading" if reading else "· not read"
-        return Text("? unreadable" if entry.problem else waiting, style=_QUIET)
+        if entry.problem and not entry.retrying:
+            return Text("? unreadable", style=_QUIET)
+        # A read that failed for now is tried again: the build is not unreadable.
+        waiting = "… retrying" if entry.retrying else "… reading"
+        return Text(waiting if reading else "· not read", style=_QUIET)
     return {
         "failed": Text("✗ FAILED", style=_FAILED),
         "success": Text("✓ succeeded", style=_SUCCEEDED),

@@ -26,7 +26,7 @@ import httpx
 from buildwatch.core.backoff import Backoff, RetryNotice, parse_retry_after
 from buildwatch.core.connection import DevelocityConnection
 from buildwatch.core.develocity.models import Build, Message, messages_from
-from buildwatch.core.errors import AuthError, NotFoundError, ServerError
+from buildwatch.core.errors import AuthError, NotFoundError, ServerError, UnavailableError
 from buildwatch.core.ids import checked_path_segment
 from buildwatch.core.log_redaction import redact
 from buildwatch.core.reachability import CONFIGURATION_HINT, configuration_problem
@@ -180,20 +180,22 @@ class DevelocityClient:
         event_types: Iterable[str] | None = None,
         *,
         until_cancelled: bool = False,
+        attempts: int | None = None,
         on_retry: Callable[[RetryNotice], None] | None = None,
     ) -> AsyncGenerator[list[Message], None]:
         """The build's `Build` message, then its events (of `event_types` only, if given).
 
         With `until_cancelled`, a server that does not answer is waited for however long it
-        takes (a screen that shows the build cancels the read when it closes); `on_retry` is
-        told about this read's retries instead of the client's `on_retry`.
+        takes (a screen that shows the build cancels the read when it closes); else the read
+        gives up after `attempts` fruitless connections in a row (default: the client's
+        `max_failures`). `on_retry` is told about this read's retries instead of the client's.
         """
         path = f"build/{quote(checked_path_segment(build_id, 'build id'), safe='')}/events"
         if event_types is not None:
             path += "?eventTypes=" + quote(",".join(event_types), safe=",")
         return self._stream(
             path, f"build {build_id}", _SeenPositions(), endless=until_cancelled,
-            on_retry=on_retry,
+            attempts=attempts, on_retry=on_retry,
         )
 
     async def builds(
@@ -221,13 +223,15 @@ class DevelocityClient:
         endless: bool,
         restart: str | None = None,
         fallback: _ListingFallback | None = None,
+        attempts: int | None = None,
         on_retry: Callable[[RetryNotice], None] | None = None,
     ) -> AsyncGenerator[list[Message], None]:
         """Connect, parse, deliver new messages; reconnect until a 204 (see the module doc).
 
         `restart` is the path to reconnect to while no message id is known yet; `fallback`, for
         a listing, where to list again from when the server rejects the resume point. `endless`
-        streams never give up; `on_retry` replaces the client's.
+        streams never give up, others after `attempts` (else `max_failures`) fruitless
+        connections in a row; `on_retry` replaces the client's.
         """
         report = on_retry or self._on_retry
         url = f"{self._root}/{path}"
@@ -304,9 +308,9 @@ class DevelocityClient:
                 delay = 0.0
             else:
                 failures += 1
-                limit = self._max_failures
+                limit = self._max_failures if attempts is None else attempts
                 if not endless and limit is not None and failures >= limit:
-                    raise ServerError(
+                    raise UnavailableError(
                         f"gave up on {what} at {self._host} after {failures} attempts: {cause}"
                     )
                 delay = backoff.next_delay(retry_after)

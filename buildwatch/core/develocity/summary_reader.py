@@ -17,16 +17,17 @@ if TYPE_CHECKING:
 
 
 async def read_summary(
-    client: DevelocityClient, builder: SummaryBuilder, *, until_cancelled: bool = False
+    client: DevelocityClient, builder: SummaryBuilder, *, attempts: int | None = None
 ) -> None:
     """Add the build's summary events to `builder`, until they say which tool built it.
 
-    Raises what the client raises; `builder` keeps whatever arrived before. With
-    `until_cancelled`, a server that does not answer is waited for however long it takes.
+    Raises what the client raises (`UnavailableError` once a request had `attempts` fruitless
+    connections in a row, by default the client's `max_failures`); `builder` keeps whatever
+    arrived before.
     """
     build_id = builder.build.build_id
     for event_types in summary_passes(builder.tool_type):
-        batches = client.event_batches(build_id, event_types, until_cancelled=until_cancelled)
+        batches = client.event_batches(build_id, event_types, attempts=attempts)
         async for batch in batches:
             for message in batch:
                 if isinstance(message, BuildEvent):

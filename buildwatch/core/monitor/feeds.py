@@ -22,13 +22,16 @@ from buildwatch.core.develocity.git_values import DEFAULT_GIT_VALUE_NAMES, GitVa
 from buildwatch.core.develocity.models import Build
 from buildwatch.core.develocity.summary import SummaryBuilder
 from buildwatch.core.develocity.summary_reader import read_summary
-from buildwatch.core.errors import AuthError, BuildwatchError, NotFoundError
+from buildwatch.core.errors import AuthError, BuildwatchError, NotFoundError, UnavailableError
 from buildwatch.core.history.catch_up import ListingBatch, listing_batches, resumed_listing
 from buildwatch.core.history.resume import ResumePoint
 from buildwatch.core.monitor.history import MonitorHistory
 from buildwatch.core.monitor.store import MonitorStore
 
 DEFAULT_ENRICH_CONCURRENCY = 6
+_ATTEMPTS_PER_TRY = 2
+"""Connections a summary read makes before its build is handed back: one blip is ridden out
+within the try (the client's first backoff, at most its base), a longer outage is not."""
 _T = TypeVar("_T")
 
 
@@ -64,6 +67,10 @@ class DevelocityFeed:
     `history`, every build and every new or changed summary is recorded, and stored builds that
     were never summarised are summarised now. Builds already summarised are not read again.
     `git_names` says which custom values name the Git commit, branch and repository.
+
+    A build whose server keeps failing is never given up on, and never holds a worker: after a
+    short try it is handed back, to be queued again after a delay that grows with each try
+    (`backoff` makes each build's), while the worker takes the next build.
     """
 
     def __init__(
@@ -77,8 +84,12 @@ class DevelocityFeed:
         history: MonitorHistory | None = None,
         point: ResumePoint | None = None,
         git_names: GitValueNames = DEFAULT_GIT_VALUE_NAMES,
+        backoff: Callable[[], Backoff] = Backoff,
     ) -> None:
         self._listing = listing
+        self._backoff = backoff
+        self._retries: dict[str, Backoff] = {}
+        self._retry_timers: dict[str, asyncio.TimerHandle] = {}
         self._git_names = git_names
         self._history = history
         self._point = point
@@ -112,6 +123,8 @@ class DevelocityFeed:
         except BuildwatchError as error:
             store.set_state("develocity", "offline", str(error))
         finally:
+            for timer in self._retry_timers.values():
+                timer.cancel()
             for task in enrichers:
                 task.cancel()
             for task in enrichers:
@@ -162,17 +175,34 @@ class DevelocityFeed:
             build = await self._pending.get()
             try:
                 await self._enrich(build)
+            except UnavailableError as error:
+                self._retry_later(build, str(error))
+                continue
             except BuildwatchError as error:
                 self._store.enrichment_failed(build.build_id, str(error))
             except Exception as error:
                 # One build the client cannot make sense of must not stop the pool.
                 self._store.enrichment_failed(build.build_id, f"{type(error).__name__}: {error}")
+            self._retries.pop(build.build_id, None)
+
+    def _retry_later(self, build: Build, problem: str) -> None:
+        """Queue `build` again after its next backoff delay: a build listed just before the
+        server went away (or whose events fail for long) is summarised once they answer."""
+        backoff = self._retries.setdefault(build.build_id, self._backoff())
+        self._store.enrichment_failed(build.build_id, problem, retrying=True)
+        if build.build_id in self._retry_timers:
+            return  # listed again meanwhile: one try is already due
+        self._retry_timers[build.build_id] = asyncio.get_running_loop().call_later(
+            backoff.next_delay(), self._requeue, build
+        )
+
+    def _requeue(self, build: Build) -> None:
+        self._retry_timers.pop(build.build_id, None)
+        self._pending.put_nowait(build)
 
     async def _enrich(self, build: Build) -> None:
         builder = SummaryBuilder(build, self._git_names)
-        # Waits out an outage like the listing does: a build listed just before the server went
-        # away is summarised when it is back, rather than marked unreadable for good.
-        await read_summary(self._events, builder, until_cancelled=True)
+        await read_summary(self._events, builder, attempts=_ATTEMPTS_PER_TRY)
         summary = builder.result()
         if self._store.enrich(summary) and self._history is not None:
             self._history.record_summary(summary)

@@ -174,7 +174,7 @@ class MonitorSession:
                 listing, self.develocity, store,
                 since=self.settings.since, concurrency=self.settings.concurrency,
                 history=self.history, point=self._listing_point(),
-                git_names=self.settings.profile.git_value_names,
+                git_names=self.settings.profile.git_value_names, backoff=self._backoff,
             )
             await self._feed.run()
 

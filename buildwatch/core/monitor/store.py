@@ -106,6 +106,8 @@ class BuildEntry:
     summary: BuildSummary | None = None
     problem: str | None = None
     """Why the summary could not be read, if it could not."""
+    retrying: bool = False
+    """Whether the read failed only for now and is tried again later (`problem` says why)."""
 
 
 @dataclass(frozen=True)
@@ -280,7 +282,8 @@ class MonitorStore:
         entry = self.builds.get(summary.build_id)
         if entry is None or (entry.summary == summary and entry.problem is None):
             return False
-        self.builds[summary.build_id] = replace(entry, summary=summary, problem=None)
+        self.builds[summary.build_id] = replace(entry, summary=summary, problem=None,
+                                                retrying=False)
         self._dirty_builds[summary.build_id] = None
         if summary.git_commit:
             self.watch(summary.git_commit, "develocity")
@@ -296,11 +299,11 @@ class MonitorStore:
             ))
         return True
 
-    def enrichment_failed(self, build_id: str, problem: str) -> None:
-        """Record why a build's summary could not be read."""
+    def enrichment_failed(self, build_id: str, problem: str, *, retrying: bool = False) -> None:
+        """Record why a build's summary could not be read, and whether it is tried again."""
         entry = self.builds.get(build_id)
         if entry is not None:
-            self.builds[build_id] = replace(entry, problem=problem)
+            self.builds[build_id] = replace(entry, problem=problem, retrying=retrying)
             self._dirty_builds[build_id] = None
 
     def upsert_invocations(self, invocations: Iterable[Invocation]) -> int:
