@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pytest
+from loop_turns import LoopTurns
 from test_monitor_feeds import running, until
 from test_monitor_store import START_MS, build, invocation, new_store, summary
 
@@ -22,6 +23,7 @@ from buildwatch.core.develocity.models import Build
 from buildwatch.core.develocity.summary import BuildSummary
 from buildwatch.core.history.location import STATE_DIR_ENV
 from buildwatch.core.history.resume import ResumePoint, catch_up_text
+from buildwatch.core.history.store import HistoryStore
 from buildwatch.core.history.writer import HistoryWriter
 from buildwatch.core.monitor.feeds import DevelocityFeed
 from buildwatch.core.monitor.history import FIRST_SCREENFUL, MonitorHistory
@@ -255,3 +257,32 @@ async def test_a_history_longer_than_a_screenful_is_loaded_whole(tmp_path: Path)
 
     assert len(store.builds) == count
     assert len(history.take_unsummarised()) == count
+
+
+
+async def test_the_history_is_read_and_decoded_while_the_event_loop_keeps_turning(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "history.sqlite3"
+    count = 5_000
+    writer = HistoryWriter(path)
+    recent = int(time.time() * 1000) - 60_000
+    writer.record_builds([build(f"b{index:05d}", recent + index) for index in range(count)])
+    writer.record_invocations([invocation(f"i{index}") for index in range(50)])
+    assert writer.close()
+    turns = LoopTurns(asyncio.get_running_loop())
+    turned: dict[str, list[bool]] = {}
+    for name in ("load_recent", "load_invocations", "resume_point"):
+        turned[name] = []
+        monkeypatch.setattr(HistoryStore, name,
+                            turns.watched(getattr(HistoryStore, name), turned[name]))
+    store = new_store()
+    history = MonitorHistory(path, UiPreferences())
+    try:
+        await history.load(store)
+    finally:
+        turns.stop()
+        await asyncio.to_thread(history.close)
+
+    assert turned == {"load_recent": [True, True], "load_invocations": [True],
+                      "resume_point": [True]}
+    assert len(store.builds) == count and len(store.invocations) == 50

@@ -1,8 +1,8 @@
 """The monitor's use of the local history: load it into the store on start, say where the build
 listing resumes, and record what the feeds receive.
 
-Reading happens once, at start (the newest builds at once, the rest in a thread); writing goes
-through `HistoryWriter`'s own thread, so the screen never waits for the disk.
+Reading happens once, at start, in threads (the newest builds first, then the rest); writing
+goes through `HistoryWriter`'s own thread, so the screen never waits for the disk.
 """
 
 from __future__ import annotations
@@ -49,20 +49,24 @@ class MonitorHistory:
 
     async def load(self, store: MonitorStore) -> ResumePoint:
         """Put the stored builds and invocations in `store`, newest first; returns where the
-        build listing resumes. Raises `HistoryError` if the file cannot be read."""
+        build listing resumes. Raises `HistoryError` if the file cannot be read.
+
+        Reading and decoding run in a thread, so the screen answers keys meanwhile; only
+        putting rows in the store runs on the event loop, a chunk per turn."""
         reader = self._reader
         if reader is None:
             raise RuntimeError("the history was already loaded")
         try:
-            stored = reader.load_recent(FIRST_SCREENFUL)
-            store.load_history(_pairs(stored), reader.load_invocations())
-            if len(stored) == FIRST_SCREENFUL:
-                stored = await asyncio.to_thread(reader.load_recent)
-                for start in range(0, len(stored), LOAD_CHUNK):
-                    store.load_history(_pairs(stored[start:start + LOAD_CHUNK]), ())
+            first, invocations = await asyncio.to_thread(_first_screenful, reader)
+            store.load_history(first, invocations)
+            loaded = first
+            if len(first) == FIRST_SCREENFUL:
+                loaded = await asyncio.to_thread(lambda: _pairs(reader.load_recent()))
+                for start in range(0, len(loaded), LOAD_CHUNK):
+                    store.load_history(loaded[start:start + LOAD_CHUNK], ())
                     await asyncio.sleep(0)
-            self._unsummarised = [item.build for item in stored if _summary(item) is None]
-            return reader.resume_point(self._window_ms)
+            self._unsummarised = [build for build, summary in loaded if summary is None]
+            return await asyncio.to_thread(reader.resume_point, self._window_ms)
         finally:
             self._reader = None
             reader.close()
@@ -105,6 +109,13 @@ class MonitorHistory:
                 "the next start catches up on them"
             )
         return problems
+
+
+def _first_screenful(
+    reader: HistoryStore,
+) -> tuple[list[tuple[Build, BuildSummary | None]], list[Invocation]]:
+    """The newest `FIRST_SCREENFUL` builds and every stored invocation, decoded."""
+    return _pairs(reader.load_recent(FIRST_SCREENFUL)), reader.load_invocations()
 
 
 def _pairs(stored: Iterable[StoredBuild]) -> list[tuple[Build, BuildSummary | None]]:
