@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from drilldown_app import log_text, screen_text, wait_until
+from loop_turns import LoopTurns
 from textual.app import App
 from textual.widgets import Static
 
 from buildwatch.tui.screens.log import LogScreen, TextSource
+from buildwatch.tui.widgets import log_panel
 from buildwatch.tui.widgets.log_view import LINE_LIMIT, LogView
 
 pytestmark = pytest.mark.timeout(60)
@@ -24,8 +28,14 @@ class LogApp(App[None]):
         super().__init__()
         self._source = source
 
+        self.notices: list[str] = []
+
     def on_mount(self) -> None:
         self.push_screen(LogScreen("test log", self._source, "test.log"))
+
+    def notify(self, message: str, **options: Any) -> None:
+        self.notices.append(message)
+        super().notify(message, **options)
 
 
 def view_of(app: App[None]) -> LogView:
@@ -91,8 +101,27 @@ async def test_s_saves_the_text_without_colour_sequences(
     app = LogApp("\x1b[31mred\x1b[0m plain\n")
     async with app.run_test() as pilot:
         await pilot.press("s", "ctrl+u", *"out.txt", "enter")
-        await wait_until(pilot, (tmp_path / "out.txt").exists)
+        await wait_until(pilot, lambda: any("saved" in notice for notice in app.notices))
         assert (tmp_path / "out.txt").read_text() == "red plain\n"
+
+
+async def test_s_writes_a_large_log_whole_while_the_app_keeps_answering(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    text = "".join(f"\x1b[32mline {n}\x1b[0m of a long log\n" for n in range(300_000))
+    turned: list[bool] = []
+    app = LogApp(text)
+    async with app.run_test() as pilot:
+        turns = LoopTurns(asyncio.get_running_loop())
+        monkeypatch.setattr(log_panel, "write_text", turns.watched(log_panel.write_text, turned))
+        try:
+            await pilot.press("s", "ctrl+u", *"out.txt", "enter")
+            await wait_until(pilot, lambda: any("saved" in notice for notice in app.notices))
+        finally:
+            turns.stop()
+    assert turned == [True]
+    assert (tmp_path / "out.txt").read_text() == text.replace("\x1b[32m", "").replace(
+        "\x1b[0m", "")
 
 
 async def test_escape_closes_the_search_box_before_it_leaves_the_screen() -> None:

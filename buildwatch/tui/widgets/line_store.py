@@ -197,10 +197,13 @@ class LineStore:
         return None
 
     def iter_text(self, strip_sgr: bool = False) -> Iterator[str]:
-        """The whole text, a block at a time, with or without its colour sequences."""
-        blocks: list[bytes | bytearray] = [*self._blocks, self._tail_bytes()]
-        for block in blocks:
-            yield (_SGR.sub(b"", block) if strip_sgr else block).decode()
+        """The whole text as it is now, a block at a time, with or without its colour sequences.
+
+        The blocks are taken when this is called (the last one, which may still grow, copied),
+        so another thread may read them while more text arrives."""
+        blocks: list[bytes | bytearray] = [*self._blocks[:-1], *map(bytes, self._blocks[-1:]),
+                                           self._tail_bytes()]
+        return ((_SGR.sub(b"", block) if strip_sgr else block).decode() for block in blocks)
 
     def _add_lines(self, text: str) -> None:
         data = text.encode(errors="replace")

@@ -8,6 +8,7 @@ saves the text without colour sequences to a file the user names, `p` opens it i
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shlex
 import subprocess
@@ -141,17 +142,21 @@ class LogPanel(Vertical):
             return
 
         def save(path: Path | None) -> None:
-            if path is None:
-                return
-            try:
-                count = write_text(path, self.view.iter_text(strip_sgr=True))
-            except OSError as error:
-                self.notify(f"cannot save to {path}: {error.strerror}", severity="error",
-                            markup=False)
-                return
-            self.notify(f"saved {count:,} characters to {path}", markup=False)
+            if path is not None:
+                text = self.view.iter_text(strip_sgr=True)
+                self.run_worker(self._write(path, text), group="log-save", exit_on_error=False)
 
         self.app.push_screen(SaveAsScreen("the log", self.file_name), save)
+
+    async def _write(self, path: Path, text: Iterable[str]) -> None:
+        """Write `text` to `path` in a thread: a log may be hundreds of megabytes."""
+        try:
+            count = await asyncio.to_thread(write_text, path, text)
+        except OSError as error:
+            self.notify(f"cannot save to {path}: {error.strerror}", severity="error",
+                        markup=False)
+            return
+        self.notify(f"saved {count:,} characters to {path}", markup=False)
 
     def action_pager(self) -> None:
         """Show the log in `$PAGER`, the app suspended meanwhile."""
