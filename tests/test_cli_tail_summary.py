@@ -149,6 +149,26 @@ def failed_in_events(sim: SimulatorThread, plan: Plan) -> tuple[list[str], list[
     return tasks, tests
 
 
+def failed_bazel_in_events(sim: SimulatorThread, plan: Plan) -> tuple[list[str], list[str]]:
+    """The labels of the failed targets and the failed tests as `Suite.test`, from the events."""
+    labels: dict[object, str] = {}
+    started: dict[object, dict[str, Any]] = {}
+    targets, tests = [], []
+    for event in build_events(plan, sim.ctx.world):
+        data = cast("dict[str, Any]", event.data)
+        if event.event_type == "BzlTarget":
+            labels[data["id"]] = data["label"]
+        elif event.event_type == "BzlTargetCompleted" and not data["success"]:
+            targets.append(labels[data["id"]])
+        elif event.event_type == "BzlTestStarted":
+            started[data["id"]] = data
+        elif event.event_type == "BzlTestFinished" and data["outcome"] == "failed":
+            test = started[data["id"]]
+            if not test["isSuite"]:
+                tests.append(f"{started[test['parentId']]['name']}.{test['name']}")
+    return targets, tests
+
+
 def events_requests(sim: SimulatorThread, build_id: str) -> list[str]:
     """The query of every request made for the build's events so far."""
     return [r.query for r in sim.requests if r.path.endswith(f"/build/{build_id}/events")]
@@ -180,6 +200,16 @@ def test_summary_json_of_a_failed_maven_build_lists_its_failed_goal_and_test(
     tasks, tests = failed_in_events(failing_sim, plan)
     assert tasks and tests
     assert (summary["failedTasks"], summary["failedTests"]) == (tasks, tests)
+
+
+def test_summary_json_of_a_failed_bazel_build_lists_its_failed_target_and_test(
+    failing_sim: SimulatorThread,
+) -> None:
+    plan = failed_plan(failing_sim, "bazel")
+    summary = summaries(failing_sim, "2")[plan.build_id]
+    targets, tests = failed_bazel_in_events(failing_sim, plan)
+    assert targets and tests
+    assert (summary["failedTasks"], summary["failedTests"]) == (targets, tests)
 
 
 def test_the_failed_work_of_a_failed_build_costs_one_request_for_its_tools_work_and_tests(
