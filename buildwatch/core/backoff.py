@@ -1,12 +1,13 @@
 """When to try again: exponential backoff with full jitter, and `Retry-After`.
 
 Shared by every client so that the Develocity stream, the BuildBuddy poller and the per-build
-event fetches all back off the same way. The random source is injectable so tests can check the
-bounds without sleeping.
+event fetches all back off the same way. The random source and the waiting are injectable so
+tests can check the waits without sleeping.
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from dataclasses import dataclass, field
@@ -14,6 +15,10 @@ from email.utils import parsedate_to_datetime
 
 MAX_DELAY_S = 60.0
 """No server hint or exponent ever makes us wait longer than this."""
+CUT_DELAY_S = 0.25
+"""The wait after a stream that brought bytes but was cut before its next message: the server
+is up, only the connection broke, so long waits are left to outages. Not zero, so that a server
+that always cuts at the same byte cannot drive a tight loop."""
 
 
 @dataclass(frozen=True)
@@ -30,14 +35,13 @@ class RetryNotice:
 class Backoff:
     """Delays for consecutive failures: `U(0, min(cap, base * 2**attempt))`.
 
-    `attempt` grows with each failure and goes back to zero only after `healthy()` reports a
-    stream that delivered data and stayed up for `healthy_after_s`: resetting on a mere connect
-    would let a server that accepts and closes at once drive a tight loop.
+    `attempt` grows with each failure and goes back to zero when `reset()` reports progress (a
+    stream delivered a new message): resetting on a mere connect would let a server that accepts
+    and closes at once drive a tight loop.
     """
 
     base_s: float = 1.0
     cap_s: float = 30.0
-    healthy_after_s: float = 60.0
     rng: random.Random = field(default_factory=random.Random)
     attempt: int = 0
 
@@ -51,10 +55,13 @@ class Backoff:
         """Adopt a server's SSE `retry:` hint, clamped to 0.5-60 s."""
         self.base_s = min(MAX_DELAY_S, max(0.5, retry_ms / 1000.0))
 
-    def healthy(self, connected_for_s: float, delivered: bool) -> None:
-        """Forget past failures once a connection has proven itself."""
-        if delivered and connected_for_s >= self.healthy_after_s:
-            self.attempt = 0
+    def reset(self) -> None:
+        """Forget past failures: the last try made progress."""
+        self.attempt = 0
+
+    async def wait(self, delay_s: float) -> None:
+        """Wait `delay_s` before the next try (a test's backoff records it instead)."""
+        await asyncio.sleep(delay_s)
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float:

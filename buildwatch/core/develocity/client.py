@@ -5,13 +5,14 @@ ends, cleanly or not (httpx reports a `Connection: close` body cut mid-event, or
 missing its trailer, as a clean end), the client reconnects with `Last-Event-ID` set to the
 last complete message's id, until the server answers
 204. Messages already delivered are recognised by their id and never delivered again. A
-connection that brought new messages is followed at once; one that brought none (an error, a
-503, a silent stall) waits a backoff with full jitter first.
+connection that brought new messages is followed at once and ends a run of failures; one cut
+before its next message (it brought bytes: the server is up) is followed after a short pause;
+one that brought nothing (an error, a 503, an empty body) is a failure and waits a backoff with
+full jitter, growing with each failure in a row. A server's `retry:` field sets the waits.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import ipaddress
 import time
@@ -23,7 +24,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from buildwatch.core.backoff import Backoff, RetryNotice, parse_retry_after
+from buildwatch.core.backoff import CUT_DELAY_S, Backoff, RetryNotice, parse_retry_after
 from buildwatch.core.connection import DevelocityConnection
 from buildwatch.core.develocity.models import Build, Message, messages_from
 from buildwatch.core.errors import AuthError, NotFoundError, ServerError, UnavailableError
@@ -241,7 +242,7 @@ class DevelocityClient:
         retry_hinted = False
         fell_back = False
         while True:
-            connected = time.monotonic()
+            received = False
             delivered = False
             clean = False
             retry_after = 0.0
@@ -272,6 +273,7 @@ class DevelocityClient:
                         if self._on_connected is not None:
                             self._on_connected()
                         async for chunk in response.aiter_bytes():
+                            received = True
                             events = parser.feed(chunk)
                             if events:
                                 batch = messages_from(seen.fresh(events))
@@ -299,13 +301,19 @@ class DevelocityClient:
             if delivered:
                 failures = 0
                 fell_back = False
-                backoff.healthy(time.monotonic() - connected, delivered=True)
+                backoff.reset()
                 # Progress: reconnect at once, unless the server asked for a pause.
                 delay = backoff.base_s if retry_hinted else 0.0
             elif resume_rejected is not None and not fell_back:
                 # The server is back, only without our position: list again at once.
                 fell_back = True
                 delay = 0.0
+            elif received:
+                # A stream cut before its next message: the server is up, only the connection
+                # broke. That ends a run of failures; reconnect soon.
+                failures = 0
+                backoff.reset()
+                delay = backoff.base_s if retry_hinted else CUT_DELAY_S
             else:
                 failures += 1
                 limit = self._max_failures if attempts is None else attempts
@@ -317,7 +325,7 @@ class DevelocityClient:
             # A finite stream's body ends cleanly before the 204 that completes it: not news.
             if report is not None and not (clean and delivered):
                 report(RetryNotice(cause, delay, failures))
-            await asyncio.sleep(delay)
+            await backoff.wait(delay)
 
     def _transport_cause(self, error: httpx.RequestError) -> str:
         """Why a connection failed; raises at once for a wrong address unless told to retry."""
