@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import codecs
+import contextlib
 import gc
 import json
 import re
@@ -148,16 +149,17 @@ def _tail(args: argparse.Namespace) -> int:
         batches = client.build_batches(
             since=since, since_build=args.since_build, stream=args.follow
         )
-        if mode in ("summary", "summary-json"):
-            from buildwatch.cli.common import profile_from_args
+        async with contextlib.aclosing(batches):
+            if mode in ("summary", "summary-json"):
+                from buildwatch.cli.common import profile_from_args
 
-            git_names = profile_from_args(args).git_value_names
-            await _tail_with_summaries(client, out, batches, git_names, mode == "summary-json")
-            return
-        async for batch in batches:
-            readable = _report(batch)
-            out.write(json_lines(readable) if mode == "json" else map(_build_line, readable))
-            out.flush()
+                git_names = profile_from_args(args).git_value_names
+                await _tail_with_summaries(client, out, batches, git_names, mode == "summary-json")
+                return
+            async for batch in batches:
+                readable = _report(batch)
+                out.write(json_lines(readable) if mode == "json" else map(_build_line, readable))
+                out.flush()
 
     return _run(args, command, idle_timeout_s=args.idle_timeout, follows=args.follow)
 
@@ -172,10 +174,11 @@ def _events(args: argparse.Namespace) -> int:
             )
 
     async def command(client: DevelocityClient, out: _Output) -> None:
-        async for batch in client.event_batches(args.build_id, types):
-            readable = _report(batch)
-            out.write(json_lines(readable) if args.json else map(_event_line, readable))
-            out.flush()
+        async with contextlib.aclosing(client.event_batches(args.build_id, types)) as batches:
+            async for batch in batches:
+                readable = _report(batch)
+                out.write(json_lines(readable) if args.json else map(_event_line, readable))
+                out.flush()
 
     return _run(args, command)
 

@@ -18,6 +18,7 @@ import ipaddress
 import time
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, Callable, Iterable
+from contextlib import aclosing
 from operator import attrgetter, lt
 from typing import Literal, Protocol
 from urllib.parse import quote, urlsplit
@@ -81,6 +82,11 @@ class DevelocityClient:
     gives up after `max_failures` fruitless connections in a row (None: never). An address that
     looks wrong (see `buildwatch.core.reachability`) fails at once with advice, unless
     `retry_misconfigured`: then it is retried like an outage, the notices saying what looks wrong.
+
+    Each stream (`build_batches`, `event_batches`, `builds`, `events`) is an async generator that
+    holds its HTTP response open between batches: read it inside `contextlib.aclosing(...)`, so
+    that a reader that stops early closes the connection then, not when the garbage collector
+    finds the generator.
     """
 
     def __init__(
@@ -203,17 +209,20 @@ class DevelocityClient:
         self, *, since: Since = "now", since_build: str | None = None, stream: bool = False
     ) -> AsyncGenerator[Message, None]:
         """`build_batches`, one message at a time."""
-        async for batch in self.build_batches(since=since, since_build=since_build, stream=stream):
-            for message in batch:
-                yield message
+        batches = self.build_batches(since=since, since_build=since_build, stream=stream)
+        async with aclosing(batches):
+            async for batch in batches:
+                for message in batch:
+                    yield message
 
     async def events(
         self, build_id: str, event_types: Iterable[str] | None = None
     ) -> AsyncGenerator[Message, None]:
         """`event_batches`, one message at a time."""
-        async for batch in self.event_batches(build_id, event_types):
-            for message in batch:
-                yield message
+        async with aclosing(self.event_batches(build_id, event_types)) as batches:
+            async for batch in batches:
+                for message in batch:
+                    yield message
 
     async def _stream(
         self,

@@ -8,6 +8,7 @@ screen uses, so both agree on what failed and how it is named.
 
 from __future__ import annotations
 
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -62,8 +63,9 @@ async def read_failure_details(
     if not event_types:
         return None
     detail = BuildDetail()
-    async for batch in client.event_batches(build_id, event_types):
-        detail.add(batch)
+    async with aclosing(client.event_batches(build_id, event_types)) as batches:
+        async for batch in batches:
+            detail.add(batch)
     return FailureDetails(
         work=tuple(item.path for item in detail.failed_work()),
         tests=tuple(map(_test_name, detail.failed_tests())),

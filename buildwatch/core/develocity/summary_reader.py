@@ -7,6 +7,7 @@ came back, for the next tool's (`summary_passes`): a Gradle build still costs on
 
 from __future__ import annotations
 
+from contextlib import aclosing
 from typing import TYPE_CHECKING
 
 from buildwatch.core.develocity.models import BuildEvent
@@ -28,9 +29,10 @@ async def read_summary(
     build_id = builder.build.build_id
     for event_types in summary_passes(builder.tool_type):
         batches = client.event_batches(build_id, event_types, attempts=attempts)
-        async for batch in batches:
-            for message in batch:
-                if isinstance(message, BuildEvent):
-                    builder.add(message)
+        async with aclosing(batches):
+            async for batch in batches:
+                for message in batch:
+                    if isinstance(message, BuildEvent):
+                        builder.add(message)
         if builder.tool_type is not None:
             return

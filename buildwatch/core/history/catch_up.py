@@ -8,6 +8,7 @@ the last build replayed, so nothing published in between is lost or shown twice.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass
 
 from buildwatch.core.develocity.client import DevelocityClient
@@ -45,15 +46,17 @@ async def resumed_listing(
     """
     replayed, last = 0, point.since_build
     replay = client.build_batches(since=point.since, since_build=point.since_build)
-    async for builds, skipped in _readable(replay):
-        replayed += len(builds)
-        if builds:
-            last = builds[-1].build_id
-        yield ListingBatch(builds, True, replayed, skipped)
+    async with aclosing(replay):
+        async for builds, skipped in _readable(replay):
+            replayed += len(builds)
+            if builds:
+                last = builds[-1].build_id
+            yield ListingBatch(builds, True, replayed, skipped)
     yield ListingBatch([], False, replayed)
     following = client.build_batches(since=point.since, since_build=last, stream=True)
-    async for builds, skipped in _readable(following):
-        yield ListingBatch(builds, False, replayed, skipped)
+    async with aclosing(following):
+        async for builds, skipped in _readable(following):
+            yield ListingBatch(builds, False, replayed, skipped)
 
 
 async def listing_batches(batches: AsyncIterator[list[Message]]) -> AsyncIterator[ListingBatch]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -109,15 +109,16 @@ class DevelocityFeed:
         try:
             await self._check_access()
             self._queue_unsummarised()
-            async for batch in self._batches():
-                store.add_builds(batch.builds)
-                if batch.skipped:
-                    store.skip_builds(batch.skipped)
-                if self._point is not None:
-                    store.develocity.detail = batch.status_text or ""
-                if self._history is not None:
-                    self._history.record_builds(batch.builds)
-                self._received(batch.builds)
+            async with contextlib.aclosing(self._batches()) as batches:
+                async for batch in batches:
+                    store.add_builds(batch.builds)
+                    if batch.skipped:
+                        store.skip_builds(batch.skipped)
+                    if self._point is not None:
+                        store.develocity.detail = batch.status_text or ""
+                    if self._history is not None:
+                        self._history.record_builds(batch.builds)
+                    self._received(batch.builds)
         except AuthError as error:
             store.set_state("develocity", "auth_failed", str(error))
         except BuildwatchError as error:
@@ -131,16 +132,17 @@ class DevelocityFeed:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
-    async def _batches(self) -> AsyncIterator[ListingBatch]:
+    async def _batches(self) -> AsyncGenerator[ListingBatch, None]:
         """The listing: resumed from the history's point, else followed from `since`."""
         if self._point is not None:
-            async for batch in resumed_listing(self._listing, self._point):
-                yield batch
+            async with contextlib.aclosing(resumed_listing(self._listing, self._point)) as resumed:
+                async for batch in resumed:
+                    yield batch
             return
-        async for batch in listing_batches(
-            self._listing.build_batches(since=self._since, stream=True)
-        ):
-            yield batch
+        listing = self._listing.build_batches(since=self._since, stream=True)
+        async with contextlib.aclosing(listing):
+            async for batch in listing_batches(listing):
+                yield batch
 
     def _received(self, builds: list[Build]) -> None:
         """Note the newest build, and queue the builds that have no summary yet."""

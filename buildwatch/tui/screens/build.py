@@ -16,6 +16,7 @@ goes back, `q` quits.
 
 from __future__ import annotations
 
+from contextlib import aclosing
 from time import monotonic
 from typing import ClassVar
 
@@ -212,11 +213,14 @@ class BuildScreen(DrillDownScreen):
         self._pause_at = monotonic() + WORK_S
         flusher = self.set_interval(FLUSH_S, self._flush_arrived)
         try:
-            # However long the server is away, the load waits while the screen is open.
-            async for batch in client.event_batches(
+            # However long the server is away, the load waits while the screen is open. The
+            # stream is closed as the screen closes, even while a batch is being reduced.
+            batches = client.event_batches(
                 self.build_id, until_cancelled=True, on_retry=self._waiting
-            ):
-                await self._take(batch)
+            )
+            async with aclosing(batches):
+                async for batch in batches:
+                    await self._take(batch)
         except BuildwatchError as error:
             self._flush()
             self._progress(f"stopped: {error}")
