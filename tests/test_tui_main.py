@@ -90,6 +90,21 @@ async def test_tab_and_shift_tab_move_between_panes(sim: SimulatorThread) -> Non
         assert app.focused is builds_table(app)
 
 
+async def test_the_focused_panes_title_is_the_bold_one(sim: SimulatorThread) -> None:
+    app = app_on(sim)
+    async with app.run_test(size=SIZE) as pilot:
+
+        def bold_titles() -> list[str]:
+            return [title.id or "" for title in app.screen.query(".pane-title")
+                    if title.styles.text_style.bold]
+
+        assert bold_titles() == ["builds-title"]
+        await pilot.press("tab")
+        assert bold_titles() == ["invocations-title"]
+        await pilot.press("shift+tab")
+        assert bold_titles() == ["builds-title"]
+
+
 async def test_enter_opens_the_build_and_escape_comes_back(sim: SimulatorThread) -> None:
     from buildwatch.tui.screens.build import BuildScreen
 

@@ -144,7 +144,8 @@ class BuildScreen(DrillDownScreen):
     CSS_PATH = "build.tcss"
     # Below 120 columns the Events tab stacks the JSON under the list: side by side, an
     # 80-column terminal left each event's one-line account six characters.
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    # Textual declares this as an instance variable, so it cannot be marked ClassVar here.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # noqa: RUF012
     FILTERABLE: ClassVar[dict[str, str]] = {
         "work": "#work-table", "tests": "#tests-table", "events": "#event-list"}
     BINDINGS: ClassVar[list[BindingType]] = tab_bindings("build", TABS)
