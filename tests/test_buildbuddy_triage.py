@@ -5,6 +5,7 @@ from __future__ import annotations
 from buildwatch.core.buildbuddy.models import Action, Invocation, Target
 from buildwatch.core.buildbuddy.triage import (
     TargetRow,
+    enum_text,
     file_rows,
     invocation_header,
     invocation_result,
@@ -145,3 +146,7 @@ def test_target_statuses_read_as_words_never_as_enum_names() -> None:
     unspecified = Target.from_json({"id": {"targetId": "//a:b"}})
     assert target_row(unspecified, invocation_finished=True).status == "no status"
     assert row("NEWLY_ADDED_STATUS").status == "newly added status"
+
+
+def test_an_exit_code_with_an_escape_sequence_leaves_nothing_of_it_in_words() -> None:
+    assert enum_text("\x1bP+q544e\x1b\\BUILD_FAILURE") == "build failure"

@@ -79,8 +79,9 @@ def is_running(invocation: Invocation) -> bool:
 
 def enum_text(name: str) -> str:
     """A proto or Bazel enum name in words, `BUILD_FAILURE` -> `build failure`: users never see
-    an enum's raw name. Not sanitised: server text, for the caller to sanitise where it shows it."""
-    return name.replace("_", " ").lower()
+    an enum's raw name. Sanitised before it is lowered: lowering first turns an escape sequence's
+    final byte into another one's, and the sanitiser would leave part of it behind."""
+    return sanitize_line(name).replace("_", " ").lower()
 
 
 def duration_text(value: timedelta | None) -> str:
@@ -183,7 +184,7 @@ def target_status_text(target: Target) -> str:
     client does not know."""
     if target.status is TargetStatus.STATUS_UNSPECIFIED:
         return _NO_STATUS
-    return sanitize_line(enum_text(target.status_name))
+    return enum_text(target.status_name)
 
 
 @dataclass(frozen=True)
