@@ -150,3 +150,19 @@ def test_ctrl_c_at_the_delete_prompt_cancels_at_once_and_sends_nothing(
         code = terminal.wait(timeout=10)
     assert code == 130
     assert calls(sim, "DeleteFile") == before
+
+
+def test_sigterm_ends_the_monitor_like_q_restoring_the_terminal_and_exits_143(
+    sim: SimulatorThread, tmp_path: Path
+) -> None:
+    command = [sys.executable, "-m", "buildwatch", "--since", "1h", "--no-mouse"]
+    env = {**environment(sim), "BUILDWATCH_STATE_DIR": str(tmp_path), "TERM": "xterm-256color"}
+    with PtyProcess(command, env, size=(24, 100)) as terminal:
+        terminal.read_until(b"Develocity builds")
+        mark = len(terminal.output)
+        os.kill(terminal.pid, signal.SIGTERM)
+        code = terminal.wait(timeout=20)
+        ending = bytes(terminal.output[mark:])
+    assert code == 143
+    assert b"\x1b[?1049l" in ending, "the alternate screen must be left"
+    assert b"Traceback" not in ending and b"Task was destroyed" not in ending

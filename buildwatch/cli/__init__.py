@@ -9,7 +9,7 @@ stderr and its exit code; Ctrl-C exits 130 and SIGTERM 143 once the command has 
 arrive as a `KeyboardInterrupt`, so every `finally` runs); a reader that goes away (`| head`)
 ends the command quietly with 141, as a shell reports a process killed by SIGPIPE; a standard
 output that cannot be written (a full disk, `> /dev/full`) is one line and exit 1. No command
-ends in a traceback.
+ends in a traceback. What SIGTERM does is `buildwatch.cli.signals`'s to say.
 """
 
 from __future__ import annotations
@@ -18,10 +18,8 @@ import argparse
 import os
 import signal
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 
 from buildwatch import __version__
 from buildwatch.cli.common import say
@@ -31,6 +29,7 @@ from buildwatch.cli.shared_options import (
     command_parsers,
     share_options,
 )
+from buildwatch.cli.signals import Terminated, sigterm_interrupts
 from buildwatch.core.errors import BuildwatchError, ConfigError
 from buildwatch.core.log_redaction import configure_logging
 
@@ -42,8 +41,6 @@ EXIT_READER_GONE = 141
 """128 + SIGPIPE (13), spelled out: `signal.SIGPIPE` exists only on POSIX systems."""
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised where the program is so that it unwinds (and cleans up) as on Ctrl-C."""
 
 
 def build_parser() -> CommandParser:
@@ -72,7 +69,7 @@ def build_parser() -> CommandParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run buildwatch with `argv` (default: the process arguments) and return the exit code."""
     try:
-        with _sigterm_interrupts():
+        with sigterm_interrupts():
             code = _run(argv)
             # Written now, while a failure can still be reported: not at exit, as a traceback.
             sys.stdout.flush()
@@ -132,20 +129,6 @@ def _configure_logging(args: argparse.Namespace) -> None:
         raise ConfigError(
             f"cannot write the debug log {args.debug_file}: {error.strerror}"
         ) from None
-
-
-@contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """Turn SIGTERM into `Terminated` while a command runs."""
-
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise Terminated
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _abandon_stdout() -> None:

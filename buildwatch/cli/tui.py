@@ -167,10 +167,15 @@ def _history_file(profile: Profile) -> Path | None:
 
 
 def _run_app(settings: MonitorSettings, watch: list[tuple[str, WatchOrigin]], *, mouse: bool) -> int:
+    import asyncio
+
+    from buildwatch.cli.signals import exiting_on_sigterm
     from buildwatch.tui.app import BuildwatchApp
 
     app = BuildwatchApp(settings, watch=watch)
-    app.run(mouse=mouse)
-    for problem in app.closing_problems:
-        say(problem)
+    try:
+        asyncio.run(exiting_on_sigterm(app.run_async(mouse=mouse), app.exit))
+    finally:
+        for problem in app.closing_problems:
+            say(problem)
     return 0
