@@ -7,7 +7,6 @@ tests can check the waits without sleeping.
 
 from __future__ import annotations
 
-import asyncio
 import random
 import time
 from dataclasses import dataclass, field
@@ -61,6 +60,10 @@ class Backoff:
 
     async def wait(self, delay_s: float) -> None:
         """Wait `delay_s` before the next try (a test's backoff records it instead)."""
+        # Imported here: whatever waits runs in asyncio already, and the commands that import
+        # this module to report retries start faster without it (`--help` included).
+        import asyncio
+
         await asyncio.sleep(delay_s)
 
 
