@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import pytest
@@ -15,6 +15,7 @@ from textual import events
 from textual.app import App, ComposeResult
 from textual.message import Message
 from textual.pilot import Pilot
+from tui_harness import wait_for
 
 from buildwatch.tui.widgets import Column, LiveTable, TableRow
 from buildwatch.tui.widgets.table_model import TableModel
@@ -46,15 +47,17 @@ class TableApp(App[None]):
     """One table filling the screen; the table's messages are kept in order."""
 
     def __init__(self, rows: Iterable[TableRow] = (), highlight_seconds: float = 60.0,
-                 columns: Sequence[Column] = COLUMNS) -> None:
+                 columns: Sequence[Column] = COLUMNS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__()
         self.rows = list(rows)
         self.columns = columns
         self.highlight_seconds = highlight_seconds
+        self.clock = clock
         self.messages: list[Message] = []
 
     def compose(self) -> ComposeResult:
-        yield LiveTable(self.columns, highlight_seconds=self.highlight_seconds)
+        yield LiveTable(self.columns, highlight_seconds=self.highlight_seconds, clock=self.clock)
 
     def on_mount(self) -> None:
         self.query_one(LiveTable).upsert_rows(self.rows, highlight=False)
@@ -308,13 +311,16 @@ async def test_f_resumes_following_at_the_top_and_clears_the_count() -> None:
 
 
 async def test_new_and_changed_rows_are_marked_for_a_while() -> None:
-    async with TableApp([build(1)], highlight_seconds=0.3).run_test(size=(60, 8)) as pilot:
+    now = [1000.0]
+    app = TableApp([build(1)], highlight_seconds=5.0, clock=lambda: now[0])
+    async with app.run_test(size=(60, 8)) as pilot:
         table = await started(pilot)
         table.upsert_rows([build(2), build(1, status="FAILED")])
         await pilot.pause()
         marked = [line[:MARK_WIDTH] for line in screen_text(table)[1:3]]
-        await asyncio.sleep(0.35)
-        await pilot.pause(0.6)
+        now[0] += 5.0
+        # The table repaints the expired marks on its own fade timer.
+        await wait_for(pilot, lambda: screen_text(table)[1][:MARK_WIDTH] == "  ")
         faded = [line[:MARK_WIDTH] for line in screen_text(table)[1:3]]
     assert marked == ["+ ", "* "]
     assert faded == ["  ", "  "]

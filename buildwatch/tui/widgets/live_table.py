@@ -19,7 +19,7 @@ view, and `new_while_paused` counts them for a "+N new" badge. New and changed r
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from time import monotonic
 from typing import Any, ClassVar
@@ -120,12 +120,15 @@ class LiveTable(ScrollView, can_focus=True):
             return isinstance(message, LiveTable.NewWhilePausedChanged)
 
     def __init__(self, columns: Sequence[Column], *, highlight_seconds: float = 5.0,
+                 clock: Callable[[], float] = monotonic,
                  name: str | None = None, id: str | None = None, classes: str | None = None,
                  disabled: bool = False) -> None:
-        """Create a table with `columns`; new and changed rows stay marked `highlight_seconds`."""
+        """Create a table with `columns`; new and changed rows stay marked `highlight_seconds`
+        of `clock` (monotonic seconds)."""
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self._model = TableModel(columns)
         self.highlight_seconds = highlight_seconds
+        self._clock = clock
         self._layout: list[tuple[int, int]] = []
         self._layout_for = -1
         self._layout_width = 0
@@ -177,7 +180,7 @@ class LiveTable(ScrollView, can_focus=True):
     def upsert_rows(self, rows: Iterable[TableRow], *, highlight: bool = True) -> None:
         """Add new rows and replace changed ones; `highlight=False` leaves them unmarked."""
         anchor = self._anchor()
-        added = self._model.upsert(rows, monotonic() if highlight else float("-inf"))
+        added = self._model.upsert(rows, self._clock() if highlight else float("-inf"))
         if not self.following and added:
             self.new_while_paused += added
         self._data_changed(anchor)
@@ -407,7 +410,7 @@ class LiveTable(ScrollView, can_focus=True):
 
     def _fade_marks(self) -> None:
         """Repaint the lines whose new/changed marker has just expired."""
-        now = monotonic()
+        now = self._clock()
         expired = [y for y, until in self._marked_lines.items() if until <= now]
         for y in expired:
             del self._marked_lines[y]
@@ -427,7 +430,7 @@ class LiveTable(ScrollView, can_focus=True):
     def _row_strip(self, index: int, y: int) -> Strip:
         record = self._model.record(self._model.key_at(index))
         until = record.marked_at + self.highlight_seconds
-        mark = record.mark if until > monotonic() else None
+        mark = record.mark if until > self._clock() else None
         if mark is not None:
             self._marked_lines[y] = until
         if index == self._cursor_index:
