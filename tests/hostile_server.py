@@ -120,7 +120,7 @@ async def _listing(request: web.Request) -> web.StreamResponse:
     await response.write(_sse([("Build", build) for build in builds]))
     try:
         while stream:
-            await asyncio.sleep(1)
+            await asyncio.sleep(1)  # the pace of this server's heartbeats
             await response.write(b":\n\n")
     except ConnectionResetError:  # the client went away
         pass

@@ -148,6 +148,17 @@ def test_a_bad_since_exits_2_with_one_line(sim: SimulatorThread) -> None:
     assert len(done.stderr.splitlines()) == 1 and "--since" in done.stderr
 
 
+def wait_until_listing_in_flight(sim: SimulatorThread) -> None:
+    """Wait until the simulator is answering a build listing: the client is connected."""
+    deadline = time.monotonic() + 20
+    while not any(
+        "/builds/since/" in route and gauge["now"]
+        for route, gauge in httpx.get(f"{sim.develocity_url}/_sim/in-flight").json().items()
+    ):
+        assert time.monotonic() < deadline, "the client never connected"
+        time.sleep(0.02)
+
+
 def test_follow_prints_new_builds_and_ctrl_c_exits_0(sim: SimulatorThread) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "buildwatch", "tail", "--since", "now", "--follow", "--json"],
@@ -157,7 +168,7 @@ def test_follow_prints_new_builds_and_ctrl_c_exits_0(sim: SimulatorThread) -> No
         text=True,
     )
     try:
-        time.sleep(1.0)  # let it connect before publishing
+        wait_until_listing_in_flight(sim)
         published = [i for i in sim.publish_builds(2) if len(i) == 13]
         assert process.stdout is not None
         lines = [process.stdout.readline(), process.stdout.readline()]

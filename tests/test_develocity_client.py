@@ -106,6 +106,16 @@ def client_sockets_to(sim: Simulator) -> int:
     return established
 
 
+async def listing_in_flight(sim: Simulator) -> None:
+    """Wait until the simulator is answering a build listing: the client is connected."""
+    deadline = asyncio.get_running_loop().time() + 10
+    while not any(
+        "/builds/since/" in route and gauge.now for route, gauge in sim.ctx.in_flight.items()
+    ):
+        assert asyncio.get_running_loop().time() < deadline, "the client never connected"
+        await asyncio.sleep(0.01)
+
+
 def statuses(sim: Simulator, path_end: str) -> list[int]:
     return [r.status for r in sim.ctx.requests if r.path.endswith(path_end)]
 
@@ -138,7 +148,7 @@ async def test_a_stream_delivers_builds_published_while_it_runs(sim: Simulator) 
     async with connect(sim) as client:
         stream = client.builds(since="now", stream=True)
         first = asyncio.ensure_future(anext(stream))
-        await asyncio.sleep(0.3)
+        await listing_in_flight(sim)
         published = publish(sim, 3)
         seen = [await first, await anext(stream), await anext(stream)]
         await stream.aclose()
@@ -150,7 +160,9 @@ async def test_heartbeats_keep_an_idle_stream_on_one_connection(sim: Simulator) 
     async with connect(sim, idle_timeout_s=1.0, on_retry=notices.append) as client:
         stream = client.builds(since="now", stream=True)
         waiting = asyncio.ensure_future(anext(stream))
-        await asyncio.sleep(2.5)  # heartbeats every 0.2 s, idle timeout 1 s
+        # The behaviour under test: a quiet stream outlives the idle timeout (heartbeats every
+        # 0.2 s, idle timeout 1 s), so this wait is the test, not a wait for something to happen.
+        await asyncio.sleep(2.5)
         publish(sim, 1)
         await waiting
         await stream.aclose()
@@ -181,7 +193,7 @@ async def test_cancelling_a_stream_closes_its_connection_promptly(sim: Simulator
                 pass
 
         task = asyncio.create_task(consume())
-        await asyncio.sleep(0.3)
+        await listing_in_flight(sim)
         assert client_sockets_to(sim) == 1
         task.cancel()
         done, _ = await asyncio.wait({task}, timeout=5)

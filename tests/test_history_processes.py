@@ -71,7 +71,7 @@ def test_a_writer_killed_mid_write_leaves_whole_batches_and_a_matching_position(
     for delay in KILL_AFTER_S:
         writer = start_writer(path, count, -1)
         assert writer.stdout is not None and writer.stdout.readline() == "written\n"
-        time.sleep(delay)
+        time.sleep(delay)  # the moment of the kill is what varies: not a wait for an event
 
         os.kill(writer.pid, signal.SIGKILL)
         writer.wait()

@@ -550,9 +550,13 @@ def test_the_live_chunk_is_answered_with_the_token_that_was_sent(sim: BuildBuddy
     live_token = get_log(sim, plan.invocation_id, "")["nextPageToken"]
     first = get_log(sim, plan.invocation_id, live_token)
     assert first["nextPageToken"] == live_token
-    time.sleep(1.2)
+    # The live chunk is replaced by its newer version, or persisted, as the build runs on.
+    deadline = time.monotonic() + 20
     again = get_log(sim, plan.invocation_id, live_token)
-    assert again != first  # the live chunk is replaced by its newer version, or persisted
+    while again == first and time.monotonic() < deadline:
+        time.sleep(0.05)
+        again = get_log(sim, plan.invocation_id, live_token)
+    assert again != first
 
 
 @pytest.mark.parametrize(
