@@ -60,22 +60,23 @@ async def read_one_then_leave(stream: AsyncGenerator[object, None]) -> None:
             break
 
 
-def test_leaving_a_followed_listing_early_ends_its_request(sim: SimulatorThread) -> None:
+@pytest.mark.parametrize(
+    "open_stream",
+    [
+        lambda client: client.build_batches(since=0, stream=True),
+        lambda client: client.builds(since=0, stream=True),
+    ],
+    ids=["in batches", "one build at a time"],
+)
+def test_leaving_a_followed_listing_early_ends_its_request(
+    sim: SimulatorThread, open_stream: Callable[[DevelocityClient], AsyncGenerator[object, None]]
+) -> None:
     async def run() -> None:
         async with client_of(sim) as client:
-            batches = client.build_batches(since=0, stream=True)
-            await read_one_then_leave(batches)
+            stream = open_stream(client)
+            await read_one_then_leave(stream)
             await until(lambda: answering(sim, SINCE) == 0, "the listing is still open")
-
-    asyncio.run(run())
-
-
-def test_leaving_builds_one_at_a_time_early_ends_its_request(sim: SimulatorThread) -> None:
-    async def run() -> None:
-        async with client_of(sim) as client:
-            builds = client.builds(since=0, stream=True)
-            await read_one_then_leave(builds)
-            await until(lambda: answering(sim, SINCE) == 0, "the listing is still open")
+            del stream  # held until here: only closing it could end the request
 
     asyncio.run(run())
 
