@@ -88,6 +88,13 @@ async def wait_until(pilot: Pilot[None], condition: Callable[[], bool], timeout:
         await pilot.pause(0.05)
 
 
+async def until_idle(pilot: Pilot[None]) -> None:
+    """Let the app run until every worker it started has ended (a load, a delete): what the app
+    has sent by then is all it will send."""
+    await wait_until(pilot, lambda: all(worker.is_finished for worker in pilot.app.workers))
+    await pilot.pause()
+
+
 def log_text(view: LogView) -> str:
     """What a log view holds, without colour sequences."""
     return "".join(view.iter_text(strip_sgr=True))

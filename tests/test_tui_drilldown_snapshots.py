@@ -10,7 +10,14 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
-from drilldown_app import DrillApp, failed_test_invocation, pick_build, sim_config, wait_until
+from drilldown_app import (
+    DrillApp,
+    failed_test_invocation,
+    pick_build,
+    sim_config,
+    until_idle,
+    wait_until,
+)
 from textual.app import App
 from textual.pilot import Pilot
 from textual.screen import Screen
@@ -47,13 +54,13 @@ def invocation_app(sim: SimulatorThread) -> DrillApp:
 def settled(condition: Callable[[Screen[Any]], bool], *keys: str,
             then: Callable[[Screen[Any]], bool] | None = None
             ) -> Callable[[Pilot[None]], Awaitable[None]]:
-    """Wait for the screen to load, press `keys`, wait for `then`, and let it repaint."""
+    """Wait for the screen to load, press `keys`, wait for `then` and for the work they started."""
     async def run_before(pilot: Pilot[None]) -> None:
         await wait_until(pilot, lambda: condition(pilot.app.screen))
         await pilot.press(*keys)
         if then is not None:
             await wait_until(pilot, lambda: then(pilot.app.screen))
-        await pilot.pause(0.3)
+        await until_idle(pilot)
     return run_before
 
 

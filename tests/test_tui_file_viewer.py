@@ -8,7 +8,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from drilldown_app import DrillApp, failed_test_invocation, log_text, sim_config, wait_until
+from drilldown_app import (
+    DrillApp,
+    failed_test_invocation,
+    log_text,
+    sim_config,
+    until_idle,
+    wait_until,
+)
 from textual.pilot import Pilot
 from textual.widgets import Static
 
@@ -111,7 +118,7 @@ async def test_cancelling_the_delete_sends_nothing(own_sim: SimulatorThread) -> 
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, ConfirmDeleteScreen))
         await pilot.press("enter")
         await wait_until(pilot, lambda: pilot.app.screen is screen)
-        await pilot.pause(0.2)
+        await until_idle(pilot)
         assert deletes(own_sim) == 0 and not screen.deleted
 
 
@@ -146,7 +153,7 @@ async def test_a_failed_delete_is_shown_and_never_retried(own_sim: SimulatorThre
         own_sim.set_faults(FaultSpec(unavailable=1.0, burst=100))
         await pilot.press("D", "y")
         await wait_until(pilot, lambda: "delete failed" in header(screen))
-        await pilot.pause(0.5)
+        await until_idle(pilot)
         assert deletes(own_sim) == 1 and not screen.deleted
 
 

@@ -6,10 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 from buildbuddy_picks import old_server_run
-from textual.command import CommandPalette
+from textual.command import CommandList, CommandPalette
 from textual.widgets import Input
 from tui_harness import (
     BUILDS,
+    RecordingApp,
     all_enriched,
     app_on,
     builds_table,
@@ -261,11 +262,21 @@ async def test_a_new_failed_build_notifies_and_rings_when_asked() -> None:
             assert app.bells == len(errors)
 
 
+def palette_searched(app: RecordingApp) -> bool:
+    """The command palette is open, has finished searching and lists what it found."""
+    palette = app.screen
+    return (
+        isinstance(palette, CommandPalette)
+        and not any(worker.node is palette and not worker.is_finished for worker in app.workers)
+        and palette.query_one(CommandList).option_count > 0
+    )
+
+
 async def test_the_command_palette_offers_watching_a_commit(sim: SimulatorThread) -> None:
     app = app_on(sim)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("ctrl+p", *"Watch a commit")
-        await pilot.pause(0.5)
+        await wait_for(pilot, lambda: palette_searched(app))
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, WatchCommitScreen))
 

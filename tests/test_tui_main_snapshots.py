@@ -17,6 +17,7 @@ from tui_harness import (
     DEAD_URL,
     all_enriched,
     builds_table,
+    caught_up,
     make_app,
     sim_config,
     stop_feed,
@@ -100,7 +101,7 @@ def test_reconnecting(snap_compare: SnapCompare) -> None:
         await stop_feed(pilot, "buildbuddy")
         app.store.retrying("develocity", "cannot connect (connection refused)", 7.0, 3)
         app.store.set_state("buildbuddy", "offline", "cannot reach BuildBuddy")
-        await pilot.pause(0.3)
+        await caught_up(pilot)
 
     assert snap_compare(app, run_before=run_before)
 

@@ -58,7 +58,7 @@ async def row_text(pilot: Pilot[Any], build_id: str) -> str:
     """The line the build's row shows in the builds table."""
     assert isinstance(pilot.app, RecordingApp)
     builds_table(pilot.app).set_filter(build_id)
-    await pilot.pause(0.2)
+    await pilot.pause()
     lines = screen_text(pilot.app).splitlines()
     return next(line for line in lines if build_id in line and "filter:" not in line)
 

@@ -14,6 +14,7 @@ from buildwatch.core.config import Profile, UiPreferences
 from buildwatch.core.monitor.store import SourceName
 from buildwatch.sim import SimConfig, SimulatorThread
 from buildwatch.tui.app import BuildwatchApp
+from buildwatch.tui.screens.main import MainScreen
 from buildwatch.tui.widgets.live_table import LiveTable
 
 FIXED_NOW_MS = 1_767_225_600_000
@@ -72,13 +73,28 @@ def app_on(sim: SimulatorThread, **options: Any) -> RecordingApp:
 
 
 async def wait_for(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 20.0) -> None:
-    """Let the app run until `condition` holds (and one more screen flush has happened)."""
+    """Let the app run until `condition` holds, then until its screen shows what it holds."""
     deadline = asyncio.get_running_loop().time() + timeout
     while not condition():
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("the app never reached the expected state")
         await pilot.pause(0.05)
-    await pilot.pause(0.3)
+    await caught_up(pilot)
+
+
+async def caught_up(pilot: Pilot[Any]) -> None:
+    """Let the screen show what the store holds now, without waiting for its flush timer.
+
+    The main screen moves the store's changes (and the servers' status) onto its widgets in a
+    flush every `FLUSH_S`; this makes the same call the timer makes, until nothing is pending,
+    then lets the widgets take the messages it posted.
+    """
+    app, screen = pilot.app, pilot.app.screen
+    if isinstance(app, BuildwatchApp) and isinstance(screen, MainScreen):
+        screen.flush()
+        while app.store.has_changes:
+            screen.flush()
+    await pilot.pause()
 
 
 def builds_table(app: BuildwatchApp) -> LiveTable:
@@ -98,7 +114,13 @@ def all_enriched(app: BuildwatchApp, count: int) -> Callable[[], bool]:
 
 
 async def stop_feed(pilot: Pilot[Any], source: SourceName) -> None:
-    """Stop a source's feed so a test can set its status by hand."""
+    """Stop a source's feed so a test can set its status by hand.
+
+    The feeds are started by the app's `start` worker, once the history is open: wait for it,
+    so the feed is there to stop, then until the stopped feed has ended.
+    """
     app = pilot.app
-    app.workers.cancel_group(app, source)
-    await pilot.pause(0.1)
+    starting = [worker for worker in app.workers if worker.name == "start"]
+    await wait_for(pilot, lambda: all(worker.is_finished for worker in starting))
+    stopped = app.workers.cancel_group(app, source)
+    await wait_for(pilot, lambda: all(worker.is_finished for worker in stopped))
