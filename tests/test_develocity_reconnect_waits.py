@@ -8,11 +8,14 @@ import random
 from dataclasses import dataclass, field
 
 import pytest
+from aiohttp import web
+from hostile_server import serve_app
 
-from buildwatch.core.backoff import CUT_DELAY_S, Backoff, RetryNotice
+from buildwatch.core.backoff import CUT_MAX_DELAY_S, Backoff, RetryNotice, cut_delay
 from buildwatch.core.connection import DevelocityConnection
 from buildwatch.core.develocity.client import DevelocityClient
 from buildwatch.core.develocity.models import Build
+from buildwatch.core.errors import UnavailableError
 from buildwatch.core.secrets import Secret
 from buildwatch.sim import FaultSpec, SimConfig, SimulatorThread
 
@@ -78,9 +81,9 @@ def test_a_listing_cut_again_and_again_reconnects_without_backing_off(
     cuts = [notice for notice in notices if notice.failures == 0]
     assert len(ids) == len(set(ids)) == BUILDS
     assert len(cuts) >= 10
-    assert all(notice.delay_s <= CUT_DELAY_S for notice in cuts)
-    # A cut before any byte arrived is a failure, but never one of a run: no wait grows.
-    assert max(backoffs[0].waits) <= backoffs[0].base_s
+    assert all(notice.delay_s <= CUT_MAX_DELAY_S for notice in cuts)
+    # Cuts in a row before a message wait longer each time, but never as long as an outage.
+    assert max(backoffs[0].waits) <= CUT_MAX_DELAY_S
 
 
 def test_only_failures_in_a_row_back_off_each_twice_as_long(
@@ -95,3 +98,36 @@ def test_only_failures_in_a_row_back_off_each_twice_as_long(
     assert [notice.delay_s for notice in notices if notice.failures] == [
         min(30.0, 2.0 ** (failures - 1)) for failures in runs if failures
     ]
+
+
+def test_a_server_that_always_cuts_before_a_message_is_asked_less_often_and_given_up_on(
+    backoffs: list[RecordedWaits],
+) -> None:
+    async def half_a_message(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        await response.write(b'event: Build\nid: b1\ndata: {"buildId":')
+        request.transport.close()  # type: ignore[union-attr]
+        return response
+
+    url = serve_app(lambda app: app.router.add_get(
+        "/build-export/v2/builds/since/0", half_a_message))
+    notices: list[RetryNotice] = []
+
+    def backoff() -> RecordedWaits:
+        backoffs.append(RecordedWaits(base_s=1.0, cap_s=30.0, rng=LongestJitter()))
+        return backoffs[-1]
+
+    async def run() -> None:
+        connection = DevelocityConnection(url, token=Secret("t"))
+        async with DevelocityClient(
+            connection, max_failures=4, backoff=backoff, on_retry=notices.append
+        ) as client:
+            async for _ in client.build_batches(since=0):
+                pass
+
+    with pytest.raises(UnavailableError):
+        asyncio.run(run())
+    # The first cut is followed soon; each one after it waits twice as long as the last.
+    assert [notice.delay_s for notice in notices] == [cut_delay(1), cut_delay(2), cut_delay(3)]
+    assert cut_delay(1) < cut_delay(2) < cut_delay(3) <= CUT_MAX_DELAY_S

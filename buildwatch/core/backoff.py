@@ -18,6 +18,15 @@ CUT_DELAY_S = 0.25
 """The wait after a stream that brought bytes but was cut before its next message: the server
 is up, only the connection broke, so long waits are left to outages. Not zero, so that a server
 that always cuts at the same byte cannot drive a tight loop."""
+CUT_MAX_DELAY_S = 4.0
+"""The longest wait after such cuts in a row (see `cut_delay`)."""
+
+
+def cut_delay(cuts: int) -> float:
+    """The wait after the `cuts`-th stream in a row cut before its next message: CUT_DELAY_S,
+    then twice as long each time up to CUT_MAX_DELAY_S, so that a server that always cuts is
+    asked again every few seconds rather than four times a second."""
+    return min(CUT_DELAY_S * 2.0 ** (cuts - 1), CUT_MAX_DELAY_S)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ missing its trailer, as a clean end), the client reconnects with `Last-Event-ID`
 last complete message's id, until the server answers
 204. Messages already delivered are recognised by their id and never delivered again. A
 connection that brought new messages is followed at once and ends a run of failures; one cut
-before its next message (it brought bytes: the server is up) is followed after a short pause;
+before its next message (it brought bytes: the server is up) is followed after a short pause
+that grows, up to a few seconds, with each such cut in a row;
 one that brought nothing (an error, a 503, an empty body) is a failure and waits a backoff with
 full jitter, growing with each failure in a row. A server's `retry:` field sets the waits.
 """
@@ -25,7 +26,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from buildwatch.core.backoff import CUT_DELAY_S, Backoff, RetryNotice, parse_retry_after
+from buildwatch.core.backoff import Backoff, RetryNotice, cut_delay, parse_retry_after
 from buildwatch.core.connection import DevelocityConnection
 from buildwatch.core.develocity.models import Build, Message, messages_from
 from buildwatch.core.errors import AuthError, NotFoundError, ServerError, UnavailableError
@@ -250,6 +251,7 @@ class DevelocityClient:
         failures = 0
         retry_hinted = False
         fell_back = False
+        cuts = 0
         while True:
             received = False
             delivered = False
@@ -310,6 +312,7 @@ class DevelocityClient:
             if delivered:
                 failures = 0
                 fell_back = False
+                cuts = 0
                 backoff.reset()
                 # Progress: reconnect at once, unless the server asked for a pause.
                 delay = backoff.base_s if retry_hinted else 0.0
@@ -319,22 +322,32 @@ class DevelocityClient:
                 delay = 0.0
             elif received:
                 # A stream cut before its next message: the server is up, only the connection
-                # broke. That ends a run of failures; reconnect soon.
+                # broke. That ends a run of failures; reconnect soon (a little later after each
+                # such cut in a row). A finite stream gives up on as many cuts as failures.
+                cuts += 1
                 failures = 0
                 backoff.reset()
-                delay = backoff.base_s if retry_hinted else CUT_DELAY_S
+                self._give_up_after(cuts, attempts, endless, what, cause)
+                delay = backoff.base_s if retry_hinted else cut_delay(cuts)
             else:
                 failures += 1
-                limit = self._max_failures if attempts is None else attempts
-                if not endless and limit is not None and failures >= limit:
-                    raise UnavailableError(
-                        f"gave up on {what} at {self._host} after {failures} attempts: {cause}"
-                    )
+                self._give_up_after(failures, attempts, endless, what, cause)
                 delay = backoff.next_delay(retry_after)
             # A finite stream's body ends cleanly before the 204 that completes it: not news.
             if report is not None and not (clean and delivered):
                 report(RetryNotice(cause, delay, failures))
             await backoff.wait(delay)
+
+    def _give_up_after(
+        self, in_a_row: int, attempts: int | None, endless: bool, what: str, cause: str
+    ) -> None:
+        """Raise UnavailableError if a finite stream has had `in_a_row` fruitless connections
+        of its limit (`attempts`, else the client's `max_failures`)."""
+        limit = self._max_failures if attempts is None else attempts
+        if not endless and limit is not None and in_a_row >= limit:
+            raise UnavailableError(
+                f"gave up on {what} at {self._host} after {in_a_row} attempts: {cause}"
+            )
 
     def _transport_cause(self, error: httpx.RequestError) -> str:
         """Why a connection failed; raises at once for a wrong address unless told to retry."""
