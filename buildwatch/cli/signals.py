@@ -9,7 +9,6 @@ is raised once it has.
 
 from __future__ import annotations
 
-import asyncio
 import signal
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -37,6 +36,8 @@ def sigterm_interrupts() -> Iterator[None]:
 async def exiting_on_sigterm(run: Awaitable[object], ask_to_exit: Callable[[], None]) -> None:
     """Await `run` (a full-screen app) with SIGTERM calling `ask_to_exit` instead of
     interrupting it; raise `Terminated` once the app has ended, if that is why it did."""
+    import asyncio  # here, not at the top: every command imports this module, few need asyncio
+
     loop = asyncio.get_running_loop()
     terminated = False
 
