@@ -29,7 +29,7 @@ from buildwatch.core.monitor.store import MonitorStore
 from buildwatch.core.reachability import CONFIGURATION_HINT
 from buildwatch.core.secrets import Secret
 from buildwatch.sim import FaultSpec, SimConfig, Simulator, SimulatorThread
-from buildwatch.sim.develocity_routes import GATEWAY_STATUSES
+from buildwatch.sim.context import GATEWAY_STATUSES
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -34,7 +34,6 @@ from buildwatch.sim.buildbuddy_wire import (
     go_quote,
 )
 from buildwatch.sim.context import Refusal, SimContext
-from buildwatch.sim.develocity_routes import GATEWAY_STATUSES
 from buildwatch.sim.streaming import stream_body
 
 API = "buildbuddy"
@@ -79,13 +78,6 @@ def _throttled() -> web.Response:
     return _text(429, "Too Many Requests", {"Retry-After": "1"})
 
 
-def _proxy_page(ctx: SimContext) -> web.Response:
-    """A proxy's or CDN's error page, a 5xx other than the server's own 500."""
-    status = ctx.fault_rng.choice(GATEWAY_STATUSES)
-    return web.Response(status=status, content_type="text/html",
-                        text=f"<!DOCTYPE html><html><body><h1>Error {status}</h1></body></html>")
-
-
 def _api_key(request: web.Request) -> str:
     """The API key a request carries: `x-buildbuddy-api-key`, or in `Authorization`."""
     key = request.headers.get("x-buildbuddy-api-key", "")
@@ -118,7 +110,7 @@ def _rpc(
         if refusal == "throttle":
             return _throttled()
         if refusal == "gateway":
-            return _proxy_page(ctx)
+            return ctx.gateway_page()
         await ctx.pause_if_slow()
         content_type = request.headers.get("Content-Type", "")
         if content_type in _PROTOBUF_TYPES:
@@ -233,7 +225,7 @@ def _get_file(
         if refusal == "throttle":
             return _throttled()
         if refusal == "gateway":
-            return _proxy_page(ctx)
+            return ctx.gateway_page()
         await ctx.pause_if_slow()
         try:
             _authenticate(ctx, request)

@@ -17,6 +17,9 @@ from buildwatch.sim.world import World
 Refusal = Literal["unavailable", "quota", "throttle", "gateway"]
 _REFUSALS: tuple[Refusal, ...] = ("unavailable", "quota", "throttle")
 
+GATEWAY_STATUSES = (502, 504, 507, 520, 521, 522, 523, 524, 530)
+"""What the `gateway` fault answers with: gateway errors, and a CDN's own when the origin is down."""
+
 Publisher = Callable[[int], Sequence[str]]
 """Publishes that many new builds on one simulated server and returns their ids."""
 
@@ -100,6 +103,15 @@ class SimContext:
                 self._pass_next = self._burst_left == 0
                 return kind
         return None
+
+    def gateway_page(self) -> web.Response:
+        """A proxy's or CDN's HTML error page (the `gateway` fault): the origin is down."""
+        status = self.fault_rng.choice(GATEWAY_STATUSES)
+        return web.Response(
+            status=status,
+            content_type="text/html",
+            text=f"<!DOCTYPE html><html><body><h1>Error {status}</h1>origin unreachable</body></html>",
+        )
 
     async def pause_if_slow(self) -> None:
         """Wait up to `faults.slow` seconds, as a slow server would before its first byte."""

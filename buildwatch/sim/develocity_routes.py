@@ -81,12 +81,7 @@ class _ExportApi:
             if refusal == "unavailable":
                 return web.Response(status=503, text="Service temporarily unavailable\n")
             if refusal == "gateway":
-                status = self._ctx.fault_rng.choice(GATEWAY_STATUSES)
-                return web.Response(
-                    status=status,
-                    text=f"<html><body><h1>Error {status}</h1>origin unreachable</body></html>",
-                    content_type="text/html",
-                )
+                return self._ctx.gateway_page()
             if refusal == "throttle":
                 return web.Response(
                     status=429, text="Too many requests\n", headers={"Retry-After": "1"}
@@ -282,10 +277,6 @@ def _unbase64(value: str) -> str | None:
 
 def _accepts_gzip(request: web.Request) -> bool:
     return "gzip" in request.headers.get("Accept-Encoding", "").lower()
-
-
-GATEWAY_STATUSES = (502, 504, 507, 520, 521, 522, 523, 524, 530)
-"""What the `gateway` fault answers with: gateway errors, and a CDN's own when the origin is down."""
 
 
 def _bad_request(message: str) -> web.Response:
