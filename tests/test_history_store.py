@@ -3,7 +3,6 @@ retention deletes, and how an older file is migrated."""
 
 from __future__ import annotations
 
-import gc
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -91,32 +90,6 @@ def test_a_build_without_a_summary_reads_back_with_none(store: HistoryStore) -> 
     store.write(builds_batch([make_build(1, NOW_MS)]))
 
     assert store.load_recent()[0].summary is None
-
-
-@pytest.fixture
-def unfrozen() -> Iterator[None]:
-    """Give the objects a test freezes back to the collector afterwards."""
-    yield
-    gc.unfreeze()
-
-
-@pytest.mark.usefixtures("unfrozen")
-def test_loaded_builds_are_kept_out_of_the_collectors_scans(store: HistoryStore) -> None:
-    store.write(builds_batch([make_build(n, NOW_MS + n) for n in range(5)]))
-
-    loaded = store.load_recent()
-
-    scanned = gc.get_objects()  # what collections walk; frozen objects are not in it
-    assert not any(item is loaded[0] or item is loaded[0].build for item in scanned)
-
-
-@pytest.mark.usefixtures("unfrozen")
-def test_the_collector_runs_again_after_a_load(store: HistoryStore) -> None:
-    store.write(builds_batch([make_build(1, NOW_MS)]))
-
-    store.load_recent()
-
-    assert gc.isenabled()
 
 
 def test_a_build_delivered_twice_is_stored_once(store: HistoryStore) -> None:

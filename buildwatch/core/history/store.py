@@ -9,7 +9,6 @@ writers wait for each other instead of failing.
 from __future__ import annotations
 
 import contextlib
-import gc
 import os
 import sqlite3
 import time
@@ -79,27 +78,6 @@ class HistoryBatch:
 
     def __bool__(self) -> bool:
         return bool(self.builds or self.summaries or self.invocations or self.positions)
-
-
-@contextlib.contextmanager
-def _collection_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector: every object a bulk load makes is kept, and the
-    collections its allocations trigger would scan them all again and again (half the time of
-    loading 100,000 builds).
-
-    What was loaded is then frozen (`gc.freeze`), out of the collector's sight for good:
-    resuming with them unfrozen hands the next collection millions of young objects to scan at
-    once, a pause of a few hundred ms for whichever thread triggers it (the screen's, too).
-    Reference counting still frees them; only cyclic garbage alive now waits for an unfreeze.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
 
 
 @contextlib.contextmanager
@@ -197,7 +175,7 @@ class HistoryStore:
 
     def load_recent(self, limit: int | None = None) -> list[StoredBuild]:
         """The newest `limit` builds (all of them if None), newest first."""
-        with _reading(self.path), _collection_paused():
+        with _reading(self.path):
             rows = self._db.execute(
                 "SELECT build_id, source, summary FROM builds"
                 " ORDER BY published_ms DESC, seq DESC LIMIT ?",

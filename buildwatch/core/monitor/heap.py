@@ -1,18 +1,32 @@
-"""Keep Python's cycle collector from pausing the screen once 100,000 builds are held.
+"""The process's garbage-collector policy, all of it: nothing else in buildwatch calls `gc`.
 
-A full collection walks every object the collector tracks: with a large, long-lived store that
-takes hundreds of milliseconds, at unpredictable times. Freezing what exists (`gc.freeze`) moves
-it out of the collector's sight; objects are still freed by reference counting as usual. So the
-screen freezes the heap each time a few thousand rows have changed, which keeps every automatic
-collection small. What a freeze can keep alive is cyclic garbage that was live at the freeze and
-dropped after it, so now and then (`RECLAIM_S`) everything is unfrozen and collected once.
+A full collection walks every object the collector tracks: with 100,000 builds held (millions
+of objects) that takes hundreds of milliseconds, at unpredictable times, and whichever thread
+triggers it holds the interpreter meanwhile: the screen's too. Freezing what exists
+(`gc.freeze`) moves it out of the collector's sight; objects are still freed by reference
+counting as usual. Two moments call for it, both on the screen's thread:
+
+- a bulk load (`bulk_load`): the history's builds are read in a thread with automatic collection
+  paused (each collection would re-scan everything read so far), then frozen;
+- rows changing (`HeapSettler`): each time a few thousand rows have changed in a big store,
+  what exists is collected once and frozen, which keeps every automatic collection small.
+
+What a freeze can keep alive is cyclic garbage that was live at the freeze and dropped after
+it, so now and then (`RECLAIM_S`) everything is unfrozen and collected once.
+
+bench/gc_policy.py measures this policy against Python's defaults in the same run. Backfilling
+100,000 builds (headless, 160x48, keys sent every 0.1 s), it measured: collections on the
+screen's thread 7.4 s in all against 16.6 s, the longest 320 ms against 2,250 ms; key to frame
+95th percentile 810 ms against 2,140 ms, longest 1.4 s against 3.3 s; every row shown after
+32 s against 38 s; the same memory at the end (380 MiB).
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 FREEZE_FROM = 5_000
 """Below this many rows a full collection is quick and freezing buys nothing."""
@@ -38,7 +52,6 @@ class HeapSettler:
         self._clock = clock
         self._pending = 0
         self._reclaimed_at = clock()
-        self.freezes = 0
 
     def settle(self, rows: int, changed: int) -> bool:
         """Note `changed` rows in a store of `rows`; freeze when enough changed. True if it did."""
@@ -51,5 +64,18 @@ class HeapSettler:
         gc.collect()
         gc.freeze()
         self._pending = 0
-        self.freezes += 1
         return True
+
+
+@contextlib.contextmanager
+def bulk_load() -> Iterator[None]:
+    """Pause automatic collection while a bulk load runs (in any thread), then freeze what it
+    loaded: resuming with it unfrozen would hand the next collection every object at once."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()

@@ -19,6 +19,7 @@ from buildwatch.core.history.opening import open_history
 from buildwatch.core.history.resume import ResumePoint
 from buildwatch.core.history.store import HistoryStore, RetentionPolicy, StoredBuild
 from buildwatch.core.history.writer import HistoryWriter
+from buildwatch.core.monitor.heap import bulk_load
 from buildwatch.core.monitor.store import MonitorStore
 
 FIRST_SCREENFUL = 200
@@ -61,7 +62,8 @@ class MonitorHistory:
             store.load_history(first, invocations)
             loaded = first
             if len(first) == FIRST_SCREENFUL:
-                loaded = await asyncio.to_thread(lambda: _pairs(reader.load_recent()))
+                with bulk_load():
+                    loaded = await asyncio.to_thread(lambda: _pairs(reader.load_recent()))
                 for start in range(0, len(loaded), LOAD_CHUNK):
                     store.load_history(loaded[start:start + LOAD_CHUNK], ())
                     await asyncio.sleep(0)
