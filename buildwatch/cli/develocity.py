@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import codecs
 import contextlib
-import gc
 import json
 import re
 import sys
@@ -25,6 +24,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar, cast
 from buildwatch.cli.common import add_develocity_arguments, report_retry, warn
 from buildwatch.core.durations import duration_text, ms_to_seconds
 from buildwatch.core.errors import BuildwatchError, ConfigError
+from buildwatch.core.monitor.heap import freeze_startup
 from buildwatch.core.sanitize import sanitize_line
 
 if TYPE_CHECKING:
@@ -200,9 +200,7 @@ def _run(
     if warning:
         warn(warning)
     out = _Output(sys.stdout.buffer)
-    # Everything allocated so far lives until exit: keep it out of every garbage collection,
-    # which otherwise keeps re-scanning it while hundreds of thousands of events stream by.
-    gc.freeze()
+    freeze_startup()
 
     async def main() -> None:
         async with DevelocityClient(

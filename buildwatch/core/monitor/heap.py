@@ -4,12 +4,15 @@ A full collection walks every object the collector tracks: with 100,000 builds h
 of objects) that takes hundreds of milliseconds, at unpredictable times, and whichever thread
 triggers it holds the interpreter meanwhile: the screen's too. Freezing what exists
 (`gc.freeze`) moves it out of the collector's sight; objects are still freed by reference
-counting as usual. Two moments call for it, both on the screen's thread:
+counting as usual. Three moments call for it:
 
 - a bulk load (`bulk_load`): the history's builds are read in a thread with automatic collection
   paused (each collection would re-scan everything read so far), then frozen;
 - rows changing (`HeapSettler`): each time a few thousand rows have changed in a big store,
-  what exists is collected once and frozen, which keeps every automatic collection small.
+  what exists is collected once and frozen, which keeps every automatic collection small;
+- a headless command about to stream (`freeze_startup`): what it allocated to start lives until
+  it exits (`buildwatch events ID --json` on 200,000 events took 0.77 s with it frozen against
+  0.94 s without, medians of 4 alternating runs).
 
 What a freeze can keep alive is cyclic garbage that was live at the freeze and dropped after
 it, so now and then (`RECLAIM_S`) everything is unfrozen and collected once.
@@ -79,3 +82,9 @@ def bulk_load() -> Iterator[None]:
         gc.freeze()
         if enabled:
             gc.enable()
+
+
+def freeze_startup() -> None:
+    """Freeze what a command allocated to start (modules, classes, its settings), which lives
+    until it exits, so that collections while it streams stop walking it again and again."""
+    gc.freeze()
