@@ -42,6 +42,7 @@ from buildwatch.tui.widgets.live_table import LiveTable
 POLICIES = ("frozen", "defaults")
 KEY_EVERY_S = 0.1
 TIMEOUT_S = 600.0
+FIRST_ROW_TIMEOUT_S = 120.0
 
 
 @dataclass
@@ -93,7 +94,8 @@ async def backfill(url: str, builds: int, steady_s: float) -> Run:
     started = perf_counter()
     async with app.run_test(size=SIZE):
         await clock.frame_showing(
-            started, lambda shown: shown is not None and shown.top is not None, TIMEOUT_S)
+            started, lambda shown: shown is not None and shown.top is not None,
+            FIRST_ROW_TIMEOUT_S)
         table = app.screen.query_one("#builds", LiveTable)
         loaded_s = 0.0
         while not loaded_s or perf_counter() - started < loaded_s + steady_s:

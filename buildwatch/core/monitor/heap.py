@@ -18,10 +18,11 @@ What a freeze can keep alive is cyclic garbage that was live at the freeze and d
 it, so now and then (`RECLAIM_S`) everything is unfrozen and collected once.
 
 bench/gc_policy.py measures this policy against Python's defaults in the same run. Backfilling
-100,000 builds (headless, 160x48, keys sent every 0.1 s), it measured: collections on the
-screen's thread 7.4 s in all against 16.6 s, the longest 320 ms against 2,250 ms; key to frame
-95th percentile 810 ms against 2,140 ms, longest 1.4 s against 3.3 s; every row shown after
-32 s against 38 s; the same memory at the end (380 MiB).
+100,000 builds (headless, 160x48, keys sent every 0.1 s), two runs on a busy machine measured,
+frozen against defaults: collections on the screen's thread 7.4 s and 3.2 s in all against
+16.6 s and 6.3 s, the longest 320 ms and 79 ms against 2,250 ms and 736 ms; key to frame 95th
+percentile 810 ms and 161 ms against 2,140 ms and 243 ms; every row shown 15% sooner; the same
+memory at the end (380 MiB).
 """
 
 from __future__ import annotations
