@@ -243,7 +243,21 @@ def open_destination(destination: Path) -> AtomicFile | StreamedFile:
     return StreamedFile(destination)
 
 
-class AtomicFile:
+class _DownloadTarget:
+    """What a download writes to: `destination`, through the open binary file `_file`."""
+
+    destination: Path
+    _file: IO[bytes]
+
+    def write(self, data: bytes) -> None:
+        """Write `data` (to the temporary file, or through to the device or FIFO)."""
+        try:
+            self._file.write(data)
+        except OSError as error:
+            raise BuildwatchError(f"cannot write {self.destination}: {error.strerror}") from None
+
+
+class AtomicFile(_DownloadTarget):
     """A file written beside its destination and renamed into place only when it is whole.
 
     Used as a context manager: leaving without `commit()` (an error, a cancel) removes the
@@ -261,13 +275,6 @@ class AtomicFile:
             raise ConfigError(f"cannot write {destination}: {error.strerror}") from None
         self._file = os.fdopen(descriptor, "wb", buffering=0)
         self._committed = False
-
-    def write(self, data: bytes) -> None:
-        """Append `data` to the temporary file."""
-        try:
-            self._file.write(data)
-        except OSError as error:
-            raise BuildwatchError(f"cannot write {self.destination}: {error.strerror}") from None
 
     def commit(self) -> None:
         """Flush to disk and give the file its real name."""
@@ -293,7 +300,7 @@ class AtomicFile:
             self._temporary.unlink(missing_ok=True)
 
 
-class StreamedFile:
+class StreamedFile(_DownloadTarget):
     """A character device or a FIFO, written in place as the bytes come (nothing to rename).
 
     It has `AtomicFile`'s interface; `commit()` only closes it.
@@ -308,13 +315,6 @@ class StreamedFile:
         except OSError as error:
             raise ConfigError(f"cannot write {destination}: {error.strerror}") from None
         self._file = os.fdopen(descriptor, "wb", buffering=0)
-
-    def write(self, data: bytes) -> None:
-        """Write `data` through."""
-        try:
-            self._file.write(data)
-        except OSError as error:
-            raise BuildwatchError(f"cannot write {self.destination}: {error.strerror}") from None
 
     def commit(self) -> None:
         """Close the file."""
