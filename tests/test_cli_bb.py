@@ -148,6 +148,22 @@ def test_an_unknown_invocation_is_a_one_line_not_found(sim: SimulatorThread) -> 
     assert "no invocation" in one_error_line(result)
 
 
+def test_https_for_a_plain_http_server_stops_at_once_with_one_line_of_advice(
+    sim: SimulatorThread,
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "buildwatch", "bb", "invocations", "--commit", commit(10)],
+        env={**environment(sim), "BUILDWATCH_BUILDBUDDY_URL":
+             sim.buildbuddy_url.replace("http://", "https://")},
+        capture_output=True, stdin=subprocess.DEVNULL, timeout=30,
+    )
+    assert result.returncode == 5
+    assert result.stdout == b""
+    # One line (no retry announced before it), with the advice.
+    line = one_error_line(result)
+    assert "does not speak TLS: is it an http:// server (the URL says https://)?" in line
+
+
 def test_the_targets_table_shows_status_first_with_failures_on_top(sim: SimulatorThread) -> None:
     result = bb(sim, "targets", failing_ci_run(sim))
     header = result.stdout.decode().splitlines()[0]

@@ -11,6 +11,7 @@ import pytest
 
 from buildwatch.core.backoff import Backoff
 from buildwatch.core.buildbuddy.client import BuildBuddyClient
+from buildwatch.core.config import Profile, UiPreferences
 from buildwatch.core.connection import BuildBuddyConnection, DevelocityConnection
 from buildwatch.core.develocity.client import DevelocityClient
 from buildwatch.core.monitor.feeds import (
@@ -19,7 +20,9 @@ from buildwatch.core.monitor.feeds import (
     connected_reporter,
     retry_reporter,
 )
+from buildwatch.core.monitor.session import MonitorSession, MonitorSettings
 from buildwatch.core.monitor.store import MonitorStore, SourceName
+from buildwatch.core.reachability import CONFIGURATION_HINT
 from buildwatch.core.secrets import Secret
 from buildwatch.sim import FaultSpec, SimConfig, SimulatorThread
 from buildwatch.sim.world import World
@@ -216,3 +219,22 @@ async def test_a_server_down_at_start_is_retried_not_given_up() -> None:
         await until(lambda: store.develocity.state == "reconnecting" and store.develocity.attempt > 1)
         assert not task.done()
     assert "cannot" in store.develocity.detail
+
+
+async def test_the_monitor_keeps_polling_https_to_a_plain_http_port_and_says_it_looks_misconfigured(
+    sim: SimulatorThread,
+) -> None:
+    store = MonitorStore()
+    url = sim.buildbuddy_url.replace("http://", "https://")
+    connection = BuildBuddyConnection(url, api_key=Secret("sim-api-key"))
+    quick = Profile(ui=UiPreferences(retry_max_seconds=0.2))
+    session = MonitorSession(MonitorSettings(quick, buildbuddy=connection), store)
+    status = store.buildbuddy
+    try:
+        async with running(session.run_buildbuddy()) as task:
+            await until(lambda: status.state == "reconnecting" and status.attempt > 3)
+            assert not task.done()
+    finally:
+        await session.aclose()
+    assert status.detail.startswith(f"{CONFIGURATION_HINT}: ")
+    assert "does not speak TLS: is it an http:// server (the URL says https://)?" in status.detail

@@ -47,6 +47,7 @@ from buildwatch.core.buildbuddy.models import (
 from buildwatch.core.connection import BuildBuddyConnection
 from buildwatch.core.errors import AuthError, BuildwatchError, ConfigError, ServerError
 from buildwatch.core.ids import MAX_URI_LENGTH, checked_path_segment, checked_text
+from buildwatch.core.reachability import CONFIGURATION_HINT, configuration_problem
 from buildwatch.core.secrets import Secret
 
 _T = TypeVar("_T")
@@ -74,7 +75,9 @@ class BuildBuddyClient:
 
     `max_attempts` bounds the tries of a read; `backoff` makes the delay policy for one call
     (tests pass a fast one); `on_retry` hears of each failed try that will be tried again;
-    `live_poll_s` is how often a growing log chunk is polled.
+    `live_poll_s` is how often a growing log chunk is polled. An address that looks wrong
+    (see `buildwatch.core.reachability`) fails at once with advice, unless `retry_misconfigured`:
+    then it is retried like an outage, the error saying what looks wrong.
     """
 
     def __init__(
@@ -82,6 +85,7 @@ class BuildBuddyClient:
         connection: BuildBuddyConnection,
         *,
         max_attempts: int = 6,
+        retry_misconfigured: bool = False,
         backoff: Callable[[], Backoff] = Backoff,
         on_retry: Callable[[RetryNotice], None] | None = None,
         live_poll_s: float = 1.0,
@@ -96,6 +100,7 @@ class BuildBuddyClient:
         self._base = base
         self._key = connection.api_key or None
         self._max_attempts = max_attempts
+        self._retry_misconfigured = retry_misconfigured
         self._backoff = backoff
         self._on_retry = on_retry
         self._live_poll_s = live_poll_s
@@ -343,7 +348,7 @@ class BuildBuddyClient:
         try:
             response = await self._http.send(request, stream=True)
         except httpx.TransportError as error:
-            return RetryableError(f"cannot reach BuildBuddy at {self.origin} ({_reason(error)})")
+            return self._unreachable(error)
         if response.status_code == 200:
             if not read_body:
                 return response
@@ -375,6 +380,16 @@ class BuildBuddyClient:
         retry_after = parse_retry_after(response.headers.get("retry-after"))
         secret = self._key.reveal() if self._key else None
         return classify(rpc, response.status_code, bytes(body), retry_after, secret)
+
+    def _unreachable(self, error: httpx.TransportError) -> BuildwatchError:
+        """Why the server could not be reached: an outage is retried; an address that looks
+        wrong is final, unless the client was told to retry it."""
+        problem = configuration_problem(error, str(self._base))
+        if problem is None:
+            return RetryableError(f"cannot reach BuildBuddy at {self.origin} ({_reason(error)})")
+        if not self._retry_misconfigured:
+            return ServerError(f"cannot reach BuildBuddy at {self.origin}: {problem}")
+        return RetryableError(f"{CONFIGURATION_HINT}: {problem}")
 
     @property
     def origin(self) -> str:

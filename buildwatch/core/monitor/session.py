@@ -201,8 +201,11 @@ class MonitorSession:
         await self._close(self.buildbuddy)
         self.buildbuddy = BuildBuddyClient(connection)
         # The poller's own client fails fast, so the status bar shows trouble at once and the
-        # poller's backoff (which honours Retry-After) decides when to try again.
-        async with BuildBuddyClient(connection, max_attempts=1) as polling:
+        # poller's backoff (which honours Retry-After) decides when to try again. An address
+        # that looks wrong is retried too, the status line saying so, while the user fixes it.
+        async with BuildBuddyClient(
+            connection, max_attempts=1, retry_misconfigured=True
+        ) as polling:
             self._poller = BuildBuddyPoller(
                 polling, store, interval_s=self.settings.profile.ui.poll_interval_seconds,
                 backoff=self._backoff, history=self.history,
