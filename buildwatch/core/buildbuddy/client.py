@@ -8,6 +8,7 @@ are never followed, because httpx would carry `x-buildbuddy-api-key` to another 
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable, Generator, Mapping
@@ -73,9 +74,9 @@ class _ApiKeyAuth(httpx.Auth):
 class BuildBuddyClient:
     """Calls one BuildBuddy server with one API key. Use it as an async context manager.
 
-    `max_attempts` bounds the tries of a read; `backoff` makes the delay policy for one call
-    (tests pass a fast one); `on_retry` hears of each failed try that will be tried again;
-    `live_poll_s` is how often a growing log chunk is polled. An address that looks wrong
+    `max_attempts` bounds the tries of a read (None: no bound); `backoff` makes the delay policy
+    for one call (tests pass a fast one); `on_retry` hears of each failed try that will be tried
+    again; `live_poll_s` is how often a growing log chunk is polled. An address that looks wrong
     (see `buildwatch.core.reachability`) fails at once with advice, unless `retry_misconfigured`:
     then it is retried like an outage, the error saying what looks wrong.
     """
@@ -84,7 +85,7 @@ class BuildBuddyClient:
         self,
         connection: BuildBuddyConnection,
         *,
-        max_attempts: int = 6,
+        max_attempts: int | None = 6,
         retry_misconfigured: bool = False,
         backoff: Callable[[], Backoff] = Backoff,
         on_retry: Callable[[RetryNotice], None] | None = None,
@@ -127,6 +128,16 @@ class BuildBuddyClient:
     async def aclose(self) -> None:
         """Close the connections."""
         await self._http.aclose()
+
+    def until_cancelled(self, on_retry: Callable[[RetryNotice], None]) -> BuildBuddyClient:
+        """This client, on the same connections, retrying a read that meets an outage for as
+        long as it takes and telling `on_retry` of each wait instead of the client's `on_retry`:
+        a screen waits while it is open, and cancels the read when it closes. Close only the
+        original."""
+        waiting = copy.copy(self)
+        waiting._max_attempts = None
+        waiting._on_retry = on_retry
+        return waiting
 
     async def check_access(self) -> None:
         """Make one cheap authenticated call; raise `AuthError` if the key is missing or refused.
@@ -329,7 +340,7 @@ class BuildBuddyClient:
                 return outcome
             if not isinstance(outcome, RetryableError) or not retry:
                 raise outcome
-            if attempt == attempts:
+            if attempts is not None and attempt == attempts:
                 if attempts > 1:
                     outcome = RetryableError(
                         f"{outcome} (gave up after {attempts} tries)", outcome.retry_after_s

@@ -199,7 +199,7 @@ class MonitorSession:
             return
         self._buildbuddy_connection = connection
         await self._close(self.buildbuddy)
-        self.buildbuddy = BuildBuddyClient(connection)
+        self.buildbuddy = BuildBuddyClient(connection, backoff=self._backoff)
         # The poller's own client fails fast, so the status bar shows trouble at once and the
         # poller's backoff (which honours Retry-After) decides when to try again. An address
         # that looks wrong is retried too, the status line saying so, while the user fixes it.

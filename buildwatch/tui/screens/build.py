@@ -54,6 +54,7 @@ from buildwatch.tui.screens.drill_down import (
     DrillDownScreen,
     is_open,
     tab_bindings,
+    waiting_note,
 )
 from buildwatch.tui.screens.log import LogScreen
 from buildwatch.tui.services import services
@@ -289,8 +290,7 @@ class BuildScreen(DrillDownScreen):
 
     def _waiting(self, notice: RetryNotice) -> None:
         """Say what the load waits for, and how long it has been trying."""
-        attempt = f"attempt {notice.failures}, " if notice.failures else ""
-        self._progress(f"waiting ({attempt}again in {notice.delay_s:.0f}s): {notice.cause}")
+        self._progress(waiting_note(notice))
 
     def _stored_summary(self) -> BuildSummary | None:
         entry = services(self.app).store.builds.get(self.build_id)

@@ -13,6 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Input, TabbedContent, TabPane
 
+from buildwatch.core.backoff import RetryNotice
 from buildwatch.tui.widgets.breadcrumb import Breadcrumb
 from buildwatch.tui.widgets.log_panel import LogPanel
 
@@ -31,6 +32,13 @@ class Filterable(Protocol):
 
     def focus(self, scroll_visible: bool = True) -> object:
         """Give the widget the focus."""
+
+
+def waiting_note(notice: RetryNotice) -> str:
+    """What a load that keeps retrying while its screen is open waits for, and how long it has
+    been trying."""
+    attempt = f"attempt {notice.failures}, " if notice.failures else ""
+    return f"waiting ({attempt}again in {notice.delay_s:.0f}s): {notice.cause}"
 
 
 def is_open(screen: Screen[Any]) -> bool:

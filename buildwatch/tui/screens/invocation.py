@@ -1,8 +1,9 @@
 """A BuildBuddy invocation, for triage: which targets failed, their actions and files, the log.
 
 Workers started on mount poll the invocation and its targets until it finishes, and follow its
-log; they are cancelled when the screen closes. The state the monitor holds (polled, or from the
-local history) shows at once; without a server it is all there is, and the header says so.
+log; they are cancelled when the screen closes, and until then wait out a server that is away,
+saying so. The state the monitor holds (polled, or from the local history) shows at once;
+without a server it is all there is, and the header says so.
 
 Keys: `1`-`3` switch tabs (Targets, Actions, Log), `l` jumps to the log, `/` filters the current
 table, Enter on a target lists its actions, Enter on a file opens it, `a` lists every action, `D`
@@ -19,6 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
+from buildwatch.core.backoff import RetryNotice
 from buildwatch.core.buildbuddy.logs import LogAssembler
 from buildwatch.core.buildbuddy.models import Invocation
 from buildwatch.core.buildbuddy.triage import (
@@ -38,6 +40,7 @@ from buildwatch.tui.screens.drill_down import (
     DrillDownScreen,
     is_open,
     tab_bindings,
+    waiting_note,
 )
 from buildwatch.tui.screens.file_viewer import FileViewerScreen
 from buildwatch.tui.services import services
@@ -146,10 +149,13 @@ class InvocationScreen(DrillDownScreen):
         self.run_worker(self._follow_log(), group="invocation-log", exit_on_error=False)
 
     async def _watch(self) -> None:
-        client = services(self.app).buildbuddy
-        if client is None:
+        shared = services(self.app).buildbuddy
+        if shared is None:
             self._header_note(OFFLINE_NOTE if self.stored else "BuildBuddy is not configured")
             return
+        # However long the server is away, the screen waits for it while it is open; only a
+        # refused key, an unknown invocation or an unreadable answer stop it.
+        client = shared.until_cancelled(self._header_waiting)
         if self.stored is not None and services(self.app).store.buildbuddy.showing_history:
             self._header_note("BuildBuddy has not answered yet — as last seen, from the history")
         while True:
@@ -185,11 +191,12 @@ class InvocationScreen(DrillDownScreen):
             await asyncio.sleep(POLL_S)
 
     async def _follow_log(self) -> None:
-        client = services(self.app).buildbuddy
+        shared = services(self.app).buildbuddy
         panel = self.query_one("#invocation-log", LogPanel)
-        if client is None:
+        if shared is None:
             panel.set_state("offline: the log needs the server")
             return
+        client = shared.until_cancelled(self._log_waiting)
         # The lines the server still redraws (Bazel's progress) go to the status line, not
         # into the log once per poll.
         assembler = LogAssembler()
@@ -207,6 +214,15 @@ class InvocationScreen(DrillDownScreen):
         panel.append(assembler.finish())
         self.log_complete = True
         panel.set_state("complete")
+
+    def _header_waiting(self, notice: RetryNotice) -> None:
+        """Say in the header what the invocation's load waits for."""
+        self._header_note(waiting_note(notice))
+
+    def _log_waiting(self, notice: RetryNotice) -> None:
+        """Say in the log's state line what the log waits for."""
+        if is_open(self):
+            self.query_one("#invocation-log", LogPanel).set_state(waiting_note(notice))
 
     def _show_header(self, note: str | None = None) -> None:
         """The invocation's header (the server's answer, else the stored state), and `note`
