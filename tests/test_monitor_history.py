@@ -267,7 +267,9 @@ async def test_the_history_is_read_and_decoded_while_the_event_loop_keeps_turnin
     writer = HistoryWriter(path)
     recent = int(time.time() * 1000) - 60_000
     writer.record_builds([build(f"b{index:05d}", recent + index) for index in range(count)])
-    writer.record_invocations([invocation(f"i{index}") for index in range(50)])
+    # Recent too: the retention the history starts with would delete older invocations while
+    # they are being read, and the test would count what the race left.
+    writer.record_invocations([invocation(f"i{index}", created_ms=recent) for index in range(50)])
     assert writer.close()
     turns = LoopTurns(asyncio.get_running_loop())
     turned: dict[str, list[bool]] = {}
