@@ -217,7 +217,11 @@ class InvocationScreen(DrillDownScreen):
 
     def _header_waiting(self, notice: RetryNotice) -> None:
         """Say in the header what the invocation's load waits for."""
-        self._header_note(waiting_note(notice))
+        note = waiting_note(notice)
+        if self.invocation is None and self.stored is not None:
+            # Until the server answers, the header is the stored state: say so first.
+            note = f"as last seen, from the history · {note}"
+        self._header_note(note)
 
     def _log_waiting(self, notice: RetryNotice) -> None:
         """Say in the log's state line what the log waits for."""
