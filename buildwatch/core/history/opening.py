@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from buildwatch.core.history.schema import NewerSchemaError, migrate
-from buildwatch.core.history.store import HistoryError, HistoryStore, connect
+from buildwatch.core.history.store import BUSY_TIMEOUT_S, HistoryError, HistoryStore, connect
 
 _UNREADABLE_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
 _COMPANIONS = ("", "-wal", "-shm", "-journal")
@@ -61,7 +61,29 @@ class _Unusable(Exception):
         self.kind = kind
 
 
+_BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+_BUSY_RETRY_S = 0.05
+
+
 def _open(path: Path) -> HistoryStore:
+    """`_open_once`, again while another process holds the file in a way SQLite will not wait
+    for (switching a new file to WAL, recovering a WAL), for up to `BUSY_TIMEOUT_S`: two
+    buildwatch processes started together must both open their history."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            return _open_once(path)
+        except _Busy as busy:
+            if time.monotonic() > deadline:
+                raise HistoryError(f"cannot open the history {path}: {busy}") from None
+        time.sleep(_BUSY_RETRY_S)
+
+
+class _Busy(Exception):
+    """Another connection holds the file; opening may be tried again."""
+
+
+def _open_once(path: Path) -> HistoryStore:
     """Connect, check the file (a fraction of a second for 100,000 builds) and migrate it."""
     try:
         connection = connect(path)
@@ -87,10 +109,13 @@ def _open(path: Path) -> HistoryStore:
 
 
 def _classified(path: Path, error: sqlite3.DatabaseError) -> Exception:
-    """`_Unusable` if SQLite says the file is damaged; otherwise (locked, unwritable: the file
-    may be fine) a `HistoryError` that leaves it where it is."""
-    if getattr(error, "sqlite_errorcode", None) in _UNREADABLE_CODES:
+    """`_Unusable` if SQLite says the file is damaged, `_Busy` if another connection holds it;
+    otherwise (unwritable: the file may be fine) a `HistoryError` that leaves it where it is."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if code in _UNREADABLE_CODES:
         return _Unusable("corrupt", "it is not a readable database")
+    if code is not None and code & 0xFF in _BUSY_CODES:
+        return _Busy(str(error))
     return HistoryError(f"cannot open the history {path}: {error}")
 
 
