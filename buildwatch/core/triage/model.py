@@ -1,0 +1,52 @@
+"""What triage reads and what it answers, independent of where the runs came from.
+
+A `Run` is one Develocity build or one BuildBuddy invocation, reduced to what grouping needs.
+A `Failure` is one thing that failed in a run, named by its signature (`kind`, `name`). The
+history stores both; the grouping in `groups.py` reads them and answers with `FailureGroup`s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+RunSource = Literal["develocity", "buildbuddy"]
+FailureKind = Literal["test", "task", "goal", "target", "build"]
+"""`test` a test case; `task` a Gradle task path; `goal` a Maven goal; `target` a Bazel or
+BuildBuddy target label; `build` the build's own failure, when nothing finer is known (named by
+its exception class and normalised message)."""
+GroupStatus = Literal["new", "flaky", "recurring"]
+
+
+@dataclass(frozen=True)
+class Run:
+    """One build or invocation, as far as grouping needs it."""
+
+    source: RunSource
+    run_id: str
+    """The build id (Develocity) or the invocation id (BuildBuddy)."""
+    time_ms: int
+    """When it was published (Develocity) or last updated (BuildBuddy), epoch ms."""
+    succeeded: bool | None
+    """None while it runs or when its outcome is not known."""
+    project: str | None = None
+    """The root project (Develocity) or the repository (BuildBuddy): which runs ran the same
+    work, so that one passing says the work passed."""
+    branch: str | None = None
+    commit: str | None = None
+    user: str | None = None
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One failed test, task, goal, target, or the build itself, in one run."""
+
+    kind: FailureKind
+    name: str
+    """Sanitised display name: `Class.method`, a task path, a goal, a target label, or for
+    `build` the exception class and normalised message."""
+    headline: str = ""
+    """Sanitised, normalised first line of what went wrong, if known."""
+    passed_on_retry: bool = False
+    """It failed, then passed within the same run (a test retry, a surefire rerun, Bazel's
+    `--flaky_test_attempts`, BuildBuddy's FLAKY status)."""
