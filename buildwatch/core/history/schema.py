@@ -33,6 +33,32 @@ MIGRATIONS: tuple[str, ...] = (
         position_ms INTEGER NOT NULL
     );
     """,
+    # Triage: each run (summarised build or finished invocation) with what grouping needs, and
+    # its failures. A run's row is written once its failures are known, so a run without one is
+    # still to be read; retention deletes the rows of builds and invocations it deletes.
+    """
+    CREATE TABLE triage_runs (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        time_ms INTEGER NOT NULL,
+        succeeded INTEGER,
+        project TEXT,
+        branch TEXT,
+        commit_sha TEXT,
+        user_name TEXT,
+        UNIQUE (source, run_id)
+    );
+    CREATE INDEX triage_runs_by_time ON triage_runs (time_ms, id);
+    CREATE TABLE triage_failures (
+        run INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        headline TEXT NOT NULL,
+        passed_on_retry INTEGER NOT NULL
+    );
+    CREATE INDEX triage_failures_by_run ON triage_failures (run);
+    """,
 )
 """Migration `i` takes a file from version `i` to version `i + 1`; append, never edit."""
 

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import get_args
 
 from buildwatch.core.buildbuddy.models import Invocation
 from buildwatch.core.develocity.models import Build
@@ -28,12 +29,18 @@ from buildwatch.core.history.codec import (
     summary_to_json,
 )
 from buildwatch.core.history.resume import ResumePoint, choose_resume_point
+from buildwatch.core.triage.model import Failure, FailureKind, Run, RunSource
 
 BUILDS_STREAM = "builds"
 """The stream position of the build listing."""
 BUSY_TIMEOUT_S = 10.0
 RETENTION_CHUNK = 2_000
 """Rows deleted per transaction, so retention never holds the write lock for long."""
+_FAILURE_KINDS: frozenset[str] = frozenset(get_args(FailureKind))
+_RUN_SOURCES: frozenset[str] = frozenset(get_args(RunSource))
+
+TriageRecord = tuple[Run, tuple[Failure, ...]]
+"""A run and its failures (none for a run that passed cleanly)."""
 
 
 class HistoryError(BuildwatchError):
@@ -63,6 +70,8 @@ class HistoryBatch:
     builds: list[Build] = field(default_factory=list)
     summaries: list[BuildSummary] = field(default_factory=list)
     invocations: list[Invocation] = field(default_factory=list)
+    triage: list[TriageRecord] = field(default_factory=list)
+    """Runs with their failures, each replacing what was stored for the same run."""
     positions: dict[str, tuple[str, int]] = field(default_factory=dict)
     """Stream name -> (last event id, its epoch ms); a position never moves back."""
 
@@ -71,13 +80,16 @@ class HistoryBatch:
         self.builds += other.builds
         self.summaries += other.summaries
         self.invocations += other.invocations
+        self.triage += other.triage
         for name, position in other.positions.items():
             known = self.positions.get(name)
             if known is None or position[1] >= known[1]:
                 self.positions[name] = position
 
     def __bool__(self) -> bool:
-        return bool(self.builds or self.summaries or self.invocations or self.positions)
+        return bool(
+            self.builds or self.summaries or self.invocations or self.triage or self.positions
+        )
 
 
 @contextlib.contextmanager
@@ -168,6 +180,7 @@ class HistoryStore:
                 " WHERE excluded.position_ms >= streams.position_ms",
                 [(name, event_id, ms) for name, (event_id, ms) in batch.positions.items()],
             )
+            _write_triage(db, batch.triage)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -188,6 +201,47 @@ class HistoryStore:
                 )
                 for build_id, source, summary in rows
             ]
+
+    def triage_runs(self, since_ms: int | None = None) -> list[TriageRecord]:
+        """Every run whose failures were recorded, with them, oldest first (by publication or
+        last update, then by when it was recorded): the input of failure grouping, in the
+        order `TriageIndex.add` takes it. `since_ms` keeps the runs of that epoch ms or later.
+
+        A build or invocation that is not here has not had its failures read yet; a run that
+        passed is here with no failures, so grouping knows the work passed."""
+        with _reading(self.path):
+            runs = self._db.execute(
+                "SELECT id, source, run_id, time_ms, succeeded, project, branch, commit_sha,"
+                " user_name FROM triage_runs WHERE time_ms >= ? ORDER BY time_ms, id",
+                (-(2**63) if since_ms is None else since_ms,),
+            ).fetchall()
+            failures: dict[int, list[Failure]] = {}
+            rows = self._db.execute(
+                "SELECT f.run, f.kind, f.name, f.headline, f.passed_on_retry"
+                " FROM triage_failures f JOIN triage_runs r ON r.id = f.run"
+                " WHERE r.time_ms >= ? ORDER BY f.rowid",
+                (-(2**63) if since_ms is None else since_ms,),
+            )
+            for run, kind, name, headline, retried in rows:
+                if kind in _FAILURE_KINDS:
+                    failures.setdefault(run, []).append(
+                        Failure(kind, name, headline, bool(retried))
+                    )
+        return [
+            (
+                Run(source, run_id, time_ms, None if ok is None else bool(ok),
+                    project, branch, commit, user),
+                tuple(failures.get(key, ())),
+            )
+            for key, source, run_id, time_ms, ok, project, branch, commit, user in runs
+            if source in _RUN_SOURCES
+        ]
+
+    def triage_run_ids(self, source: RunSource) -> set[str]:
+        """The ids of `source`'s runs whose failures are recorded: those need no reading."""
+        with _reading(self.path):
+            rows = self._db.execute("SELECT run_id FROM triage_runs WHERE source = ?", (source,))
+            return {run_id for (run_id,) in rows}
 
     def build_count(self) -> int:
         """How many builds the history holds."""
@@ -232,7 +286,29 @@ class HistoryStore:
         if excess > 0:
             deleted += self._delete_oldest("1", (), excess)
         self._db.execute("DELETE FROM invocations WHERE updated_ms < ?", (cutoff,))
+        self._delete_orphaned_triage()
         return deleted
+
+    def _delete_orphaned_triage(self) -> None:
+        """Delete the triage rows of builds and invocations no longer stored."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute(
+                "DELETE FROM triage_runs WHERE source = 'develocity' AND NOT EXISTS"
+                " (SELECT 1 FROM builds WHERE build_id = triage_runs.run_id)"
+            )
+            db.execute(
+                "DELETE FROM triage_runs WHERE source = 'buildbuddy' AND NOT EXISTS"
+                " (SELECT 1 FROM invocations WHERE invocation_id = triage_runs.run_id)"
+            )
+            db.execute(
+                "DELETE FROM triage_failures WHERE run NOT IN (SELECT id FROM triage_runs)"
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     def _delete_oldest(self, where: str, parameters: tuple[int, ...], most: int | None) -> int:
         """Delete the oldest builds matching `where`, `most` at most, a chunk per transaction."""
@@ -248,3 +324,28 @@ class HistoryStore:
             if cursor.rowcount < chunk:
                 break
         return deleted
+
+
+def _write_triage(db: sqlite3.Connection, records: list[TriageRecord]) -> None:
+    """Store each run and replace its failures, inside the caller's transaction."""
+    for run, failures in records:
+        db.execute(
+            "INSERT INTO triage_runs (source, run_id, time_ms, succeeded, project, branch,"
+            " commit_sha, user_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (source, run_id) DO UPDATE SET time_ms = excluded.time_ms,"
+            " succeeded = excluded.succeeded, project = excluded.project,"
+            " branch = excluded.branch, commit_sha = excluded.commit_sha,"
+            " user_name = excluded.user_name",
+            (run.source, run.run_id, run.time_ms, run.succeeded, run.project, run.branch,
+             run.commit, run.user),
+        )
+        # No RETURNING: SQLite before 3.35 (still shipped by some systems) lacks it.
+        (key,) = db.execute(
+            "SELECT id FROM triage_runs WHERE source = ? AND run_id = ?", (run.source, run.run_id)
+        ).fetchone()
+        db.execute("DELETE FROM triage_failures WHERE run = ?", (key,))
+        db.executemany(
+            "INSERT INTO triage_failures (run, kind, name, headline, passed_on_retry)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [(key, f.kind, f.name, f.headline, f.passed_on_retry) for f in failures],
+        )

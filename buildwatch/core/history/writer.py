@@ -21,7 +21,13 @@ from buildwatch.core.develocity.models import Build
 from buildwatch.core.develocity.summary import BuildSummary
 from buildwatch.core.errors import BuildwatchError
 from buildwatch.core.history.opening import open_history
-from buildwatch.core.history.store import BUILDS_STREAM, HistoryBatch, HistoryStore, RetentionPolicy
+from buildwatch.core.history.store import (
+    BUILDS_STREAM,
+    HistoryBatch,
+    HistoryStore,
+    RetentionPolicy,
+    TriageRecord,
+)
 
 DEFAULT_MAX_PENDING = 10_000
 """Batches queued before new ones are dropped (about a minute of a very busy listing)."""
@@ -71,6 +77,10 @@ class HistoryWriter:
     def record_invocations(self, invocations: Iterable[Invocation]) -> None:
         """Store each invocation's latest state (an older state never replaces a newer one)."""
         self._submit(HistoryBatch(invocations=list(invocations)), {})
+
+    def record_triage(self, records: Iterable[TriageRecord]) -> None:
+        """Store runs with their failures (replacing what was stored for the same runs)."""
+        self._submit(HistoryBatch(triage=list(records)), {})
 
     def record_position(self, stream: str, event_id: str, position_ms: int) -> None:
         """Store a stream's last event id (a position never moves back)."""
