@@ -1,0 +1,324 @@
+"""Failure groups: every run's failures gathered by signature, kept up to date run by run.
+
+`TriageIndex.add(run, failures)` takes one build or invocation at a time, in any order (the
+history gives them oldest first, the live feeds as they finish); adding a run again replaces
+what it said before. `groups()` and `group(kind, name)` answer with immutable `FailureGroup`s.
+
+A group's status, from the runs the index holds:
+
+- `flaky`: the work failed and passed on the same commit: a run of a project on a commit failed
+  with the signature while another run of that project on that commit succeeded; or it passed
+  on retry inside one run (`Failure.passed_on_retry`: a Gradle test retry, a surefire rerun,
+  Bazel's `--flaky_test_attempts`, BuildBuddy's FLAKY status).
+- `new`: in each project it failed in, it failed only in the newest runs that ran the work,
+  after a run of that project that succeeded. `broken_since` is the first run of that streak
+  (the earliest, across projects).
+- `recurring`: anything else.
+
+"The work passed" means a run of the same project succeeded: a successful build ran every
+test and task it was asked to. A run that failed without the signature says nothing about it
+(it may have stopped before reaching that test), so it neither ends a streak nor starts one.
+A run whose outcome is unknown (still running) is no pass either. A run that succeeded although
+the signature is among its failures (a retry that passed) counts as a pass of that commit.
+
+A failure with no successful run of its project before it is not known to be new: the history
+may have begun after it broke, and a history's first day would otherwise call every failure
+new. It is `recurring`, even when it failed once.
+
+Cost: adding a run touches only its own signatures, its project's successes (a sorted list,
+found with `bisect`) and the groups that failed on its commit; a group is assembled again only
+when asked for after one of its runs changed, and its status is worked out when asked, from
+per-project first failures and last successes, never by walking the history.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from buildwatch.core.triage.model import Failure, FailureKind, GroupStatus, Run, RunSource
+
+GroupOrder = Literal["last_seen", "count"]
+"""`last_seen`: the group that failed most recently first; `count`: the most failures first."""
+Signature = tuple[FailureKind, str]
+"""What groups failures: their kind and name."""
+
+_RunKey = tuple[RunSource, str]
+_Moment = tuple[int, RunSource, str]
+"""(time_ms, source, run_id): the order of runs; ties in time are broken by source and id."""
+_ProjectCommit = tuple[str | None, str]
+
+
+@dataclass(frozen=True)
+class FailureGroup:
+    """One signature's failures across the runs the index holds."""
+
+    kind: FailureKind
+    name: str
+    count: int
+    """Runs it failed in (builds and invocations)."""
+    builds: tuple[str, ...]
+    """Develocity build ids it failed in, newest first."""
+    invocations: tuple[str, ...]
+    """BuildBuddy invocation ids it failed in, newest first."""
+    first_seen_ms: int
+    last_seen_ms: int
+    branches: tuple[str, ...]
+    """Branches of the runs it failed in, sorted; likewise `users` and `projects`."""
+    users: tuple[str, ...]
+    projects: tuple[str, ...]
+    headline: str
+    """The newest failure's headline that says something ("" if none did)."""
+    status: GroupStatus
+    broken_since: str | None
+    """For a `new` group, the build or invocation id its failing streak began with."""
+
+
+class _Signature:
+    """What the index knows of one signature; `TriageIndex` keeps it consistent."""
+
+    __slots__ = (
+        "branches", "by_project", "commits", "failures", "flaky_commits", "kind", "name",
+        "projects", "retried", "runs", "users",
+    )  # fmt: skip
+
+    def __init__(self, kind: FailureKind, name: str) -> None:
+        self.kind = kind
+        self.name = name
+        self.runs: list[_Moment] = []
+        """The runs it failed in, oldest first."""
+        self.failures: dict[_RunKey, Failure] = {}
+        self.by_project: dict[str | None, list[_Moment]] = {}
+        """Per project, the runs it failed in, oldest first."""
+        self.commits: Counter[_ProjectCommit] = Counter()
+        self.flaky_commits = 0
+        """How many of `commits` have a successful run: kept by the index as either changes."""
+        self.retried = 0
+        """Runs in which it passed on retry."""
+        self.branches: Counter[str] = Counter()
+        self.users: Counter[str] = Counter()
+        self.projects: Counter[str] = Counter()
+
+
+class TriageIndex:
+    """Failure groups of the runs added so far, updated one run at a time."""
+
+    def __init__(self) -> None:
+        self._runs: dict[_RunKey, tuple[Run, tuple[Failure, ...]]] = {}
+        self._signatures: dict[Signature, _Signature] = {}
+        self._successes: dict[str | None, list[_Moment]] = {}
+        """Per project, its successful runs, oldest first."""
+        self._successes_on: Counter[_ProjectCommit] = Counter()
+        self._failing_on: dict[_ProjectCommit, set[_Signature]] = {}
+        self._assembled: dict[Signature, FailureGroup] = {}
+        """Groups as last assembled, status aside; dropped when one of their runs changes."""
+
+    def __len__(self) -> int:
+        """How many groups there are."""
+        return len(self._signatures)
+
+    @property
+    def run_count(self) -> int:
+        """How many runs were added (each once, however often it was added)."""
+        return len(self._runs)
+
+    def add(self, run: Run, failures: Iterable[Failure]) -> None:
+        """Take `run` and what failed in it into account, replacing what an earlier `add` of
+        the same run (same source and id) said. A failure named twice in one run counts once
+        (it passed on retry if either did)."""
+        key = (run.source, run.run_id)
+        previous = self._runs.pop(key, None)
+        if previous is not None:
+            self._forget(*previous)
+        merged = _merged(failures)
+        self._runs[key] = (run, merged)
+        moment = (run.time_ms, run.source, run.run_id)
+        if run.succeeded:
+            self._add_success(run, moment)
+        for failure in merged:
+            self._add_failure(run, moment, failure)
+
+    def group(self, kind: FailureKind, name: str) -> FailureGroup | None:
+        """The group of this signature, None if nothing failed with it."""
+        signature = self._signatures.get((kind, name))
+        return None if signature is None else self._group(signature)
+
+    def groups(self, order: GroupOrder = "last_seen") -> list[FailureGroup]:
+        """Every group, most recently failed first (`last_seen`) or most often failed first
+        (`count`); ties go to the other criterion, then to the name."""
+        found = [self._group(signature) for signature in self._signatures.values()]
+        if order == "count":
+            found.sort(key=lambda group: (-group.count, -group.last_seen_ms, group.kind, group.name))
+        else:
+            found.sort(key=lambda group: (-group.last_seen_ms, -group.count, group.kind, group.name))
+        return found
+
+    # --- keeping the index consistent --------------------------------------------------
+
+    def _add_success(self, run: Run, moment: _Moment) -> None:
+        bisect.insort(self._successes.setdefault(run.project, []), moment)
+        if run.commit is None:
+            return
+        place = (run.project, run.commit)
+        self._successes_on[place] += 1
+        if self._successes_on[place] == 1:
+            for signature in self._failing_on.get(place, ()):
+                signature.flaky_commits += 1
+
+    def _add_failure(self, run: Run, moment: _Moment, failure: Failure) -> None:
+        identity = (failure.kind, failure.name)
+        signature = self._signatures.get(identity)
+        if signature is None:
+            signature = self._signatures[identity] = _Signature(failure.kind, failure.name)
+        self._assembled.pop(identity, None)
+        bisect.insort(signature.runs, moment)
+        bisect.insort(signature.by_project.setdefault(run.project, []), moment)
+        signature.failures[(run.source, run.run_id)] = failure
+        signature.retried += failure.passed_on_retry
+        _count(signature.branches, run.branch, 1)
+        _count(signature.users, run.user, 1)
+        _count(signature.projects, run.project, 1)
+        if run.commit is not None:
+            place = (run.project, run.commit)
+            signature.commits[place] += 1
+            if signature.commits[place] == 1:
+                self._failing_on.setdefault(place, set()).add(signature)
+                signature.flaky_commits += self._successes_on[place] > 0
+
+    def _forget(self, run: Run, failures: tuple[Failure, ...]) -> None:
+        """Undo what adding `run` with `failures` did."""
+        moment = (run.time_ms, run.source, run.run_id)
+        for failure in failures:
+            self._forget_failure(run, moment, failure)
+        if run.succeeded:
+            self._forget_success(run, moment)
+
+    def _forget_success(self, run: Run, moment: _Moment) -> None:
+        successes = self._successes[run.project]
+        del successes[bisect.bisect_left(successes, moment)]
+        if not successes:
+            del self._successes[run.project]
+        if run.commit is None:
+            return
+        place = (run.project, run.commit)
+        self._successes_on[place] -= 1
+        if self._successes_on[place] == 0:
+            del self._successes_on[place]
+            for signature in self._failing_on.get(place, ()):
+                signature.flaky_commits -= 1
+
+    def _forget_failure(self, run: Run, moment: _Moment, failure: Failure) -> None:
+        identity = (failure.kind, failure.name)
+        signature = self._signatures[identity]
+        self._assembled.pop(identity, None)
+        if len(signature.runs) == 1:
+            # Its only failure: forget the signature, and that it failed on this commit.
+            del self._signatures[identity]
+            if run.commit is not None:
+                self._unfail_on((run.project, run.commit), signature)
+            return
+        _remove(signature.runs, moment)
+        in_project = signature.by_project[run.project]
+        _remove(in_project, moment)
+        if not in_project:
+            del signature.by_project[run.project]
+        del signature.failures[(run.source, run.run_id)]
+        signature.retried -= failure.passed_on_retry
+        _count(signature.branches, run.branch, -1)
+        _count(signature.users, run.user, -1)
+        _count(signature.projects, run.project, -1)
+        if run.commit is not None:
+            place = (run.project, run.commit)
+            signature.commits[place] -= 1
+            if signature.commits[place] == 0:
+                del signature.commits[place]
+                signature.flaky_commits -= self._successes_on[place] > 0
+                self._unfail_on(place, signature)
+
+    def _unfail_on(self, place: _ProjectCommit, signature: _Signature) -> None:
+        failing = self._failing_on[place]
+        failing.discard(signature)
+        if not failing:
+            del self._failing_on[place]
+
+    # --- answering -------------------------------------------------------------------
+
+    def _group(self, signature: _Signature) -> FailureGroup:
+        identity = (signature.kind, signature.name)
+        assembled = self._assembled.get(identity)
+        if assembled is None:
+            assembled = self._assembled[identity] = _assemble(signature)
+        status, broken_since = self._status(signature)
+        if (status, broken_since) == (assembled.status, assembled.broken_since):
+            return assembled
+        return replace(assembled, status=status, broken_since=broken_since)
+
+    def _status(self, signature: _Signature) -> tuple[GroupStatus, str | None]:
+        if signature.retried or signature.flaky_commits:
+            return "flaky", None
+        streak_starts = []
+        for project, failed in signature.by_project.items():
+            successes = self._successes.get(project)
+            if not successes or successes[-1] > failed[0]:
+                return "recurring", None
+            streak_starts.append(failed[0])
+        return "new", min(streak_starts)[2]
+
+
+def _assemble(signature: _Signature) -> FailureGroup:
+    """The group's fields that depend on its own runs alone; status `recurring` until
+    `TriageIndex._status` says otherwise."""
+    newest_first = signature.runs[::-1]
+    headline = ""
+    for _, source, run_id in newest_first:
+        headline = signature.failures[(source, run_id)].headline
+        if headline:
+            break
+    return FailureGroup(
+        kind=signature.kind,
+        name=signature.name,
+        count=len(newest_first),
+        builds=tuple(run_id for _, source, run_id in newest_first if source == "develocity"),
+        invocations=tuple(
+            run_id for _, source, run_id in newest_first if source == "buildbuddy"
+        ),
+        first_seen_ms=signature.runs[0][0],
+        last_seen_ms=signature.runs[-1][0],
+        branches=tuple(sorted(signature.branches)),
+        users=tuple(sorted(signature.users)),
+        projects=tuple(sorted(signature.projects)),
+        headline=headline,
+        status="recurring",
+        broken_since=None,
+    )
+
+
+def _merged(failures: Iterable[Failure]) -> tuple[Failure, ...]:
+    """One failure per signature, in the order first named: passed on retry if any was, with
+    the first headline that says something."""
+    by_signature: dict[Signature, Failure] = {}
+    for failure in failures:
+        identity = (failure.kind, failure.name)
+        known = by_signature.get(identity)
+        by_signature[identity] = failure if known is None else replace(
+            known,
+            headline=known.headline or failure.headline,
+            passed_on_retry=known.passed_on_retry or failure.passed_on_retry,
+        )
+    return tuple(by_signature.values())
+
+
+def _count(counter: Counter[str], value: str | None, change: int) -> None:
+    """Count `value` up or down, forgetting it at zero (None is not counted)."""
+    if value is None:
+        return
+    counter[value] += change
+    if counter[value] <= 0:
+        del counter[value]
+
+
+def _remove(moments: list[_Moment], moment: _Moment) -> None:
+    del moments[bisect.bisect_left(moments, moment)]
