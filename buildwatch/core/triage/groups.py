@@ -111,7 +111,7 @@ class TriageIndex:
         self._signatures: dict[Signature, _Signature] = {}
         self._successes: dict[str | None, list[_Moment]] = {}
         """Per project, its successful runs, oldest first."""
-        self._successes_on: Counter[_ProjectCommit] = Counter()
+        self._successes_on: dict[_ProjectCommit, int] = {}
         self._failing_on: dict[_ProjectCommit, set[_Signature]] = {}
         self._assembled: dict[Signature, FailureGroup] = {}
         """Groups as last assembled, status aside; dropped when one of their runs changes."""
@@ -133,7 +133,8 @@ class TriageIndex:
         previous = self._runs.pop(key, None)
         if previous is not None:
             self._forget(*previous)
-        merged = _merged(failures)
+        named = tuple(failures)
+        merged = named if len(named) < 2 else _merged(named)
         self._runs[key] = (run, merged)
         moment = (run.time_ms, run.source, run.run_id)
         if run.succeeded:
@@ -159,12 +160,13 @@ class TriageIndex:
     # --- keeping the index consistent --------------------------------------------------
 
     def _add_success(self, run: Run, moment: _Moment) -> None:
-        bisect.insort(self._successes.setdefault(run.project, []), moment)
+        _insert(self._successes.setdefault(run.project, []), moment)
         if run.commit is None:
             return
         place = (run.project, run.commit)
-        self._successes_on[place] += 1
-        if self._successes_on[place] == 1:
+        successes = self._successes_on.get(place, 0) + 1
+        self._successes_on[place] = successes
+        if successes == 1:
             for signature in self._failing_on.get(place, ()):
                 signature.flaky_commits += 1
 
@@ -174,8 +176,8 @@ class TriageIndex:
         if signature is None:
             signature = self._signatures[identity] = _Signature(failure.kind, failure.name)
         self._assembled.pop(identity, None)
-        bisect.insort(signature.runs, moment)
-        bisect.insort(signature.by_project.setdefault(run.project, []), moment)
+        _insert(signature.runs, moment)
+        _insert(signature.by_project.setdefault(run.project, []), moment)
         signature.failures[(run.source, run.run_id)] = failure
         signature.retried += failure.passed_on_retry
         _count(signature.branches, run.branch, 1)
@@ -186,7 +188,7 @@ class TriageIndex:
             signature.commits[place] += 1
             if signature.commits[place] == 1:
                 self._failing_on.setdefault(place, set()).add(signature)
-                signature.flaky_commits += self._successes_on[place] > 0
+                signature.flaky_commits += place in self._successes_on
 
     def _forget(self, run: Run, failures: tuple[Failure, ...]) -> None:
         """Undo what adding `run` with `failures` did."""
@@ -205,7 +207,7 @@ class TriageIndex:
             return
         place = (run.project, run.commit)
         self._successes_on[place] -= 1
-        if self._successes_on[place] == 0:
+        if not self._successes_on[place]:
             del self._successes_on[place]
             for signature in self._failing_on.get(place, ()):
                 signature.flaky_commits -= 1
@@ -235,7 +237,7 @@ class TriageIndex:
             signature.commits[place] -= 1
             if signature.commits[place] == 0:
                 del signature.commits[place]
-                signature.flaky_commits -= self._successes_on[place] > 0
+                signature.flaky_commits -= place in self._successes_on
                 self._unfail_on(place, signature)
 
     def _unfail_on(self, place: _ProjectCommit, signature: _Signature) -> None:
@@ -318,6 +320,14 @@ def _count(counter: Counter[str], value: str | None, change: int) -> None:
     counter[value] += change
     if counter[value] <= 0:
         del counter[value]
+
+
+def _insert(moments: list[_Moment], moment: _Moment) -> None:
+    """Insert `moment` in order; runs mostly arrive in order, so first try the end."""
+    if not moments or moments[-1] <= moment:
+        moments.append(moment)
+    else:
+        bisect.insort(moments, moment)
 
 
 def _remove(moments: list[_Moment], moment: _Moment) -> None:
