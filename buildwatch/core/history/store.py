@@ -29,7 +29,7 @@ from buildwatch.core.history.codec import (
     summary_to_json,
 )
 from buildwatch.core.history.resume import ResumePoint, choose_resume_point
-from buildwatch.core.triage.model import Failure, FailureKind, Run, RunSource
+from buildwatch.core.triage.model import Failure, FailureKind, Run, RunSource, TriageRecord
 
 BUILDS_STREAM = "builds"
 """The stream position of the build listing."""
@@ -38,9 +38,6 @@ RETENTION_CHUNK = 2_000
 """Rows deleted per transaction, so retention never holds the write lock for long."""
 _FAILURE_KINDS: frozenset[str] = frozenset(get_args(FailureKind))
 _RUN_SOURCES: frozenset[str] = frozenset(get_args(RunSource))
-
-TriageRecord = tuple[Run, tuple[Failure, ...]]
-"""A run and its failures (none for a run that passed cleanly)."""
 
 
 class HistoryError(BuildwatchError):

@@ -21,13 +21,8 @@ from buildwatch.core.develocity.models import Build
 from buildwatch.core.develocity.summary import BuildSummary
 from buildwatch.core.errors import BuildwatchError
 from buildwatch.core.history.opening import open_history
-from buildwatch.core.history.store import (
-    BUILDS_STREAM,
-    HistoryBatch,
-    HistoryStore,
-    RetentionPolicy,
-    TriageRecord,
-)
+from buildwatch.core.history.store import BUILDS_STREAM, HistoryBatch, HistoryStore, RetentionPolicy
+from buildwatch.core.triage.model import TriageRecord
 
 DEFAULT_MAX_PENDING = 10_000
 """Batches queued before new ones are dropped (about a minute of a very busy listing)."""

@@ -50,3 +50,7 @@ class Failure:
     passed_on_retry: bool = False
     """It failed, then passed within the same run (a test retry, a surefire rerun, Bazel's
     `--flaky_test_attempts`, BuildBuddy's FLAKY status)."""
+
+
+TriageRecord = tuple[Run, tuple[Failure, ...]]
+"""A run and its failures (none for a run that passed cleanly), as the history stores them."""
