@@ -52,6 +52,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         default="mixed",
         help="big builds' log lines: a tenth non-ASCII, all ASCII, or all UTF-8 (default: mixed)",
     )
+    parser.add_argument(
+        "--world",
+        choices=("default", "triage"),
+        default="default",
+        help="failures by chance, or scripted so that every kind of failure group shows "
+        "(recurring, new, flaky on a commit, passed on retry) (default: %(default)s)",
+    )
     parser.add_argument("--token", default="sim-token", help="Develocity access key to accept")
     parser.add_argument("--api-key", default="sim-api-key", help="BuildBuddy API key to accept")
     parser.add_argument(
@@ -75,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
         huge_build_events=args.huge_build,
         rate_per_min=args.rate,
         log_text=args.log_text,
+        world=args.world,
         token=args.token,
         api_key=args.api_key,
         faults=FaultSpec.parse(args.faults),

@@ -51,11 +51,14 @@ BUILD_ACTION_ID = encoded_id("build")
 class BuildBuddyData:
     """Invocations, targets, actions, logs and files of one simulated BuildBuddy server."""
 
-    def __init__(self, world: World, start_us: int) -> None:
+    def __init__(
+        self, world: World, start_us: int, plans: Sequence[InvocationPlan] | None = None
+    ) -> None:
+        """`plans` replaces the world's usual invocations (a scripted world's)."""
         self._world = world
         self._plans: dict[str, InvocationPlan] = {}
         self._by_commit: dict[str, list[InvocationPlan]] = defaultdict(list)
-        for plan in plan_invocations(world, start_us):
+        for plan in plan_invocations(world, start_us) if plans is None else plans:
             self._add(plan)
         self.cache = Cache()
         self._logs: dict[str, ConsoleLog] = {}

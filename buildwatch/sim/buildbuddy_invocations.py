@@ -22,6 +22,7 @@ from buildwatch.sim.buildbuddy_targets import (
     TargetPlan,
     event_order,
     schedule_targets,
+    scripted_targets,
     stop_at_failure,
     stretched,
     unfinished,
@@ -125,6 +126,23 @@ def publish_invocation(world: World, now_us: int, rng: random.Random) -> Invocat
     return _bazel_plan(
         world, world.commit_for(rng), rng, role="CI", user="ci", host=rng.choice(world.ci_hosts),
         created=now_us, live=True, start_us=now_us,
+    )
+
+
+def scripted_invocation(
+    world: World, commit: Commit, created: int, outcomes: dict[str, str], rng: random.Random
+) -> InvocationPlan:
+    """A finished CI `bazel test //...` of `commit` started at `created` (epoch microseconds),
+    its tests ending as `outcomes` says (see `scripted_targets`)."""
+    analysed = rng.randrange(4 * SECOND, 25 * SECOND)
+    targets = scripted_targets(MONOREPO, outcomes, analysed, rng)
+    duration = max((t.done or 0) for t in targets) + rng.randrange(2 * SECOND, 6 * SECOND)
+    return InvocationPlan(
+        invocation_id=_uuid(rng), commit=commit, role="CI", user="ci",
+        host=rng.choice(world.ci_hosts), command="test", pattern="//...", created=created,
+        duration=duration, exit_code=_exit_code(targets, "tests"),
+        targets=tuple(sorted(targets, key=event_order)), analysed=analysed,
+        action_count=rng.randrange(40, 60) * len(targets), instance="ci",
     )
 
 

@@ -34,7 +34,9 @@ from buildwatch.sim.buildbuddy_wire import (
     go_quote,
 )
 from buildwatch.sim.context import Refusal, SimContext
+from buildwatch.sim.develocity_catalog import BACKFILL_SPAN_MS
 from buildwatch.sim.streaming import stream_body
+from buildwatch.sim.triage import TriageScenario
 
 API = "buildbuddy"
 DATA_KEY = web.AppKey("buildbuddy_data", BuildBuddyData)
@@ -51,7 +53,12 @@ Handler = Callable[[BuildBuddyData, dict[str, Any], int], dict[str, Any]]
 
 def add_routes(app: web.Application, ctx: SimContext) -> None:
     """Serve the BuildBuddy API under `/api/v1/` from a state of its own for this app."""
-    data = BuildBuddyData(ctx.world, ctx.now_ms() * 1000)
+    start_us = ctx.now_ms() * 1000
+    scripted = None
+    if ctx.config.world == "triage":
+        scenario = TriageScenario(ctx.world, ctx.config.builds)
+        scripted = scenario.invocations(start_us, BACKFILL_SPAN_MS)
+    data = BuildBuddyData(ctx.world, start_us, scripted)
     app[DATA_KEY] = data
     ctx.publishers.append(lambda count: data.publish(count, ctx.now_ms() * 1000))
     app.router.add_route("*", "/api/v1/GetFile", _recorded(ctx, _get_file(ctx, data)))

@@ -8,6 +8,7 @@ no status of its own: the server goes on reporting it as BUILDING.
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 SECOND = 1_000_000
@@ -145,13 +146,35 @@ def schedule_targets(
     return plans
 
 
+def scripted_targets(
+    rules: Sequence[Rule], outcomes: Mapping[str, str], analysed: int, rng: random.Random
+) -> list[TargetPlan]:
+    """Every rule built and every test run (with CI's three attempts), each test ending with
+    the Bazel TestSummary status `outcomes` gives its label (`FLAKY`, `FAILED`, `TIMEOUT`),
+    else `PASSED`."""
+    plans = []
+    for rule in rules:
+        built = analysed + rng.randrange(2 * SECOND, 70 * SECOND)
+        if rule.is_test:
+            outcome = outcomes.get(rule.label, "PASSED")
+            plans.append(_test_plan(rule, built, outcome != "PASSED", rng, 3, outcome))
+        else:
+            plans.append(TargetPlan(rule, built, built, "BUILT"))
+    return plans
+
+
 def _test_plan(
-    rule: Rule, built: int, failing: bool, rng: random.Random, max_attempts: int
+    rule: Rule, built: int, failing: bool, rng: random.Random, max_attempts: int,
+    outcome: str | None = None,
 ) -> TargetPlan:
+    """A test's attempts, ending in `outcome` (a Bazel TestSummary status) or else in one
+    drawn at random."""
     size = next((t for t in rule.tags if t in _TEST_SECONDS), "small")
     low, high = _TEST_SECONDS[size]
     cached = not failing and rng.random() < 0.35
-    if failing:
+    if outcome is not None:
+        summary = outcome
+    elif failing:
         summary = rng.choices(("FAILED", "TIMEOUT", "INCOMPLETE", "REMOTE_FAILURE"), (80, 12, 4, 4))[0]
     else:
         summary = "FLAKY" if rng.random() < 0.06 else "PASSED"

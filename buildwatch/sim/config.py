@@ -10,6 +10,8 @@ from buildwatch.core.errors import ConfigError
 from buildwatch.sim.world import LogText
 
 Framing = Literal["chunked", "close", "mixed"]
+WorldKind = Literal["default", "triage"]
+"""`default`: failures happen by chance; `triage`: they follow the script in `sim/triage.py`."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,8 @@ class SimConfig:
     """New builds published per minute while it runs (0: none)."""
     log_text: LogText = "mixed"
     """What big builds' bulk log lines are written in (see `LogText`)."""
+    world: WorldKind = "default"
+    """Which failures the builds and invocations have (see `WorldKind`)."""
     token: str = "sim-token"
     """Develocity access key, accepted as a bearer token raw or base64-encoded."""
     username: str = "sim"

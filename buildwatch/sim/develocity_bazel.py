@@ -79,6 +79,12 @@ def bazel_events(summary: BuildSummary, world: World, rng: random.Random) -> Ite
         if summary.failed
         else None
     )
+    # A scripted build names its failing cases by suite; a flaky target fails its first attempt.
+    script = summary.script
+    if script is not None:
+        failing_label = None
+    failing_cases = dict(script.failing_tests) if script else {}
+    flaky_cases = dict(script.retried_tests) if script else {}
     for target_id, label in targets:
         yield clock.event("BzlTarget", 0, {"id": target_id, "label": label})
         yield clock.event(
@@ -93,12 +99,20 @@ def bazel_events(summary: BuildSummary, world: World, rng: random.Random) -> Ite
             },
         )
     failures: dict[int, Failure] = {}
+    retry_failures: dict[int, Failure] = {}
     for target_id, label in targets:
         clock.wait(100, max(summary.duration_ms // len(targets), 200))
         failure_id = None
-        if label.endswith("_test"):
+        suite = label.split(":")[1]
+        if suite in flaky_cases:
+            yield from _bazel_test(
+                clock, target_id, label, True, retry_failures, rng, flaky_cases[suite]
+            )
+            yield from _bazel_test(clock, target_id, label, False, {}, rng, flaky_cases[suite], 2)
+        elif label.endswith("_test"):
             failure_id = yield from _bazel_test(
-                clock, target_id, label, label == failing_label, failures, rng
+                clock, target_id, label, label == failing_label or suite in failing_cases,
+                failures, rng, failing_cases.get(suite),
             )
         yield clock.event(
             "BzlTargetCompleted",
@@ -117,8 +131,8 @@ def bazel_events(summary: BuildSummary, world: World, rng: random.Random) -> Ite
         if failures
         else {"exitCode": 0, "exitCodeMessage": "SUCCESS"}
     )
-    if failures:
-        yield exception_data(clock, "BzlExceptionData", failures, rng)
+    if failures or retry_failures:
+        yield exception_data(clock, "BzlExceptionData", retry_failures | failures, rng)
     yield clock.event(
         "BzlBuildFinished",
         1,
@@ -134,13 +148,18 @@ def _bazel_test(
     fails: bool,
     failures: dict[int, Failure],
     rng: random.Random,
+    case: str | None = None,
+    attempt: int = 1,
 ) -> Generator[Event, None, int | None]:
-    """One attempt of a test target; returns the target's failure id when it failed."""
+    """One attempt of a test target; returns the target's failure id when it failed.
+
+    Three cases run, drawn at random unless `case` is given: then it runs first (and is the
+    one that fails), with two fixed others."""
     attempt_id = long_id(rng)
     yield clock.event(
         "BzlTestTargetAttemptStarted",
         0,
-        {"id": attempt_id, "targetId": target_id, "attempt": 1, "run": 1, "shard": 1},
+        {"id": attempt_id, "targetId": target_id, "attempt": attempt, "run": 1, "shard": 1},
     )
     suite_id = long_id(rng)
     suite = label.split(":")[1]
@@ -156,7 +175,12 @@ def _bazel_test(
         },
     )
     failure_id = None
-    for name in rng.sample(_TEST_CASES, 3):
+    names = (
+        rng.sample(_TEST_CASES, 3)
+        if case is None
+        else [case, *[other for other in _TEST_CASES if other != case][:2]]
+    )
+    for name in names:
         test_id = long_id(rng)
         yield clock.event(
             "BzlTestStarted",

@@ -10,6 +10,7 @@ import time
 from buildwatch.sim.context import SimContext
 from buildwatch.sim.develocity_data import plan_build
 from buildwatch.sim.develocity_model import BuildSummary
+from buildwatch.sim.triage import TriageScenario
 
 BACKFILL_SPAN_MS = 3 * 60 * 60 * 1000
 """Builds published before the simulator started are spread over this long before it."""
@@ -25,6 +26,9 @@ class BuildCatalog:
         self._timestamps: list[int] = []
         self._ready_at: list[float] = []
         self._arrival = asyncio.Event()
+        self._triage = (
+            TriageScenario(ctx.world, ctx.config.builds) if ctx.config.world == "triage" else None
+        )
 
     def backfill(self, count: int) -> None:
         """Publish `count` builds spread over the three hours before now, ready at once.
@@ -77,8 +81,11 @@ class BuildCatalog:
         if self._timestamps:
             timestamp = max(timestamp, self._timestamps[-1] + 1)
         exotic = self._ctx.should(self._ctx.faults.unknown)
-        summary = plan_build(self._ctx.world, len(self.builds), timestamp, exotic=exotic,
-                             events=events)
+        if self._triage is not None and not events:
+            summary = self._triage.plan_build(len(self.builds), timestamp, exotic=exotic)
+        else:
+            summary = plan_build(self._ctx.world, len(self.builds), timestamp, exotic=exotic,
+                                 events=events)
         self.builds.append(summary)
         self._index_of[summary.build_id] = summary.index
         self._timestamps.append(timestamp)

@@ -25,6 +25,7 @@ from buildwatch.sim.develocity_gradle_output import (
     verbose_output,
 )
 from buildwatch.sim.develocity_model import (
+    BuildScript,
     BuildSummary,
     Clock,
     Event,
@@ -53,6 +54,8 @@ _TASKS = (
     ("build", "org.gradle.api.DefaultTask", False),
 )
 _TASK_NAMES = [name for name, _, _ in _TASKS]
+SCRIPTED_SUBPROJECTS = ("core", "api", "web")
+"""A scripted build's subprojects: its tests run in the first, its failing task is the last's."""
 _ACTIONABLE_OUTCOMES = {
     "success": 30, "from_cache": 30, "up_to_date": 30, "skipped": 4, "no_source": 4,
     "avoided_for_unknown_reason": 2,
@@ -86,6 +89,8 @@ class _Task:
     dependencies: list[int] = field(default_factory=list)
     test_classes: list[tuple[str, list[str]]] = field(default_factory=list)
     failing_tests: set[tuple[str, str]] = field(default_factory=set)
+    retried_tests: set[tuple[str, str]] = field(default_factory=set)
+    """Fail, then pass when the test retry runs them again."""
 
 
 def gradle_events(summary: BuildSummary, world: World, rng: random.Random) -> Iterator[Event]:
@@ -139,6 +144,8 @@ def _run_tasks(
 def _subprojects(summary: BuildSummary, rng: random.Random) -> list[str]:
     if summary.target_events:
         return [f"{name}{n}" if n else name for n in range(3) for name in _SUBPROJECTS]
+    if summary.script is not None:
+        return list(SCRIPTED_SUBPROJECTS)
     return rng.sample(_SUBPROJECTS, rng.randint(3, 7))
 
 
@@ -173,6 +180,8 @@ def _plan_tasks(summary: BuildSummary, subprojects: list[str], rng: random.Rando
 
 
 def _choose_failure(summary: BuildSummary, tasks: list[_Task], rng: random.Random) -> _Task | None:
+    if summary.script is not None:
+        return _scripted_failure(summary.script, tasks)
     if not summary.failed:
         return None
     kind = rng.choice(("test", "test", "compileJava", "checkstyleMain"))
@@ -191,6 +200,26 @@ def _choose_failure(summary: BuildSummary, tasks: list[_Task], rng: random.Rando
         chosen = rng.sample(methods, rng.randint(1, 2))
         failing.failing_tests = {(class_name, method) for method in chosen}
     return failing
+
+
+def _scripted_failure(script: BuildScript, tasks: list[_Task]) -> _Task | None:
+    """Put the script's tests in the first subproject's test task and fail what it says."""
+    test_task = next(task for task in tasks if task.path.endswith(":test"))
+    test_task.outcome = "success"
+    scripted = [*script.failing_tests, *script.retried_tests]
+    for class_name in dict.fromkeys(class_name for class_name, _ in scripted):
+        methods = [method for name, method in scripted if name == class_name]
+        test_task.test_classes.insert(0, (class_name, methods))
+    test_task.failing_tests = set(script.failing_tests)
+    test_task.retried_tests = set(script.retried_tests)
+    if script.failing_tests:
+        test_task.outcome = "failed"
+        return test_task
+    if script.failing_work is not None:
+        failing = [task for task in tasks if task.path.endswith(f":{script.failing_work}")][-1]
+        failing.outcome = "failed"
+        return failing
+    return None
 
 
 def _planned(clock: Clock, task: _Task) -> Event:
@@ -297,7 +326,7 @@ def _run_tests(
             yield _test_started(clock, task, test_id, class_id, f"{method}()", class_name, False)
             clock.wait(0, 40)
             failure_id = None
-            if (class_name, method) in task.failing_tests:
+            if (class_name, method) in task.failing_tests | task.retried_tests:
                 failure_id = long_id(rng)
                 failures[failure_id] = assertion_failure(class_name, method)
                 class_failed = any_failed = True
@@ -305,8 +334,22 @@ def _run_tests(
                 yield console(clock, "Failure", test_failure_line(class_name, method), owner)
             yield _test_finished(clock, task, test_id, failure_id is not None, failure_id)
         yield _test_finished(clock, task, class_id, class_failed, None)
+    yield from _retry_tests(clock, task, executor_id, next_id)
     for suite_id in (executor_id, run_id):
         yield _test_finished(clock, task, suite_id, any_failed, None)
+
+
+def _retry_tests(clock: Clock, task: _Task, executor_id: int, next_id: int) -> Iterator[Event]:
+    """The test retry's second round: each retried test runs again, as a new execution of its
+    class and method, and passes."""
+    for class_name, method in sorted(task.retried_tests):
+        class_id, test_id = next_id, next_id + 1
+        next_id += 2
+        yield _test_started(clock, task, class_id, executor_id, class_name, class_name, True)
+        yield _test_started(clock, task, test_id, class_id, f"{method}()", class_name, False)
+        clock.wait(0, 40)
+        yield _test_finished(clock, task, test_id, False, None)
+        yield _test_finished(clock, task, class_id, False, None)
 
 
 def _test_started(

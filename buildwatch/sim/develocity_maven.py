@@ -6,6 +6,7 @@ import random
 from collections.abc import Generator, Iterator
 
 from buildwatch.sim.develocity_model import (
+    BuildScript,
     BuildSummary,
     Clock,
     Event,
@@ -45,6 +46,9 @@ def maven_events(summary: BuildSummary, world: World, rng: random.Random) -> Ite
     family, os_name, os_version, arch = os_of(summary)
     modules = list(_MAVEN_MODULES[: rng.randint(3, len(_MAVEN_MODULES))])
     failing_module = rng.choice(modules) if summary.failed else None
+    script = summary.script
+    if script is not None:
+        failing_module = modules[0] if script.fails else None
     group = f"com.acme.{summary.project.replace('-', '')}"
     yield clock.event("MvnBuildStarted", 0, {})
     yield clock.event(
@@ -103,6 +107,8 @@ def maven_events(summary: BuildSummary, world: World, rng: random.Random) -> Ite
     yield from user_data(clock, summary, world, "Mvn")
     yield clock.event("MvnExecutionStarted", 0, {})
     failures: dict[int, Failure] = {}
+    retry_failures: dict[int, Failure] = {}
+    """Failures of tests that passed when rerun: recorded, but they fail nothing."""
     for module in modules:
         project_id = project_ids[module]
         yield clock.event("MvnProjectStarted", 0, {"id": project_id})
@@ -144,7 +150,8 @@ def maven_events(summary: BuildSummary, world: World, rng: random.Random) -> Ite
             goal_failure = None
             if goal == "test":
                 goal_failure = yield from _maven_tests(
-                    clock, group, module, goal_id, failed, failures, rng
+                    clock, group, module, goal_id, failed, failures, rng,
+                    script if module == modules[0] else None, retry_failures,
                 )
             clock.wait(50, max(summary.duration_ms // (len(modules) * 8), 60))
             yield clock.event(
@@ -174,8 +181,9 @@ def maven_events(summary: BuildSummary, world: World, rng: random.Random) -> Ite
         )
         if failed:
             break
+    if failures or retry_failures:
+        yield exception_data(clock, "MvnExceptionData", retry_failures | failures, rng)
     if failures:
-        yield exception_data(clock, "MvnExceptionData", failures, rng)
         yield clock.event(
             "MvnOutputStyledText",
             0,
@@ -204,9 +212,14 @@ def _maven_tests(
     fails: bool,
     failures: dict[int, Failure],
     rng: random.Random,
+    script: BuildScript | None,
+    retry_failures: dict[int, Failure],
 ) -> Generator[Event, None, int | None]:
-    """Surefire's test events; returns the goal's failure id when a test failed."""
-    class_name = f"{group}.{module.replace('-', '')}.{module.title().replace('-', '')}Test"
+    """Surefire's test events; returns the goal's failure id when a test failed for good.
+
+    A `script`'s retried tests fail, then pass when surefire reruns them (each rerun its own
+    pair of events for the same class and name); their failures fail nothing."""
+    class_name = maven_test_class(group, module)
     class_id = long_id(rng)
     yield clock.event(
         "MvnTestStarted",
@@ -222,6 +235,11 @@ def _maven_tests(
     )
     names = rng.sample(_TEST_NAMES, rng.randint(2, len(_TEST_NAMES)))
     failing_name = rng.choice(names) if fails else None
+    retried: list[str] = []
+    if script is not None:
+        failing_name = next((name for _, name in script.failing_tests), None)
+        retried = [name for _, name in script.retried_tests]
+        names = list(dict.fromkeys([*retried, *names, *([failing_name] if failing_name else [])]))
     for name in names:
         test_id = long_id(rng)
         yield clock.event(
@@ -238,13 +256,14 @@ def _maven_tests(
         )
         clock.wait(1, 120)
         failure_id = None
-        if name == failing_name:
+        if name == failing_name or name in retried:
             failure_id = long_id(rng)
-            failures[failure_id] = Failure(
+            failure = Failure(
                 "org.opentest4j.AssertionFailedError",
                 "expected: <0.00> but was: <-12.50>",
                 ((class_name, name, f"{class_name.rsplit('.', 1)[1]}.java", 88),),
             )
+            (failures if name == failing_name else retry_failures)[failure_id] = failure
         yield clock.event(
             "MvnTestFinished",
             0,
@@ -255,6 +274,8 @@ def _maven_tests(
                 "failureId": failure_id,
             },
         )
+    for name in retried:
+        yield from _rerun(clock, goal_id, class_id, class_name, name, rng)
     yield clock.event(
         "MvnTestFinished",
         0,
@@ -281,3 +302,27 @@ def _maven_tests(
         ),
     )
     return goal_failure
+
+
+def maven_test_class(group: str, module: str) -> str:
+    """The test class surefire runs in `module` of a project whose group is `group`."""
+    return f"{group}.{module.replace('-', '')}.{module.title().replace('-', '')}Test"
+
+
+def _rerun(
+    clock: Clock, goal_id: int, class_id: int, class_name: str, name: str, rng: random.Random
+) -> Iterator[Event]:
+    """Surefire's rerun of a test that failed: a new execution, which passes."""
+    test_id = long_id(rng)
+    yield clock.event(
+        "MvnTestStarted",
+        1,
+        {"goalId": goal_id, "id": test_id, "name": name, "className": class_name,
+         "parent": class_id, "testType": "junit5"},
+    )
+    clock.wait(1, 120)
+    yield clock.event(
+        "MvnTestFinished",
+        0,
+        {"goalId": goal_id, "id": test_id, "outcome": "success", "failureId": None},
+    )

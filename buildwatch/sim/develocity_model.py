@@ -42,6 +42,8 @@ class BuildSummary:
     """For a big build, exactly how many events it has (padded with log lines); else 0."""
     exotic: bool
     """Carries event types and fields from a newer event model (the `unknown` fault)."""
+    script: BuildScript | None = None
+    """What fails in it, when a scenario decides (the triage world); else chance does."""
 
     @property
     def started_ms(self) -> int:
@@ -69,6 +71,28 @@ class BuildSummary:
             "toolVersion": self.tool_version,
             "agentVersion": self.agent_version,
         }
+
+
+@dataclass(frozen=True)
+class BuildScript:
+    """What fails in a scripted build. Tests are (class, method) pairs, run by the first
+    subproject (Gradle) or module (Maven), or (suite, case) pairs in a Bazel build, the suite
+    naming its test target."""
+
+    failing_tests: tuple[tuple[str, str], ...] = ()
+    """Fail every time they run: the build fails."""
+    retried_tests: tuple[tuple[str, str], ...] = ()
+    """Fail, then pass when run again in the same build (Gradle's test retry, surefire's
+    reruns); in a Bazel build, their targets' first attempt fails and the second passes."""
+    failing_work: str | None = None
+    """A Gradle task name: the last subproject's fails, and with it the build."""
+    failure_message: str | None = None
+    """The failure an npm build reports."""
+
+    @property
+    def fails(self) -> bool:
+        """Whether the build fails."""
+        return bool(self.failing_tests or self.failing_work or self.failure_message)
 
 
 class RawJson(str):

@@ -31,14 +31,13 @@ def npm_events(summary: BuildSummary, world: World, rng: random.Random) -> Itera
     yield from user_data(clock, summary, world, "Npm")
     clock.wait(summary.duration_ms // 2, summary.duration_ms)
     if summary.failed:
-        yield clock.event(
-            "NpmFailure",
-            0,
-            {
-                "message": "Command failed: jest --ci\n  ● CartSummary \u203a shows the discount line\n\n"
-                '    expect(received).toContain(expected)\n\n    Expected substring: "-10%"',
-            },
+        message = (
+            summary.script.failure_message
+            if summary.script is not None and summary.script.failure_message
+            else "Command failed: jest --ci\n  ● CartSummary \u203a shows the discount line\n\n"
+            '    expect(received).toContain(expected)\n\n    Expected substring: "-10%"'
         )
+        yield clock.event("NpmFailure", 0, {"message": message})
     yield clock.event(
         "NpmBuildFinished", 0, {"exitCode": 1 if summary.failed else 0, "signal": None}, advance=0
     )
