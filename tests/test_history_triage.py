@@ -131,3 +131,16 @@ def test_the_writer_stores_triage_records_in_its_thread(tmp_path: Path) -> None:
     opened = open_history(tmp_path / "history.sqlite3")
     assert opened.store.triage_runs() == [(build_run(1, NOW_MS), (FAILED_TASK,))]
     opened.store.close()
+
+
+def test_untriaged_builds_are_those_of_the_window_without_a_record_oldest_first(
+    store: HistoryStore,
+) -> None:
+    builds = [make_build(number, NOW_MS + number * 1000) for number in (1, 2, 3, 4)]
+    store.write(builds_batch(builds))
+    store.write(HistoryBatch(triage=[(build_run(3, NOW_MS + 3000), ())]))
+
+    untriaged = store.untriaged_builds(since_ms=NOW_MS + 2000)
+
+    assert [stored.build.build_id for stored in untriaged] == [builds[1].build_id,
+                                                                builds[3].build_id]

@@ -33,7 +33,8 @@ from buildwatch.cli.signals import Terminated, sigterm_interrupts
 from buildwatch.core.errors import BuildwatchError, ConfigError
 from buildwatch.core.log_redaction import configure_logging
 
-_COMMAND_MODULES = ("sim", "develocity", "buildbuddy", "auth", "config", "tui", "serve", "completion")
+_COMMAND_MODULES = (
+    "sim", "develocity", "buildbuddy", "failures", "auth", "config", "tui", "serve", "completion")
 
 EXIT_INTERRUPTED = 128 + signal.SIGINT
 EXIT_TERMINATED = 128 + signal.SIGTERM

@@ -12,7 +12,7 @@ import contextlib
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import get_args
@@ -191,13 +191,7 @@ class HistoryStore:
                 " ORDER BY published_ms DESC, seq DESC LIMIT ?",
                 (-1 if limit is None else limit,),
             )
-            return [
-                StoredBuild(
-                    Build(source=source, message_id=build_id),
-                    summary_from_json(summary) if summary is not None else None,
-                )
-                for build_id, source, summary in rows
-            ]
+            return _stored_builds(rows)
 
     def triage_runs(self, since_ms: int | None = None) -> list[TriageRecord]:
         """Every run whose failures were recorded, with them, oldest first (by publication or
@@ -239,6 +233,18 @@ class HistoryStore:
         with _reading(self.path):
             rows = self._db.execute("SELECT run_id FROM triage_runs WHERE source = ?", (source,))
             return {run_id for (run_id,) in rows}
+
+    def untriaged_builds(self, since_ms: int) -> list[StoredBuild]:
+        """The builds published at `since_ms` or later whose failures are not recorded yet,
+        oldest first, each with its summary if one is stored."""
+        with _reading(self.path):
+            rows = self._db.execute(
+                "SELECT build_id, source, summary FROM builds WHERE published_ms >= ?"
+                " AND NOT EXISTS (SELECT 1 FROM triage_runs WHERE source = 'develocity'"
+                " AND run_id = builds.build_id) ORDER BY published_ms, seq",
+                (since_ms,),
+            )
+            return _stored_builds(rows)
 
     def build_count(self) -> int:
         """How many builds the history holds."""
@@ -321,6 +327,17 @@ class HistoryStore:
             if cursor.rowcount < chunk:
                 break
         return deleted
+
+
+def _stored_builds(rows: Iterable[tuple[str, bytes, bytes | None]]) -> list[StoredBuild]:
+    """Rows of (build id, listing message, summary) as stored builds."""
+    return [
+        StoredBuild(
+            Build(source=source, message_id=build_id),
+            summary_from_json(summary) if summary is not None else None,
+        )
+        for build_id, source, summary in rows
+    ]
 
 
 def _write_triage(db: sqlite3.Connection, records: list[TriageRecord]) -> None:
