@@ -9,6 +9,10 @@ and a 500,000-event build loads with the screen responsive. The summary
 the monitor holds (read by the feed, or from the local history) heads the screen at once; without
 the server it is all there is, and the Summary tab says so.
 
+The worker never touches a widget: it posts messages the screen handles (the timer starts with
+the first events), and Textual delivers none to a screen being removed, whose widgets go before
+its workers are cancelled.
+
 Keys: `1`-`5` switch tabs (Summary, Tasks/Goals/Targets, Tests, Events, Console), `/` filters the
 table or event list of the current tab (or searches the log), Enter opens a task or test, Escape
 goes back, `q` quits.
@@ -24,6 +28,8 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal
+from textual.message import Message
+from textual.timer import Timer
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
 from buildwatch.core.backoff import RetryNotice
@@ -36,7 +42,7 @@ from buildwatch.core.develocity.detail import (
     outcome_rank,
 )
 from buildwatch.core.develocity.event_text import event_detail
-from buildwatch.core.develocity.models import Message
+from buildwatch.core.develocity.models import Message as StreamMessage
 from buildwatch.core.develocity.report import (
     WORK_NAMES,
     header_pairs,
@@ -52,7 +58,6 @@ from buildwatch.core.sanitize import sanitize, sanitize_line
 from buildwatch.tui.screens.drill_down import (
     FILTER_PLACEHOLDER,
     DrillDownScreen,
-    is_open,
     tab_bindings,
     waiting_note,
 )
@@ -151,6 +156,25 @@ class BuildScreen(DrillDownScreen):
         "work": "#work-table", "tests": "#tests-table", "events": "#event-list"}
     BINDINGS: ClassVar[list[BindingType]] = tab_bindings("build", TABS)
 
+    class Progress(Message, bubble=False):
+        """What the load is doing, for the progress line; `without_events`, when given, says why
+        the Summary tab shows only what the stored summary holds."""
+
+        def __init__(self, text: str, without_events: str | None = None) -> None:
+            super().__init__()
+            self.text = text
+            self.without_events = without_events
+
+    class EventsArrived(Message, bubble=False):
+        """The first events are reduced: they show at once, the rest at the timer's pace."""
+
+    class LoadEnded(Message, bubble=False):
+        """The event stream was read to its end, or stopped by `error`."""
+
+        def __init__(self, error: str | None = None) -> None:
+            super().__init__()
+            self.error = error
+
     def __init__(self, build_id: str) -> None:
         super().__init__()
         self.build_id = build_id
@@ -162,6 +186,9 @@ class BuildScreen(DrillDownScreen):
         self._header_shown = Text()
         self._progress_shown = "connecting…"
         self._flushed_count = 0
+        self._flusher: Timer | None = None
+        self._arrival_told = False
+        """Whether the worker has said that the first events arrived."""
         self._pause_at = 0.0
 
     def compose(self) -> ComposeResult:
@@ -202,18 +229,18 @@ class BuildScreen(DrillDownScreen):
         client = shared.develocity
         if client is None:
             if self.build_id not in shared.store.builds:
-                self._progress("Develocity is not configured")
+                self.post_message(self.Progress("Develocity is not configured"))
                 return
-            self._progress("offline — from the history: the events need the server")
-            self._show_without_events("Offline: this build comes from the local history.")
+            self.post_message(self.Progress(
+                "offline — from the history: the events need the server",
+                without_events="Offline: this build comes from the local history."))
             return
         if shared.store.develocity.showing_history and self.build_id in shared.store.builds:
-            self._progress("connecting… (Develocity has not answered yet)")
-            self._show_without_events(
-                "Develocity has not answered yet: until it does, this is what the local history "
-                "holds.")
+            self.post_message(self.Progress(
+                "connecting… (Develocity has not answered yet)",
+                without_events="Develocity has not answered yet: until it does, this is what the "
+                               "local history holds."))
         self._pause_at = monotonic() + WORK_S
-        flusher = self.set_interval(FLUSH_S, self._flush_arrived)
         try:
             # However long the server is away, the load waits while the screen is open. The
             # stream is closed as the screen closes, even while a batch is being reduced.
@@ -224,17 +251,11 @@ class BuildScreen(DrillDownScreen):
                 async for batch in batches:
                     await self._take(batch)
         except BuildwatchError as error:
-            self._flush()
-            self._progress(f"stopped: {error}")
-            if not self.detail.events:
-                self._show_without_events(sanitize_line(f"The events could not be read: {error}"))
+            self.post_message(self.LoadEnded(str(error)))
             return
-        finally:
-            flusher.stop()
-        self.loaded = True
-        self._flush()
+        self.post_message(self.LoadEnded())
 
-    async def _take(self, batch: list[Message]) -> None:
+    async def _take(self, batch: list[StreamMessage]) -> None:
         """Reduce a batch of events, pausing whenever loading has held the event loop `WORK_S`.
 
         Reducing holds the event loop, and so does reading while bytes keep arriving. A key or
@@ -245,13 +266,33 @@ class BuildScreen(DrillDownScreen):
         """
         for start in range(0, len(batch), SLICE):
             self.detail.add(batch[start:start + SLICE])
-            first = not self._flushed_count
+            first = not self._arrival_told
             if first:
-                # The first events show at once; the rest at the timer's pace.
-                self._flush()
+                self._arrival_told = True
+                self.post_message(self.EventsArrived())
             if first or monotonic() >= self._pause_at:
                 await self.wait_for_refresh()
                 self._pause_at = monotonic() + WORK_S
+
+    def on_build_screen_progress(self, message: Progress) -> None:
+        self._progress(message.text)
+        if message.without_events is not None:
+            self._show_without_events(message.without_events)
+
+    def on_build_screen_events_arrived(self, _: EventsArrived) -> None:
+        self._flush()
+        self._flusher = self.set_interval(FLUSH_S, self._flush_arrived)
+
+    def on_build_screen_load_ended(self, message: LoadEnded) -> None:
+        if self._flusher is not None:
+            self._flusher.stop()
+        self.loaded = message.error is None
+        self._flush()
+        if message.error is not None:
+            self._progress(f"stopped: {message.error}")
+            if not self.detail.events:
+                self._show_without_events(
+                    sanitize_line(f"The events could not be read: {message.error}"))
 
     def _flush_arrived(self) -> None:
         """Show the events that arrived since the last flush, if any did."""
@@ -259,8 +300,6 @@ class BuildScreen(DrillDownScreen):
             self._flush()
 
     def _flush(self) -> None:
-        if not is_open(self):
-            return
         detail = self.detail
         self._flushed_count = len(detail.events)
         work_name = WORK_NAMES.get(detail.tool_type or "", "Tasks")
@@ -290,7 +329,7 @@ class BuildScreen(DrillDownScreen):
 
     def _waiting(self, notice: RetryNotice) -> None:
         """Say what the load waits for, and how long it has been trying."""
-        self._progress(waiting_note(notice))
+        self.post_message(self.Progress(waiting_note(notice)))
 
     def _stored_summary(self) -> BuildSummary | None:
         entry = services(self.app).store.builds.get(self.build_id)
@@ -298,8 +337,7 @@ class BuildScreen(DrillDownScreen):
 
     def _show_without_events(self, why: str) -> None:
         """Replace the Summary tab's "loading" with what the stored summary holds."""
-        if is_open(self):
-            self._show_summary(stored_summary_text(self._stored_summary(), why))
+        self._show_summary(stored_summary_text(self._stored_summary(), why))
 
     def _show_summary(self, text: str) -> None:
         """Put `text` in the Summary tab in place of what it showed, if it differs."""
@@ -319,8 +357,6 @@ class BuildScreen(DrillDownScreen):
             self.query_one("#build-header", Static).update(header)
 
     def _progress(self, text: str) -> None:
-        if not is_open(self):
-            return
         shown = sanitize(text)
         width_changed = len(shown) != len(self._progress_shown)
         self._progress_shown = shown

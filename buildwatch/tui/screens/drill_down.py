@@ -7,7 +7,7 @@ which tabs hold a filterable widget (`FILTERABLE`: tab id -> selector); every ot
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Protocol
+from typing import ClassVar, Protocol
 
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -39,12 +39,6 @@ def waiting_note(notice: RetryNotice) -> str:
     been trying."""
     attempt = f"attempt {notice.failures}, " if notice.failures else ""
     return f"waiting ({attempt}again in {notice.delay_s:.0f}s): {notice.cause}"
-
-
-def is_open(screen: Screen[Any]) -> bool:
-    """Whether the screen is still on the stack: a worker must not touch a closing screen's
-    widgets, which are removed before its workers are cancelled."""
-    return screen in screen.app.screen_stack
 
 
 def tab_bindings(prefix: str, tabs: tuple[str, ...]) -> list[BindingType]:

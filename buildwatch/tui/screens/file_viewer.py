@@ -4,6 +4,10 @@ Text is highlighted by its name (test.xml, sources; logs stay plain with error j
 shown as a hex dump. The download streams into the view and stops at `Preview.limit`, so a huge
 artifact shows its first screen at once and never fills the memory; `s` saves it whole. `D`
 deletes it from the cache after an explicit confirmation.
+
+The download and the delete never touch a widget: they post messages the screen handles, and
+Textual delivers none to a screen being removed, whose widgets go before its workers are
+cancelled (the delete, an app worker, runs on).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -25,7 +30,6 @@ from buildwatch.core.errors import BuildwatchError
 from buildwatch.core.file_preview import Preview
 from buildwatch.core.sanitize import sanitize_line
 from buildwatch.tui.screens.confirm_delete import confirm_and_delete
-from buildwatch.tui.screens.drill_down import is_open
 from buildwatch.tui.screens.save_as import SaveAsScreen
 from buildwatch.tui.services import services
 from buildwatch.tui.widgets.breadcrumb import Breadcrumb
@@ -46,6 +50,28 @@ class FileViewerScreen(Screen[None]):
         Binding("q", "app.quit", "Quit", id="screen.quit"),
         Binding("D", "delete", "Delete from cache", id="file.delete"),
     ]
+
+    class Arrived(Message, bubble=False):
+        """More of the preview."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    class Ended(Message, bubble=False):
+        """The download ended: `rest` ends the preview, and `state` says how it ended."""
+
+        def __init__(self, rest: str, state: str) -> None:
+            super().__init__()
+            self.rest = rest
+            self.state = state
+
+    class DeleteAnswered(Message, bubble=False):
+        """The delete succeeded, or failed with `error`."""
+
+        def __init__(self, error: str | None) -> None:
+            super().__init__()
+            self.error = error
 
     def __init__(self, file: File, *, on_deleted: Callable[[str], None] | None = None,
                  preview_limit: int | None = None) -> None:
@@ -74,41 +100,41 @@ class FileViewerScreen(Screen[None]):
     async def _load(self) -> None:
         client = services(self.app).buildbuddy
         if client is None:
-            self._set_state("BuildBuddy is not configured")
+            self.post_message(self.Ended("", "BuildBuddy is not configured"))
             return
-        panel = self.query_one(LogPanel)
         preview = self._preview
 
         def show(data: bytes) -> None:
-            if not is_open(self):
-                raise _PreviewFull
             text = preview.feed(data)
             if text:
-                panel.append(text)
+                self.post_message(self.Arrived(text))
             if preview.full:
                 raise _PreviewFull
 
         try:
             await client.get_file(self.file.uri, show)
         except _PreviewFull:
-            if not is_open(self):
-                return
-            panel.append(preview.finish())
-            self._set_state(f"showing the first {size_text(preview.limit)}; s saves it whole")
+            self.post_message(self.Ended(
+                preview.finish(), f"showing the first {size_text(preview.limit)}; s saves it whole"))
             return
         except BuildwatchError as error:
-            panel.append(preview.finish())
-            self._set_state(f"download failed: {error}")
+            self.post_message(self.Ended(preview.finish(), f"download failed: {error}"))
             return
-        panel.append(preview.finish())
         blob = BlobUri.parse(self.file.uri)
         checked = f", {blob.digest_function} verified" if blob.digest_function else ""
-        self._set_state(f"complete{checked}")
+        self.post_message(self.Ended(preview.finish(), f"complete{checked}"))
+
+    def on_file_viewer_screen_arrived(self, message: Arrived) -> None:
+        self.query_one(LogPanel).append(message.text)
+
+    def on_file_viewer_screen_ended(self, message: Ended) -> None:
+        if message.rest:
+            self.query_one(LogPanel).append(message.rest)
+        self._set_state(message.state)
 
     def _set_state(self, state: str) -> None:
         self._state = state
-        if is_open(self):
-            self._show_header()
+        self._show_header()
 
     def _show_header(self) -> None:
         file, preview = self.file, self._preview
@@ -158,16 +184,21 @@ class FileViewerScreen(Screen[None]):
         confirm_and_delete(self.app, client, self.file.uri, self._deleted)
 
     def _deleted(self, error: str | None) -> None:
+        """Told by the delete, an app worker, which may end after the screen has closed."""
         if error is not None:
             self.app.notify(f"delete failed: {error}", severity="error", markup=False)
-            self._set_state(f"delete failed: {error}")
+        else:
+            self.app.notify(f"deleted {self.name_shown} from the cache", markup=False)
+            if self._on_deleted is not None:
+                self._on_deleted(self.file.uri)
+        self.post_message(self.DeleteAnswered(error))
+
+    def on_file_viewer_screen_delete_answered(self, message: DeleteAnswered) -> None:
+        if message.error is not None:
+            self._set_state(f"delete failed: {message.error}")
             return
         self.deleted = True
-        self.app.notify(f"deleted {self.name_shown} from the cache", markup=False)
-        if is_open(self):
-            self._show_header()
-        if self._on_deleted is not None:
-            self._on_deleted(self.file.uri)
+        self._show_header()
 
     def action_back(self) -> None:
         """Clear the search if there is one, else go back to the invocation."""

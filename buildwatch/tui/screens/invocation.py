@@ -5,6 +5,9 @@ log; they are cancelled when the screen closes, and until then wait out a server
 saying so. The state the monitor holds (polled, or from the local history) shows at once;
 without a server it is all there is, and the header says so.
 
+The workers never touch a widget: they post messages the screen handles, and Textual delivers
+none to a screen being removed, whose widgets go before its workers are cancelled.
+
 Keys: `1`-`3` switch tabs (Targets, Actions, Log), `l` jumps to the log, `/` filters the current
 table, Enter on a target lists its actions, Enter on a file opens it, `a` lists every action, `D`
 deletes the file under the cursor from the cache, Escape goes back, `q` quits.
@@ -18,6 +21,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
 from buildwatch.core.backoff import RetryNotice
@@ -38,7 +42,6 @@ from buildwatch.tui.screens.confirm_delete import confirm_and_delete
 from buildwatch.tui.screens.drill_down import (
     FILTER_PLACEHOLDER,
     DrillDownScreen,
-    is_open,
     tab_bindings,
     waiting_note,
 )
@@ -108,6 +111,61 @@ class InvocationScreen(DrillDownScreen):
         *tab_bindings("invocation", TABS),
     ]
 
+    class Polled(Message, bubble=False):
+        """The server's invocation and its targets' rows; once it has `finished`, they are
+        final."""
+
+        def __init__(self, invocation: Invocation, rows: list[TargetRow], finished: bool) -> None:
+            super().__init__()
+            self.invocation = invocation
+            self.rows = rows
+            self.finished = finished
+
+    class WatchNote(Message, bubble=False):
+        """Why the header shows what it shows: what the poll waits for, why it stopped, or that
+        the server is not there."""
+
+        def __init__(self, note: str) -> None:
+            super().__init__()
+            self.note = note
+
+    class LogChanged(Message, bubble=False):
+        """The log's state line says `state`; `text`, if any, is more of the log, and `complete`
+        says it has ended."""
+
+        def __init__(self, state: str, text: str = "", complete: bool = False) -> None:
+            super().__init__()
+            self.state = state
+            self.text = text
+            self.complete = complete
+
+    class ActionsArrived(Message, bubble=False):
+        """An action's rows for the Actions table, from the listing numbered `listing`."""
+
+        def __init__(self, listing: int, rows: list[FileRow]) -> None:
+            super().__init__()
+            self.listing = listing
+            self.rows = rows
+
+    class ActionsEnded(Message, bubble=False):
+        """The listing numbered `listing` of `what` ended with `count` actions, or was stopped
+        by `error`."""
+
+        def __init__(self, listing: int, what: str, count: int, error: str | None = None
+                     ) -> None:
+            super().__init__()
+            self.listing = listing
+            self.what = what
+            self.count = count
+            self.error = error
+
+    class FileDeleted(Message, bubble=False):
+        """The file with this URI was deleted from the cache."""
+
+        def __init__(self, uri: str) -> None:
+            super().__init__()
+            self.uri = uri
+
     def __init__(self, invocation_id: str) -> None:
         super().__init__()
         self.invocation_id = invocation_id
@@ -122,6 +180,9 @@ class InvocationScreen(DrillDownScreen):
         self.deleted: set[str] = set()
         self.targets: dict[str, TargetRow] = {}
         self.files: dict[str, FileRow] = {}
+        self._listing = 0
+        """The number of the Actions table's listing: a listing replaced by the next one may
+        have posted rows the screen has not handled yet, and they must not show."""
 
     def compose(self) -> ComposeResult:
         yield Breadcrumb()
@@ -151,20 +212,22 @@ class InvocationScreen(DrillDownScreen):
     async def _watch(self) -> None:
         shared = services(self.app).buildbuddy
         if shared is None:
-            self._header_note(OFFLINE_NOTE if self.stored else "BuildBuddy is not configured")
+            self.post_message(
+                self.WatchNote(OFFLINE_NOTE if self.stored else "BuildBuddy is not configured"))
             return
         # However long the server is away, the screen waits for it while it is open; only a
         # refused key, an unknown invocation or an unreadable answer stop it.
         client = shared.until_cancelled(self._header_waiting)
         if self.stored is not None and services(self.app).store.buildbuddy.showing_history:
-            self._header_note("BuildBuddy has not answered yet — as last seen, from the history")
+            self.post_message(self.WatchNote(
+                "BuildBuddy has not answered yet — as last seen, from the history"))
         while True:
             try:
                 invocation = None
                 async for found in client.invocations(invocation_id=self.invocation_id):
                     invocation = found
                 if invocation is None:
-                    self._header_note("no such invocation")
+                    self.post_message(self.WatchNote("no such invocation"))
                     return
                 # The invocation is asked first, so that once it has finished these targets
                 # are final and those left BUILDING show as not built.
@@ -173,60 +236,66 @@ class InvocationScreen(DrillDownScreen):
                         async for target in client.targets(self.invocation_id)]
             except BuildwatchError as error:
                 unanswered = self.invocation is None and self.stored is not None
-                self._header_note(f"stopped: {error}" + (
-                    f" — showing the stored state; {NEEDS_SERVER}" if unanswered else ""))
+                self.post_message(self.WatchNote(f"stopped: {error}" + (
+                    f" — showing the stored state; {NEEDS_SERVER}" if unanswered else "")))
                 return
-            if not is_open(self):
-                return
-            # Targets that change while the invocation runs are marked; the first load is not.
-            first_poll = self.invocation is None
-            self.invocation = invocation
-            self.targets.update((row.key, row) for row in rows)
-            self._show_header()
-            self.query_one("#targets-table", LiveTable).upsert_rows(
-                map(target_table_row, rows), highlight=not first_poll)
+            self.post_message(self.Polled(invocation, rows, finished))
             if finished:
-                self.finished = True
                 return
             await asyncio.sleep(POLL_S)
 
     async def _follow_log(self) -> None:
         shared = services(self.app).buildbuddy
-        panel = self.query_one("#invocation-log", LogPanel)
         if shared is None:
-            panel.set_state("offline: the log needs the server")
+            self.post_message(self.LogChanged("offline: the log needs the server"))
             return
         client = shared.until_cancelled(self._log_waiting)
         # The lines the server still redraws (Bazel's progress) go to the status line, not
         # into the log once per poll.
         assembler = LogAssembler()
-        panel.set_state("loading")
+        self.post_message(self.LogChanged("loading"))
         try:
             async for chunk in client.log(self.invocation_id, follow=True):
-                if not is_open(self):
-                    return
-                panel.append(assembler.add(chunk))
+                text = assembler.add(chunk)
                 running = " · ".join(filter(None, ("invocation running", assembler.progress)))
-                panel.set_state(running if chunk.live else "loading")
+                self.post_message(self.LogChanged(running if chunk.live else "loading", text))
         except BuildwatchError as error:
-            panel.set_state(f"stopped: {error}")
+            self.post_message(self.LogChanged(f"stopped: {error}"))
             return
-        panel.append(assembler.finish())
-        self.log_complete = True
-        panel.set_state("complete")
+        self.post_message(self.LogChanged("complete", assembler.finish(), complete=True))
 
     def _header_waiting(self, notice: RetryNotice) -> None:
         """Say in the header what the invocation's load waits for."""
         note = waiting_note(notice)
+        # `invocation` is set as the screen handles a poll's answer, long before the next poll.
         if self.invocation is None and self.stored is not None:
             # Until the server answers, the header is the stored state: say so first.
             note = f"as last seen, from the history · {note}"
-        self._header_note(note)
+        self.post_message(self.WatchNote(note))
 
     def _log_waiting(self, notice: RetryNotice) -> None:
         """Say in the log's state line what the log waits for."""
-        if is_open(self):
-            self.query_one("#invocation-log", LogPanel).set_state(waiting_note(notice))
+        self.post_message(self.LogChanged(waiting_note(notice)))
+
+    def on_invocation_screen_polled(self, message: Polled) -> None:
+        # Targets that change while the invocation runs are marked; the first load is not.
+        first_poll = self.invocation is None
+        self.invocation = message.invocation
+        self.targets.update((row.key, row) for row in message.rows)
+        self._show_header()
+        self.query_one("#targets-table", LiveTable).upsert_rows(
+            map(target_table_row, message.rows), highlight=not first_poll)
+        self.finished = message.finished
+
+    def on_invocation_screen_watch_note(self, message: WatchNote) -> None:
+        self._header_note(message.note)
+
+    def on_invocation_screen_log_changed(self, message: LogChanged) -> None:
+        panel = self.query_one("#invocation-log", LogPanel)
+        if message.text:
+            panel.append(message.text)
+        self.log_complete = message.complete
+        panel.set_state(message.state)
 
     def _show_header(self, note: str | None = None) -> None:
         """The invocation's header (the server's answer, else the stored state), and `note`
@@ -244,58 +313,76 @@ class InvocationScreen(DrillDownScreen):
         self.query_one("#invocation-header", Static).update(text)
 
     def _header_note(self, note: str) -> None:
-        if not is_open(self):
-            return
         if self.invocation is not None or self.stored is not None:
             self._show_header(note)
             return
         self.query_one("#invocation-header", Static).update(
             Text(sanitize_line(f"invocation {self.invocation_id}: {note}")))
 
-    async def _load_actions(self, target_id: str | None, label: str) -> None:
-        client = services(self.app).buildbuddy
-        table = self.query_one("#actions-table", LiveTable)
-        table.clear()
-        self.files.clear()
-        title = self.query_one("#actions-title", Static)
+    def _list_actions(self, target_id: str | None, label: str) -> None:
+        """Show the actions of a target (of the whole invocation when `target_id` is None) in
+        the Actions table, in place of those it shows."""
+        self._listing += 1
         what = f"Actions of {label}" if target_id else "All actions"
-        title.update(Text(f"{what} (loading…)"))
+        self.query_one("#actions-table", LiveTable).clear()
+        self.files.clear()
+        self.query_one("#actions-title", Static).update(Text(f"{what} (loading…)"))
+        self.run_worker(self._load_actions(self._listing, target_id, what), group="actions",
+                        exclusive=True, exit_on_error=False)
+        self.action_show_tab("actions")
+
+    async def _load_actions(self, listing: int, target_id: str | None, what: str) -> None:
+        client = services(self.app).buildbuddy
         if client is None:
             return
         count = 0
         try:
             async for action in client.actions(self.invocation_id, target_id=target_id):
-                if not is_open(self):
-                    return
-                rows = file_rows(action)
                 count += 1
-                self.files.update((row.key, row) for row in rows)
-                table.upsert_rows((file_table_row(row, self._is_deleted(row)) for row in rows),
-                                  highlight=False)
+                self.post_message(self.ActionsArrived(listing, file_rows(action)))
         except BuildwatchError as error:
-            title.update(Text(sanitize_line(f"{what}: {error}")))
+            self.post_message(self.ActionsEnded(listing, what, count, str(error)))
             return
-        title.update(Text(f"{what}: {count} actions, {len(self.files)} rows"
-                          " (Enter opens a file, D deletes it, a lists all)"))
+        self.post_message(self.ActionsEnded(listing, what, count))
+
+    def on_invocation_screen_actions_arrived(self, message: ActionsArrived) -> None:
+        if message.listing != self._listing:
+            return
+        rows = message.rows
+        self.files.update((row.key, row) for row in rows)
+        self.query_one("#actions-table", LiveTable).upsert_rows(
+            (file_table_row(row, self._is_deleted(row)) for row in rows), highlight=False)
+
+    def on_invocation_screen_actions_ended(self, message: ActionsEnded) -> None:
+        if message.listing != self._listing:
+            return
+        what, title = message.what, self.query_one("#actions-title", Static)
+        if message.error is not None:
+            title.update(Text(sanitize_line(f"{what}: {message.error}")))
+        else:
+            title.update(Text(f"{what}: {message.count} actions, {len(self.files)} rows"
+                              " (Enter opens a file, D deletes it, a lists all)"))
 
     def _is_deleted(self, row: FileRow) -> bool:
         return row.file is not None and row.file.uri in self.deleted
 
     def mark_deleted(self, uri: str) -> None:
-        """Show the file with this URI as deleted."""
+        """Show the file with this URI as deleted. A delete runs on as an app worker, so this
+        may come once the screen has closed: it then does nothing."""
+        self.post_message(self.FileDeleted(uri))
+
+    def on_invocation_screen_file_deleted(self, message: FileDeleted) -> None:
+        uri = message.uri
         self.deleted.add(uri)
         marked = [row for row in self.files.values() if row.file is not None and row.file.uri == uri]
-        if marked and is_open(self):
+        if marked:
             self.query_one("#actions-table", LiveTable).upsert_rows(
                 (file_table_row(row, True) for row in marked), highlight=False)
 
     def on_live_table_row_activated(self, event: LiveTable.RowActivated) -> None:
         if event.table.id == "targets-table":
             target = self.targets.get(event.row_key)
-            self.run_worker(self._load_actions(event.row_key, target.label if target else ""),
-                            group="actions",
-                            exclusive=True, exit_on_error=False)
-            self.action_show_tab("actions")
+            self._list_actions(event.row_key, target.label if target else "")
         elif event.table.id == "actions-table":
             row = self.files.get(event.row_key)
             if row is not None and row.file is not None:
@@ -303,9 +390,7 @@ class InvocationScreen(DrillDownScreen):
 
     def action_all_actions(self) -> None:
         """List every action of the invocation."""
-        self.run_worker(self._load_actions(None, ""), group="actions", exclusive=True,
-                        exit_on_error=False)
-        self.action_show_tab("actions")
+        self._list_actions(None, "")
 
     def action_delete_file(self) -> None:
         """Delete the file under the cursor of the Actions table from the cache."""
