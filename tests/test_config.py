@@ -7,13 +7,18 @@ from pathlib import Path
 import pytest
 
 from buildwatch.core.config import (
+    BuildBuddySettings,
+    DevelocitySettings,
     Profile,
+    ProfileSettings,
     UiPreferences,
+    WatchSettings,
     config_path,
     load_config,
     normalize_base_url,
 )
 from buildwatch.core.errors import ConfigError
+from buildwatch.core.toml_schema import dotted, settings
 
 FULL = """\
 default_profile = "work"
@@ -28,7 +33,6 @@ url = "https://buildbuddy.example.com"
 
 [profiles.work.watch]
 commits = ["4f2a9c1"]
-repos = ["github.com/acme/app"]
 
 [profiles.work.ui]
 backfill_minutes = 15
@@ -59,12 +63,11 @@ def test_every_setting_of_a_profile_is_read(tmp_path: Path) -> None:
 
     assert profile == Profile(
         name="work",
-        develocity_url="https://develocity.example.com/prefix",
-        develocity_api_version=1,
-        develocity_auth="basic",
-        buildbuddy_url="https://buildbuddy.example.com",
-        watched_commits=("4f2a9c1",),
-        watched_repos=("github.com/acme/app",),
+        develocity=DevelocitySettings(
+            url="https://develocity.example.com/prefix", api_version=1, auth="basic"
+        ),
+        buildbuddy=BuildBuddySettings(url="https://buildbuddy.example.com"),
+        watch=WatchSettings(commits=("4f2a9c1",)),
         ui=UiPreferences(
             backfill_minutes=15,
             poll_interval_seconds=2.0,
@@ -252,3 +255,42 @@ def test_custom_value_names_must_be_a_list_of_strings(tmp_path: Path) -> None:
     message = load_error(tmp_path, '[profiles.work.custom_values]\ncommit = "My SHA"\n')
 
     assert "profiles.work.custom_values.commit" in message
+
+
+def test_a_float_is_not_taken_for_a_version_number(tmp_path: Path) -> None:
+    message = load_error(tmp_path, "[profiles.work.develocity]\napi_version = 2.0\n")
+
+    assert message.endswith(":2:1: profiles.work.develocity.api_version must be 1 or 2")
+
+
+def test_a_profile_that_is_not_a_table_is_refused(tmp_path: Path) -> None:
+    message = load_error(tmp_path, "[profiles]\nwork = 3\n")
+
+    assert message.endswith(":2:1: profiles.work must be a table, not an integer")
+
+
+def test_a_blank_key_binding_is_refused_with_what_a_binding_looks_like(tmp_path: Path) -> None:
+    message = load_error(tmp_path, '[profiles.work.ui.keys]\n"main.watch" = " "\n')
+
+    assert message.endswith(
+        ':2:1: profiles.work.ui.keys.main.watch must be keys like "w" or "w,ctrl+w"'
+    )
+
+
+WRONG_VALUES = ['"text"', "3", "2.5", "true", "[1]", "{ a = 1 }", "1979-05-27T07:32:00"]
+
+
+@pytest.mark.parametrize("value", WRONG_VALUES)
+@pytest.mark.parametrize(
+    "setting", [setting.key for setting in settings(ProfileSettings)], ids=dotted
+)
+def test_any_value_of_any_setting_is_read_or_refused_at_its_line(
+    tmp_path: Path, setting: tuple[str, ...], value: str
+) -> None:
+    *table, name = setting
+    text = f"[profiles.work.{'.'.join(table)}]\n{name} = {value}\n"
+    try:
+        load_config(write(tmp_path, text))
+    except ConfigError as error:
+        assert str(error).startswith(f"{tmp_path / 'config.toml'}:2:1: ")
+        assert f"profiles.work.{dotted(setting)}" in str(error)

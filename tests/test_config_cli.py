@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
 import pytest
 
 from buildwatch.cli import main
-from buildwatch.core.config import load_config, parse_config
+from buildwatch.core.config import ProfileSettings, load_config, parse_config
+from buildwatch.core.toml_schema import settings
 
 PROFILE = """\
 default_profile = "work"
@@ -17,8 +19,8 @@ default_profile = "work"
 url = "https://develocity.example.com"
 auth = "basic"
 
-[profiles.work.watch]
-repos = ["github.com/acme/app", "quote\\"d"]
+[profiles.work.custom_values]
+repository = ["Repo URL", "quote\\"d"]
 
 [profiles.work.ui]
 notify_on = ["failed", "succeeded"]
@@ -57,6 +59,25 @@ def test_config_show_prints_toml_that_reads_back_as_the_same_profile(
 
     shown = capsys.readouterr().out
     assert parse_config(shown, config_file).profile("work") == load_config().profile("work")
+
+
+def test_config_show_prints_every_setting_of_the_schema_at_its_default(
+    config_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["config", "show"]) == 0
+
+    shown = capsys.readouterr().out
+    sections = {
+        header: body.rstrip("\n").split("\n")
+        for header, body in re.findall(r"^\[profiles\.default\.(.+)\]\n((?:.+\n?)*)", shown, re.M)
+    }
+    for setting in settings(ProfileSettings):
+        *table, name = setting.key
+        if isinstance(setting.default, dict):  # a table of its own: an example of one entry
+            assert sections[".".join(setting.key)][0].startswith("# "), setting.key
+        else:
+            assert any(line.startswith((f"{name} = ", f"# {name} = "))
+                       for line in sections[".".join(table)]), setting.key
 
 
 def test_config_show_marks_a_missing_file_and_shows_the_defaults(
@@ -135,14 +156,29 @@ def test_an_unknown_profile_on_the_command_line_is_an_error(
     assert "no profile 'laptop'" in capsys.readouterr().err
 
 
-def test_config_show_lists_a_profiles_own_custom_value_names(
-    config_file: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("written", "shown_table"),
+    [
+        pytest.param(
+            '[profiles.work.custom_values]\ncommit = ["My SHA"]\n',
+            '[profiles.work.custom_values]\ncommit = ["My SHA"]\nbranch = []\n',
+            id="custom value names",
+        ),
+        pytest.param(
+            '[profiles.work.ui.keys]\n"main.watch" = "x,ctrl+w"\n',
+            '[profiles.work.ui.keys]\n"main.watch" = "x,ctrl+w"\n',
+            id="key bindings",
+        ),
+    ],
+)
+def test_config_show_lists_a_profiles_own_table_as_toml_that_reads_back(
+    config_file: Path, capsys: pytest.CaptureFixture[str], written: str, shown_table: str
 ) -> None:
     config_file.parent.mkdir()
-    config_file.write_text('[profiles.work.custom_values]\ncommit = ["My SHA"]\n')
+    config_file.write_text(written)
 
     assert main(["config", "show", "--profile", "work"]) == 0
 
     shown = capsys.readouterr().out
-    assert '[profiles.work.custom_values]\ncommit = ["My SHA"]\nbranch = []\n' in shown
+    assert shown_table in shown
     assert parse_config(shown, config_file).profile("work") == load_config().profile("work")

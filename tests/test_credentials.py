@@ -16,7 +16,7 @@ from keyring_backend import (
     TempDirKeyring,
 )
 
-from buildwatch.core.config import Profile
+from buildwatch.core.config import DevelocitySettings, Profile
 from buildwatch.core.connection import DEFAULT_BUILDBUDDY_URL
 from buildwatch.core.credentials import (
     ConnectionOverrides,
@@ -34,7 +34,7 @@ from buildwatch.core.secrets import Secret
 
 URL = "https://develocity.example.com"
 CANARY = "canary-token-3f9c1e7a55d2"
-PROFILE = Profile(name="work", develocity_url=URL)
+PROFILE = Profile(name="work", develocity=DevelocitySettings(url=URL))
 
 Install = Callable[[keyring.backend.KeyringBackend], None]
 
@@ -144,7 +144,7 @@ def test_without_any_develocity_url_the_error_says_where_to_set_one() -> None:
 
 
 def test_the_api_version_override_beats_the_profile() -> None:
-    profile = Profile(develocity_url=URL, develocity_api_version=1)
+    profile = Profile(develocity=DevelocitySettings(url=URL, api_version=1))
 
     assert develocity_connection(profile).api_version == 1
     assert develocity_connection(profile, ConnectionOverrides(api_version=2)).api_version == 2

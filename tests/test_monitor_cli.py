@@ -71,7 +71,7 @@ def test_the_config_can_rebind_keys_and_ask_for_the_bell() -> None:
     )
     ui = config.profile().ui
     assert ui.bell
-    assert ui.keys == (("main.watch", "x,ctrl+w"),)
+    assert ui.keys == {"main.watch": "x,ctrl+w"}
 
 
 def test_a_key_binding_that_is_not_a_string_is_a_config_error() -> None:

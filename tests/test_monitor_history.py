@@ -16,7 +16,12 @@ from test_monitor_store import START_MS, build, invocation, new_store, summary
 
 from buildwatch.cli import build_parser
 from buildwatch.cli.tui import monitor_settings, simulator_settings
-from buildwatch.core.config import Profile, UiPreferences
+from buildwatch.core.config import (
+    BuildBuddySettings,
+    DevelocitySettings,
+    Profile,
+    UiPreferences,
+)
 from buildwatch.core.connection import DevelocityConnection
 from buildwatch.core.develocity.client import DevelocityClient
 from buildwatch.core.develocity.models import Build
@@ -199,6 +204,9 @@ async def test_builds_replayed_with_a_stored_summary_are_neither_read_nor_record
     assert history.summarised == newest
 
 
+GE = Profile(develocity=DevelocitySettings(url="https://ge.example.com"))
+
+
 def parsed(*argv: str) -> argparse.Namespace:
     return build_parser().parse_args(list(argv))
 
@@ -207,25 +215,25 @@ def test_the_monitor_resumes_from_the_history_of_its_server(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv(STATE_DIR_ENV, str(tmp_path))
-    settings = monitor_settings(parsed(), Profile(develocity_url="https://ge.example.com"))
+    settings = monitor_settings(parsed(), GE)
 
     assert settings.resume and not settings.offline
     assert settings.history is not None and settings.history.is_relative_to(tmp_path)
 
 
 def test_an_explicit_since_wins_over_the_resume_point() -> None:
-    settings = monitor_settings(parsed("--since", "2h"),
-                                Profile(develocity_url="https://ge.example.com"))
+    settings = monitor_settings(parsed("--since", "2h"), GE)
     assert not settings.resume
 
 
 def test_offline_is_an_option_of_the_bare_command() -> None:
-    settings = monitor_settings(parsed("--offline"), Profile(develocity_url="https://ge.example.com"))
+    settings = monitor_settings(parsed("--offline"), GE)
     assert settings.offline
 
 
 def test_the_stored_rows_link_to_the_configured_servers_before_any_connection() -> None:
-    profile = Profile(develocity_url="https://ge.example.com", buildbuddy_url="https://bb.example.com")
+    profile = Profile(develocity=DevelocitySettings(url="https://ge.example.com"),
+                      buildbuddy=BuildBuddySettings(url="https://bb.example.com"))
     for argv in ((), ("--offline",)):
         session = MonitorSession(monitor_settings(parsed(*argv), profile), new_store())
         assert session.develocity_url == "https://ge.example.com"

@@ -239,7 +239,7 @@ async def test_q_quits(sim: SimulatorThread) -> None:
 
 
 async def test_a_keymap_from_the_config_rebinds_a_key(sim: SimulatorThread) -> None:
-    app = app_on(sim, ui=UiPreferences(keys=(("main.watch", "x"),)))
+    app = app_on(sim, ui=UiPreferences(keys={"main.watch": "x"}))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("x")
         assert isinstance(app.screen, WatchCommitScreen)

@@ -100,9 +100,9 @@ def login_command(args: argparse.Namespace) -> int:
     profile = profile_from_args(args)
     base_url = _server_url(kind, profile, overrides_from_args(args))
     status = usable_backend(kind)
-    auth_kind = args.auth or (profile.develocity_auth if kind == "develocity" else "token")
+    auth_kind = args.auth or (profile.develocity.auth if kind == "develocity" else "token")
     credential = _ask(kind, auth_kind, base_url)
-    api_version = overrides_from_args(args).api_version or profile.develocity_api_version
+    api_version = overrides_from_args(args).api_version or profile.develocity.api_version
     _verify(kind, base_url, credential, api_version)
     if not status.secure:
         print(

@@ -8,13 +8,14 @@ import os
 import shlex
 import subprocess
 import sys
+from functools import reduce
 from pathlib import Path
 from typing import Any
 
 from buildwatch.cli.common import add_profile_argument, loaded_config
-from buildwatch.core.config import Profile, config_path, load_config
-from buildwatch.core.connection import DEFAULT_BUILDBUDDY_URL
+from buildwatch.core.config import Profile, ProfileSettings, config_path, load_config
 from buildwatch.core.errors import ConfigError
+from buildwatch.core.toml_schema import Key, dotted, settings
 
 _HEADER = "# buildwatch configuration. Secrets never go here: use `buildwatch auth login`.\n"
 
@@ -24,8 +25,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     config = subparsers.add_parser(
         "config",
         help="show or edit the configuration file",
-        description="The configuration file holds profiles (servers, watched commits and "
-        "repositories, UI preferences), never secrets. Its path is $BUILDWATCH_CONFIG, else "
+        description="The configuration file holds profiles (servers, watched commits, UI "
+        "preferences), never secrets. Its path is $BUILDWATCH_CONFIG, else "
         "config.toml in the platform's configuration directory.",
     )
     commands = config.add_subparsers(dest="config_command", metavar="COMMAND", required=True)
@@ -89,60 +90,39 @@ def edit_command(args: argparse.Namespace) -> int:
 
 
 def render_profile(profile: Profile) -> str:
-    """`profile` as TOML; unset server URLs appear as commented examples."""
+    """`profile` as TOML, every setting of the schema shown; an unset one (a server URL, an
+    empty table of key bindings) as a commented example."""
+    tables: dict[Key, list[str]] = {}
+    for setting in settings(ProfileSettings):
+        *table, name = setting.key
+        value = reduce(getattr, setting.key, profile)
+        if isinstance(value, dict):
+            # A table of free keys (key bindings) is a section of its own, after its parent's.
+            entries = value or setting.example
+            tables[setting.key] = [
+                _setting(_key(entry), item, commented=not value) for entry, item in entries.items()
+            ]
+        else:
+            tables.setdefault(tuple(table), []).append(
+                _setting(name, setting.example if value is None else value, commented=value is None)
+            )
     prefix = f"profiles.{_key(profile.name)}"
-    ui = profile.ui
-    sections = [
-        (
-            "develocity",
-            [
-                _setting("url", profile.develocity_url, "https://develocity.example.com"),
-                _setting("api_version", profile.develocity_api_version),
-                _setting("auth", profile.develocity_auth),
-            ],
-        ),
-        ("buildbuddy", [_setting("url", profile.buildbuddy_url, DEFAULT_BUILDBUDDY_URL)]),
-        (
-            "watch",
-            [
-                _setting("commits", list(profile.watched_commits)),
-                _setting("repos", list(profile.watched_repos)),
-            ],
-        ),
-        (
-            "ui",
-            [
-                _setting("backfill_minutes", ui.backfill_minutes),
-                _setting("poll_interval_seconds", ui.poll_interval_seconds),
-                _setting("notify_on", list(ui.notify_on)),
-                _setting("notify_only_watched", ui.notify_only_watched),
-                _setting("theme", ui.theme),
-            ],
-        ),
-        (
-            "custom_values",
-            [
-                _setting(git_field, list(names))
-                for git_field, names in profile.git_value_names.extra().items()
-            ],
-        ),
-    ]
-    return "\n".join(f"\n[{prefix}.{name}]\n" + "\n".join(lines) for name, lines in sections)
+    return "\n".join(
+        f"\n[{prefix}.{dotted(table)}]\n" + "\n".join(lines) for table, lines in tables.items()
+    )
 
 
 def _create(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     template = f'{_HEADER}default_profile = "default"\n{render_profile(Profile())}\n'
-    # 0600 although it holds no secret: server names and watched repositories are nobody's business.
+    # 0600 although it holds no secret: server names and watched commits are nobody's business.
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as file:
         file.write(template)
 
 
-def _setting(key: str, value: object, example: str | None = None) -> str:
-    if value is None:
-        return f"# {key} = {_value(example)}"
-    return f"{key} = {_value(value)}"
+def _setting(key: str, value: object, *, commented: bool = False) -> str:
+    return f"{'# ' * commented}{key} = {_value(value)}"
 
 
 def _value(value: object) -> str:

@@ -75,7 +75,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 def run_monitor(args: argparse.Namespace) -> int:
     """Open the monitor on the configured servers, resuming from the local history."""
     profile = profile_from_args(args)
-    watch: list[tuple[str, WatchOrigin]] = [(sha, "config") for sha in profile.watched_commits]
+    watch: list[tuple[str, WatchOrigin]] = [(sha, "config") for sha in profile.watch.commits]
     watch += [(sha, "command line") for sha in commits_from_args(args.watch_commit)]
     return _run_app(monitor_settings(args, profile), watch, mouse=not args.no_mouse)
 

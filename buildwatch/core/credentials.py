@@ -269,8 +269,8 @@ def develocity_url(profile: Profile, overrides: ConnectionOverrides = Connection
     from_environment = os.environ.get(DEVELOCITY_URL_ENV)
     if from_environment:
         return normalize_base_url(from_environment, DEVELOCITY_URL_ENV)
-    if profile.develocity_url:
-        return profile.develocity_url
+    if profile.develocity.url:
+        return profile.develocity.url
     raise ConfigError(
         f"no Develocity server: pass --develocity-url URL, set {DEVELOCITY_URL_ENV}, or set "
         f"[profiles.{profile.name}.develocity] url in the configuration (`buildwatch config edit`)"
@@ -284,7 +284,7 @@ def buildbuddy_url(profile: Profile, overrides: ConnectionOverrides = Connection
     from_environment = os.environ.get(BUILDBUDDY_URL_ENV)
     if from_environment:
         return normalize_base_url(from_environment, BUILDBUDDY_URL_ENV)
-    return profile.buildbuddy_url or DEFAULT_BUILDBUDDY_URL
+    return profile.buildbuddy.url or DEFAULT_BUILDBUDDY_URL
 
 
 def develocity_connection(
@@ -297,7 +297,7 @@ def develocity_connection(
     credential, source = resolve_credential("develocity", base_url, timeout)
     return DevelocityConnection(
         base_url=base_url,
-        api_version=overrides.api_version or profile.develocity_api_version,
+        api_version=overrides.api_version or profile.develocity.api_version,
         token=credential.token if credential else None,
         username=credential.username if credential else None,
         password=credential.password if credential else None,

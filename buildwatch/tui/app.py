@@ -75,7 +75,7 @@ class BuildwatchApp(ProvidesServices, App[None]):
         if ui.theme in self.available_themes:
             self.theme = ui.theme
         if ui.keys:
-            self.set_keymap(dict(ui.keys))
+            self.set_keymap(ui.keys)
 
     @property
     def services(self) -> Services:

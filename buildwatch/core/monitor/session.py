@@ -92,7 +92,7 @@ class MonitorSession:
         """Connect to Develocity with `credential` from the next `run_develocity()` on."""
         self._develocity_connection = DevelocityConnection(
             base_url=base_url,
-            api_version=self.settings.profile.develocity_api_version,
+            api_version=self.settings.profile.develocity.api_version,
             token=credential.token,
             username=credential.username,
             password=credential.password,
@@ -239,7 +239,7 @@ class MonitorSession:
         settings = self.settings
         return bool(
             settings.overrides.buildbuddy_url
-            or settings.profile.buildbuddy_url
+            or settings.profile.buildbuddy.url
             or os.environ.get(BUILDBUDDY_URL_ENV)
             or os.environ.get(BUILDBUDDY_API_KEY_ENV)
         )
