@@ -21,6 +21,7 @@ with the reason).
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 import types
 from collections.abc import Callable, Iterator, Mapping
@@ -68,7 +69,7 @@ def settings(schema: type[msgspec.Struct], table: Key = ()) -> Iterator[Setting]
     A field holding a Struct is a table whose settings are listed in turn; a field holding a
     dict (a table of free keys, such as key bindings) is one setting.
     """
-    for field in msgspec.structs.fields(schema):
+    for field in _fields(schema):
         kind, about = unwrap(field.type)
         key = (*table, field.name)
         if _is_struct(kind):
@@ -161,7 +162,7 @@ class SchemaChecker:
         self, table: Mapping[str, Any], schema: type[msgspec.Struct], key: Key
     ) -> dict[str, Any]:
         """Refuse secret-looking keys and unknown keys (usually typos), then check each value."""
-        fields = {field.name: field.type for field in msgspec.structs.fields(schema)}
+        fields = {field.name: field.type for field in _fields(schema)}
         for name in table:
             if _SECRET_KEY.search(name):
                 raise self._error(
@@ -263,6 +264,12 @@ _KEY_PART = re.compile(r"\"[^\"]*\"|'[^']*'|[^.\"']+")
 def _split_key(key: str) -> Key:
     """`a."b.c"` as `("a", "b.c")`: a quoted part keeps its dots."""
     return tuple(part.strip().strip("\"'") for part in _KEY_PART.findall(key) if part.strip())
+
+
+@functools.cache
+def _fields(schema: type[msgspec.Struct]) -> tuple[msgspec.structs.FieldInfo, ...]:
+    # Resolving a Struct's annotations costs more than checking a whole file: once is enough.
+    return msgspec.structs.fields(schema)
 
 
 def _is_struct(kind: Any) -> bool:
