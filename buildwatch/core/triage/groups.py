@@ -34,7 +34,6 @@ per-project first failures and last successes, never by walking the history.
 from __future__ import annotations
 
 import bisect
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -80,27 +79,23 @@ class FailureGroup:
 class _Signature:
     """What the index knows of one signature; `TriageIndex` keeps it consistent."""
 
-    __slots__ = (
-        "branches", "by_project", "commits", "failures", "flaky_commits", "kind", "name",
-        "projects", "retried", "runs", "users",
-    )  # fmt: skip
+    __slots__ = ("by_project", "commits", "failures", "flaky_commits", "kind", "name", "retried",
+                 "runs")
 
     def __init__(self, kind: FailureKind, name: str) -> None:
         self.kind = kind
         self.name = name
         self.runs: list[_Moment] = []
         """The runs it failed in, oldest first."""
-        self.failures: dict[_RunKey, Failure] = {}
+        self.failures: dict[_RunKey, tuple[Run, Failure]] = {}
         self.by_project: dict[str | None, list[_Moment]] = {}
         """Per project, the runs it failed in, oldest first."""
-        self.commits: Counter[_ProjectCommit] = Counter()
+        self.commits: dict[_ProjectCommit, int] = {}
+        """How many of its failing runs each (project, commit) had."""
         self.flaky_commits = 0
         """How many of `commits` have a successful run: kept by the index as either changes."""
         self.retried = 0
         """Runs in which it passed on retry."""
-        self.branches: Counter[str] = Counter()
-        self.users: Counter[str] = Counter()
-        self.projects: Counter[str] = Counter()
 
 
 class TriageIndex:
@@ -160,13 +155,17 @@ class TriageIndex:
     # --- keeping the index consistent --------------------------------------------------
 
     def _add_success(self, run: Run, moment: _Moment) -> None:
-        _insert(self._successes.setdefault(run.project, []), moment)
+        successes = self._successes.get(run.project)
+        if successes is None:
+            self._successes[run.project] = [moment]
+        else:
+            _insert(successes, moment)
         if run.commit is None:
             return
         place = (run.project, run.commit)
-        successes = self._successes_on.get(place, 0) + 1
-        self._successes_on[place] = successes
-        if successes == 1:
+        on_commit = self._successes_on.get(place, 0) + 1
+        self._successes_on[place] = on_commit
+        if on_commit == 1:
             for signature in self._failing_on.get(place, ()):
                 signature.flaky_commits += 1
 
@@ -177,16 +176,18 @@ class TriageIndex:
             signature = self._signatures[identity] = _Signature(failure.kind, failure.name)
         self._assembled.pop(identity, None)
         _insert(signature.runs, moment)
-        _insert(signature.by_project.setdefault(run.project, []), moment)
-        signature.failures[(run.source, run.run_id)] = failure
+        in_project = signature.by_project.get(run.project)
+        if in_project is None:
+            signature.by_project[run.project] = [moment]
+        else:
+            _insert(in_project, moment)
+        signature.failures[(run.source, run.run_id)] = (run, failure)
         signature.retried += failure.passed_on_retry
-        _count(signature.branches, run.branch, 1)
-        _count(signature.users, run.user, 1)
-        _count(signature.projects, run.project, 1)
         if run.commit is not None:
             place = (run.project, run.commit)
-            signature.commits[place] += 1
-            if signature.commits[place] == 1:
+            failed_on = signature.commits.get(place, 0) + 1
+            signature.commits[place] = failed_on
+            if failed_on == 1:
                 self._failing_on.setdefault(place, set()).add(signature)
                 signature.flaky_commits += place in self._successes_on
 
@@ -229,9 +230,6 @@ class TriageIndex:
             del signature.by_project[run.project]
         del signature.failures[(run.source, run.run_id)]
         signature.retried -= failure.passed_on_retry
-        _count(signature.branches, run.branch, -1)
-        _count(signature.users, run.user, -1)
-        _count(signature.projects, run.project, -1)
         if run.commit is not None:
             place = (run.project, run.commit)
             signature.commits[place] -= 1
@@ -276,9 +274,10 @@ def _assemble(signature: _Signature) -> FailureGroup:
     newest_first = signature.runs[::-1]
     headline = ""
     for _, source, run_id in newest_first:
-        headline = signature.failures[(source, run_id)].headline
+        headline = signature.failures[(source, run_id)][1].headline
         if headline:
             break
+    runs = [run for run, _ in signature.failures.values()]
     return FailureGroup(
         kind=signature.kind,
         name=signature.name,
@@ -289,9 +288,9 @@ def _assemble(signature: _Signature) -> FailureGroup:
         ),
         first_seen_ms=signature.runs[0][0],
         last_seen_ms=signature.runs[-1][0],
-        branches=tuple(sorted(signature.branches)),
-        users=tuple(sorted(signature.users)),
-        projects=tuple(sorted(signature.projects)),
+        branches=_sorted_values(run.branch for run in runs),
+        users=_sorted_values(run.user for run in runs),
+        projects=_sorted_values(run.project for run in runs),
         headline=headline,
         status="recurring",
         broken_since=None,
@@ -313,13 +312,9 @@ def _merged(failures: Iterable[Failure]) -> tuple[Failure, ...]:
     return tuple(by_signature.values())
 
 
-def _count(counter: Counter[str], value: str | None, change: int) -> None:
-    """Count `value` up or down, forgetting it at zero (None is not counted)."""
-    if value is None:
-        return
-    counter[value] += change
-    if counter[value] <= 0:
-        del counter[value]
+def _sorted_values(values: Iterable[str | None]) -> tuple[str, ...]:
+    """The distinct values that are not None, sorted."""
+    return tuple(sorted({value for value in values if value is not None}))
 
 
 def _insert(moments: list[_Moment], moment: _Moment) -> None:
