@@ -152,11 +152,14 @@ def failure_groups(
 ) -> list[FailureGroup]:
     """The groups of the whole history that failed at `since_ms` or later (with `status`
     alone, if given), most recently failed first."""
+    from buildwatch.core.monitor.heap import bulk_load
     from buildwatch.core.triage.groups import TriageIndex
 
     index = TriageIndex()
-    for run, failures in store.triage_runs():
-        index.add(run, failures)
+    # Every run read lives until the command ends: spare the collector re-scanning them.
+    with bulk_load():
+        for run, failures in store.triage_runs():
+            index.add(run, failures)
     return [
         group
         for group in index.groups()
