@@ -105,8 +105,11 @@ class BuildwatchApp(ProvidesServices, App[None]):
         """Load the history (the stored builds show at once), then start the feeds on it."""
         for notice in await self.session.open_history():
             self.notify(notice, title="History", severity="warning", markup=False)
-        if self.session.history is not None:
-            self.set_interval(RETENTION_INTERVAL_S, self.session.history.apply_retention)
+        history = self.session.history
+        if history is not None:
+            self.set_interval(RETENTION_INTERVAL_S, history.apply_retention)
+            self.run_worker(self.store.failures.load(history.path), name="failures",
+                            exit_on_error=False, description="failure groups of the history")
         if self.session.settings.offline:
             self.session.browse_offline()
             return
@@ -151,6 +154,8 @@ class BuildwatchApp(ProvidesServices, App[None]):
             yield SystemCommand("Watch a commit", "Poll BuildBuddy for a commit's invocations",
                                 screen.action_watch)
             yield SystemCommand("Filter", "Filter the focused table", screen.action_filter)
+            yield SystemCommand("Failures", "Failure groups: what broke, new, flaky or recurring",
+                                screen.action_failures)
             yield SystemCommand("Enter credentials", "Give the focused pane's server a new key",
                                 screen.action_credentials)
             yield SystemCommand("Keys", "Every key and its id, for rebinding", self.action_help)

@@ -19,6 +19,7 @@ from buildwatch.core.buildbuddy.triage import InvocationResult, invocation_resul
 from buildwatch.core.config import NotifyOutcome
 from buildwatch.core.develocity.models import Build, SkippedMessage
 from buildwatch.core.develocity.summary import BuildSummary
+from buildwatch.core.monitor.failures import FailureGroups
 
 SourceName = Literal["develocity", "buildbuddy"]
 SourceState = Literal["connecting", "live", "reconnecting", "auth_failed", "offline"]
@@ -197,6 +198,8 @@ class MonitorStore:
         """Told each commit that becomes watched (the poller polls it at once)."""
         self.skipped_builds: deque[SkippedBuild] = deque(maxlen=SKIPPED_KEPT)
         """The most recent listing messages left out, oldest first; `develocity.skipped` counts all."""
+        self.failures = FailureGroups()
+        """The failure groups of the runs whose failures were recorded."""
 
     def status(self, source: SourceName) -> SourceStatus:
         """The health record of `source`."""

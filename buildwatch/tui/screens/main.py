@@ -66,6 +66,7 @@ class MainScreen(Screen[None]):
         Binding("y", "copy_id", "Copy id", id="main.copy_id"),
         Binding("Y", "copy_url", "Copy URL", show=False, id="main.copy_url"),
         Binding("c", "credentials", "Credentials", show=False, id="main.credentials"),
+        Binding("F", "failures", "Failures", id="main.failures"),
     ]
 
     def __init__(
@@ -361,6 +362,13 @@ class MainScreen(Screen[None]):
         text = sanitize_line(text)
         copy_text(self.app, text, os.environ)
         self.app.notify(text, title="Copied", markup=False)
+
+    def action_failures(self) -> None:
+        """Show the failure groups: what broke, and whether it is new, flaky or recurring."""
+        from buildwatch.tui.screens.failures import FailuresScreen
+
+        self.app.push_screen(FailuresScreen(now_ms=self._now_ms,
+                                            highlight_seconds=self._highlight_seconds))
 
     def action_credentials(self) -> None:
         """Enter credentials for the focused pane's server."""

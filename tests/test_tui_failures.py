@@ -1,0 +1,341 @@
+"""The Failures view and a failure group's screen, driven with Pilot on a history that read the
+simulator's triage world (as `buildwatch failures` reads it): every status and count as the
+screens show them, sorting, filtering, opening a group and its runs, and going back."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_tui_main import palette_searched
+from textual.pilot import Pilot
+from textual.widgets import Static
+from triage_world import buildbuddy_client, develocity_client, gradle_test, triage_config
+from tui_harness import FIXED_NOW_MS, RecordingApp, wait_for
+
+from buildwatch.cli.tui import simulator_settings
+from buildwatch.core.config import Profile, UiPreferences
+from buildwatch.core.develocity.git_values import DEFAULT_GIT_VALUE_NAMES
+from buildwatch.core.history.opening import open_history
+from buildwatch.core.triage.model import Failure, Run
+from buildwatch.core.triage.refresh import refresh_history
+from buildwatch.sim import SimulatorThread
+from buildwatch.sim import triage as world
+from buildwatch.tui.screens.build import BuildScreen
+from buildwatch.tui.screens.failure_group import FailureGroupScreen
+from buildwatch.tui.screens.failures import FailuresScreen
+from buildwatch.tui.screens.invocation import InvocationScreen
+from buildwatch.tui.screens.main import MainScreen
+from buildwatch.tui.widgets.live_table import LiveTable
+from buildwatch.tui.widgets.table_model import plain
+
+pytestmark = pytest.mark.timeout(120)
+SIZE = (160, 40)
+KEEP_EVERYTHING = UiPreferences(notify_on=(), history_max_age_days=100_000)
+"""The world is dated by the frozen clock, long ago: retention must not take it away."""
+SnapCompare = Callable[..., bool]
+NEW = gradle_test(world.NEW_TEST)
+FLAKY = gradle_test(world.FLAKY_TEST)
+RECURRING = gradle_test(world.RECURRING_TEST)
+RETRIED = gradle_test(world.RETRIED_TEST)
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[SimulatorThread]:
+    with SimulatorThread(dataclasses.replace(triage_config(), now_ms=FIXED_NOW_MS)) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def world_history(sim: SimulatorThread, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A history holding every build and invocation of the world, their failures recorded."""
+    path = tmp_path_factory.mktemp("triage") / "history.sqlite3"
+    problems: list[str] = []
+
+    async def read() -> None:
+        store = open_history(path).store
+        try:
+            async with develocity_client(sim) as develocity, buildbuddy_client(sim) as buildbuddy:
+                await refresh_history(store, develocity, buildbuddy, 0,
+                                      DEFAULT_GIT_VALUE_NAMES, problems.append)
+        finally:
+            store.close()
+
+    asyncio.run(read())
+    assert problems == []
+    return path
+
+
+@pytest.fixture
+def history(world_history: Path, tmp_path: Path) -> Path:
+    """This test's own copy of the world's history (the app writes to its history)."""
+    copy = tmp_path / "history.sqlite3"
+    shutil.copyfile(world_history, copy)
+    return copy
+
+
+def offline_app(sim: SimulatorThread, history: Path) -> RecordingApp:
+    """The app browsing `history` offline, its clocks frozen."""
+    settings = simulator_settings(sim.develocity_url, "sim-token", "sim-api-key")
+    settings = dataclasses.replace(settings, history=history, offline=True,
+                                   profile=Profile(name="demo", ui=KEEP_EVERYTHING))
+    return RecordingApp(settings, now_ms=lambda: FIXED_NOW_MS, clock=lambda: 1000.0,
+                        highlight_seconds=0.0)
+
+
+def groups_loaded(app: RecordingApp) -> bool:
+    failures = app.store.failures
+    return not failures.loading and len(failures.index) > 0
+
+
+async def open_failures(pilot: Pilot[Any]) -> FailuresScreen:
+    """Wait for the history's groups, press F, and wait until the view shows them."""
+    app: RecordingApp = pilot.app  # type: ignore[assignment]
+    await wait_for(pilot, lambda: groups_loaded(app))
+    await pilot.press("F")
+    screen = app.screen
+    assert isinstance(screen, FailuresScreen)
+    await wait_for(pilot, lambda: screen.table.total_row_count == len(app.store.failures.index))
+    return screen
+
+
+def rows(table: LiveTable) -> list[dict[str, str]]:
+    """The rows the table shows, top first, each as column key -> text."""
+    model = table._model
+    return [
+        {column.key: plain(cell) for column, cell in zip(model.columns,
+                                                         model.record(table.row_key_at(i)).cells,
+                                                         strict=True)}
+        for i in range(table.row_count)
+    ]
+
+
+def row_named(table: LiveTable, name: str) -> dict[str, str]:
+    return next(row for row in rows(table) if row["name"] == name)
+
+
+def title(screen: FailuresScreen | FailureGroupScreen) -> str:
+    return str(screen.query_one("#title", Static).render())
+
+
+async def test_f_opens_the_failures_view_with_each_status_in_words(
+    sim: SimulatorThread, history: Path
+) -> None:
+    app = offline_app(sim, history)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_failures(pilot)
+
+        statuses = {name: row_named(screen.table, name)["status"]
+                    for name in (NEW, FLAKY, RECURRING, RETRIED, world.FLAKY_TARGET)}
+        assert statuses == {NEW: "NEW", FLAKY: "FLAKY", RECURRING: "recurring",
+                            RETRIED: "FLAKY", world.FLAKY_TARGET: "FLAKY"}
+
+
+async def test_each_group_shows_its_count_kind_and_branches(
+    sim: SimulatorThread, history: Path
+) -> None:
+    app = offline_app(sim, history)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_failures(pilot)
+
+        for name in (NEW, FLAKY, RECURRING, world.FLAKY_TARGET, world.GATEWAY_TARGET):
+            group = next(g for g in app.store.failures.index.groups() if g.name == name)
+            row = row_named(screen.table, name)
+            assert (row["kind"], row["count"], row["branches"]) == (
+                group.kind, str(group.count), ", ".join(group.branches))
+        assert row_named(screen.table, NEW)["count"] == str(world.NEW_RUNS)
+
+
+async def test_groups_come_most_recently_failed_first_and_c_sorts_by_count(
+    sim: SimulatorThread, history: Path
+) -> None:
+    app = offline_app(sim, history)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_failures(pilot)
+        index = app.store.failures.index
+
+        def order() -> list[tuple[int, int]]:
+            """(last seen, count) of each group shown, top first."""
+            groups = {(group.kind, group.name): group for group in index.groups()}
+            shown = [groups[row["kind"], row["name"]] for row in rows(screen.table)]
+            return [(group.last_seen_ms, group.count) for group in shown]
+
+        assert len(order()) == len(index)
+        assert order() == sorted(order(), reverse=True)
+        assert "by last seen" in title(screen)
+
+        await pilot.press("c")
+        by_count = [(count, last) for last, count in order()]
+        assert by_count == sorted(by_count, reverse=True) and by_count[0] != by_count[-1]
+        assert "by count" in title(screen)
+
+        await pilot.press("c")
+        assert order() == sorted(order(), reverse=True)
+        assert "by last seen" in title(screen)
+
+
+async def test_slash_filters_the_groups_and_escape_clears_the_filter(
+    sim: SimulatorThread, history: Path
+) -> None:
+    app = offline_app(sim, history)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_failures(pilot)
+        total = screen.table.row_count
+
+        await pilot.press("slash", *"FLAKY", "enter")
+        assert {row["status"] for row in rows(screen.table)} == {"FLAKY"}
+        assert 0 < screen.table.row_count < total
+        assert "filter: FLAKY" in title(screen)
+
+        await pilot.press("escape")
+        assert screen.table.row_count == total
+        assert app.screen is screen
+
+        await pilot.press("escape")
+        assert isinstance(app.screen, MainScreen)
+
+
+async def test_enter_opens_the_group_with_its_builds_newest_first(
+    sim: SimulatorThread, history: Path
+) -> None:
+    app = offline_app(sim, history)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_failures(pilot)
+        assert screen.table.select_row(f"test {NEW}")
+
+        await pilot.press("enter")
+        group_screen = app.screen
+        assert isinstance(group_screen, FailureGroupScreen)
+        await pilot.pause()
+        group = app.store.failures.index.group("test", NEW)
+        assert group is not None
+        shown = rows(group_screen.table)
+        assert [row["id"] for row in shown] == list(group.builds)
+        assert {row["source"] for row in shown} == {"build"}
+        header = str(group_screen.query_one("#group-header", Static).render())
+        assert header.startswith(f"NEW  test {NEW}")
+        assert f"failed in {world.NEW_RUNS} builds since" in header
+        assert f"broken since {group.broken_since}" in header
+
+
+async def test_a_flaky_target_lists_its_invocations_and_opens_one(
+    sim: SimulatorThread, history: Path
+) -> None:
+    app = offline_app(sim, history)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_failures(pilot)
+        group = app.store.failures.index.group("target", world.FLAKY_TARGET)
+        assert group is not None and group.invocations
+        assert screen.table.select_row(f"target {world.FLAKY_TARGET}")
+
+        await pilot.press("enter")
+        group_screen = app.screen
+        assert isinstance(group_screen, FailureGroupScreen)
+        assert [row["id"] for row in rows(group_screen.table)] == list(group.invocations)
+
+        await pilot.press("enter")
+        assert isinstance(app.screen, InvocationScreen)
+        assert app.screen.invocation_id == group.invocations[0]
+
+
+async def test_leaving_a_build_and_the_group_comes_back_to_the_same_view(
+    sim: SimulatorThread, history: Path
+) -> None:
+    app = offline_app(sim, history)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_failures(pilot)
+        await pilot.press("slash", *"recurring", "enter")
+        assert screen.table.select_row(f"test {RECURRING}")
+        await pilot.press("enter", "enter")
+        assert isinstance(app.screen, BuildScreen)
+
+        await pilot.press("escape")
+        assert isinstance(app.screen, FailureGroupScreen)
+        await pilot.press("escape")
+        assert app.screen is screen
+        assert screen.table.filter_text == "recurring"
+        assert screen.table.cursor_row_key == f"test {RECURRING}"
+
+
+async def test_the_view_follows_failures_recorded_while_it_is_open(
+    sim: SimulatorThread, history: Path
+) -> None:
+    app = offline_app(sim, history)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_failures(pilot)
+        before = int(row_named(screen.table, RECURRING)["count"])
+        late = Run("develocity", "late-build", FIXED_NOW_MS, False, "payments-service", "main",
+                   "f" * 40, "ana")
+
+        app.store.failures.record([(late, (Failure("test", RECURRING),
+                                           Failure("task", ":late:compileJava")))])
+        await wait_for(pilot, lambda: screen.table.total_row_count
+                       == len(app.store.failures.index))
+
+        assert int(row_named(screen.table, RECURRING)["count"]) == before + 1
+        assert row_named(screen.table, ":late:compileJava")["count"] == "1"
+        assert rows(screen.table)[0]["last"] == "<1m ago"
+
+
+# --- Pictures -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Local time is UTC, so the times a picture shows are the same on every machine."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+def test_failures_view_picture(
+    snap_compare: SnapCompare, sim: SimulatorThread, history: Path, size: tuple[int, int]
+) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await open_failures(pilot)
+
+    assert snap_compare(offline_app(sim, history), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+def test_failure_group_picture(
+    snap_compare: SnapCompare, sim: SimulatorThread, history: Path, utc: None,
+    size: tuple[int, int],
+) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        screen = await open_failures(pilot)
+        assert screen.table.select_row(f"test {NEW}")
+        await pilot.press("enter")
+        await pilot.pause()
+
+    assert snap_compare(offline_app(sim, history), terminal_size=size, run_before=run_before)
+
+
+async def test_help_lists_the_failures_key_with_its_id(sim: SimulatorThread, history: Path) -> None:
+    app = offline_app(sim, history)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        text = app.export_screenshot()
+
+        assert "main.failures" in text and "Failures" in text
+
+
+async def test_the_command_palette_opens_the_failures_view(
+    sim: SimulatorThread, history: Path
+) -> None:
+    app = offline_app(sim, history)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p", *"Failures")
+        await wait_for(pilot, lambda: palette_searched(app))
+        await pilot.press("enter")
+
+        await wait_for(pilot, lambda: isinstance(app.screen, FailuresScreen))
