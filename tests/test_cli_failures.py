@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from terminal import run_in_pty
 
 from buildwatch.core.history.location import history_path
 from buildwatch.core.history.opening import open_history
@@ -285,6 +286,20 @@ def test_a_second_run_asks_develocity_only_for_the_builds_published_since(
     develocity = [r for r in sim.ctx.requests[asked:] if r.api == "develocity"]
     assert [r.path.rsplit("/", 2)[-2] for r in develocity] == ["sinceBuild"]
     assert [json.loads(line) for line in second.stdout.splitlines()] == first_read
+
+
+def test_on_a_terminal_a_first_run_says_how_many_builds_it_reads(
+    sim: SimulatorThread, tmp_path: Path
+) -> None:
+    """(A script is not told: `first_read`, whose stderr is a pipe, finds it empty.)"""
+    output = run_in_pty(
+        [sys.executable, "-m", "buildwatch", "failures", "--since", "0", "--json"], [],
+        env={"BUILDWATCH_STATE_DIR": str(tmp_path), "BUILDWATCH_DEVELOCITY_URL": sim.develocity_url,
+             "BUILDWATCH_DEVELOCITY_TOKEN": "sim-token"},
+        timeout=60,
+    )
+
+    assert b"buildwatch: reading the failures of 140 builds" in output
 
 
 def test_refused_credentials_exit_3_in_one_line(sim: SimulatorThread, state: Path) -> None:

@@ -126,6 +126,7 @@ def _refresh(
         buildbuddy_connection_from_args,
         develocity_connection_from_args,
         report_retry,
+        say,
     )
     from buildwatch.core.buildbuddy.client import BuildBuddyClient
     from buildwatch.core.develocity.client import DevelocityClient, plain_http_warning
@@ -135,16 +136,23 @@ def _refresh(
     if warning := plain_http_warning(develocity):
         warn(warning)
     buildbuddy = buildbuddy_connection_from_args(args)
+    # Someone watching a first run's minutes of requests is told what they are; a script is not.
+    progress = say if sys.stderr.isatty() else _quiet
+    names = profile.git_value_names
 
     async def main() -> None:
         async with DevelocityClient(develocity, on_retry=report_retry) as client:
             if buildbuddy.api_key is None:
-                await refresh_history(store, client, None, since_ms, profile.git_value_names, warn)
+                await refresh_history(store, client, None, since_ms, names, warn, progress)
                 return
             async with BuildBuddyClient(buildbuddy, on_retry=report_retry) as bb:
-                await refresh_history(store, client, bb, since_ms, profile.git_value_names, warn)
+                await refresh_history(store, client, bb, since_ms, names, warn, progress)
 
     asyncio.run(main())
+
+
+def _quiet(_: str) -> None:
+    """Say nothing."""
 
 
 def failure_groups(

@@ -55,13 +55,16 @@ async def refresh_history(
     since_ms: int,
     git_names: GitValueNames,
     warn: Callable[[str], None],
+    progress: Callable[[str], None],
 ) -> None:
     """Read what the servers hold from `since_ms` on into `store` (see the module's steps);
-    `buildbuddy` None leaves BuildBuddy out. Raises `AuthError` and the listing's errors."""
+    `buildbuddy` None leaves BuildBuddy out. `warn` hears of each build or invocation that
+    could not be read, `progress` of each step that has requests to make. Raises `AuthError`
+    and the listing's errors."""
     await _list_builds(store, develocity, since_ms, warn)
-    commits = await _record_builds(store, develocity, since_ms, git_names, warn)
+    commits = await _record_builds(store, develocity, since_ms, git_names, warn, progress)
     if buildbuddy is not None:
-        await _record_invocations(store, buildbuddy, since_ms, commits, warn)
+        await _record_invocations(store, buildbuddy, since_ms, commits, warn, progress)
 
 
 async def _list_builds(
@@ -91,6 +94,7 @@ async def _record_builds(
     since_ms: int,
     git_names: GitValueNames,
     warn: Callable[[str], None],
+    progress: Callable[[str], None],
 ) -> set[str]:
     """Record the failures of every build of the window not recorded yet; returns the commits
     of the builds recorded."""
@@ -102,6 +106,8 @@ async def _record_builds(
 
     commits: set[str] = set()
     pending = store.untriaged_builds(since_ms)
+    if pending:
+        progress(f"reading the failures of {len(pending):,} builds")
     for start in range(0, len(pending), WRITE_EVERY):
         done = await _all(read(stored) for stored in pending[start:start + WRITE_EVERY])
         batch = HistoryBatch()
@@ -153,6 +159,7 @@ async def _record_invocations(
     since_ms: int,
     commits: set[str],
     warn: Callable[[str], None],
+    progress: Callable[[str], None],
 ) -> None:
     """Store the invocations of `commits` and of the window's stored invocations not recorded
     yet, and record each finished one's failed targets."""
@@ -186,6 +193,8 @@ async def _record_invocations(
         return invocation_record(invocation, targets)
 
     ordered = sorted(commits)
+    if ordered:
+        progress(f"asking BuildBuddy about the invocations of {len(ordered):,} commits")
     for start in range(0, len(ordered), WRITE_EVERY):
         found = [
             invocation
