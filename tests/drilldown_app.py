@@ -8,8 +8,11 @@ from typing import Any
 
 import httpx
 from textual.app import App
+from textual.command import CommandPalette
+from textual.message import Message
 from textual.pilot import Pilot
 from textual.screen import Screen
+from textual.worker import WorkerState
 
 from buildwatch.core.buildbuddy.client import BuildBuddyClient
 from buildwatch.core.connection import BuildBuddyConnection, DevelocityConnection
@@ -93,6 +96,39 @@ async def until_idle(pilot: Pilot[None]) -> None:
     has sent by then is all it will send."""
     await wait_until(pilot, lambda: all(worker.is_finished for worker in pilot.app.workers))
     await pilot.pause()
+
+
+class LateMessages:
+    """A `message_hook` for `run_test` that keeps the messages a screen's class defines which are
+    handled anywhere once the screen has stopped: what its workers say then must reach no one."""
+
+    def __init__(self) -> None:
+        self.screen: Screen[Any] | None = None
+        """The screen watched, from when it is left."""
+        self.handled: list[Message] = []
+
+    def __call__(self, message: Message) -> None:
+        screen = self.screen
+        if (screen is not None and not screen.is_running
+                and type(message).__qualname__.startswith(f"{type(screen).__name__}.")):
+            self.handled.append(message)
+
+
+async def leave_while_loading(pilot: Pilot[Any], late: LateMessages) -> None:
+    """Leave the app's screen with Escape while its workers load, and check that it went
+    quietly: its workers ended with it, none in an error (one that touched a removed widget
+    would have ended in `NoMatches`), nothing they said was handled once it had gone, and the
+    app runs on and answers a key on the screen below."""
+    app = pilot.app
+    screen = late.screen = app.screen
+    workers = [worker for worker in app.workers if worker.node is screen]
+    assert workers and not any(worker.is_finished for worker in workers)
+    await pilot.press("escape")
+    await wait_until(pilot, lambda: all(worker.is_finished for worker in workers))
+    assert [worker.error for worker in workers if worker.state is WorkerState.ERROR] == []
+    await pilot.press("ctrl+p")
+    assert isinstance(app.screen, CommandPalette) and app.return_code is None
+    assert late.handled == []
 
 
 def log_text(view: LogView) -> str:

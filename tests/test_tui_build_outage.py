@@ -9,7 +9,15 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from drilldown_app import DrillApp, pick_build, screen_text, sim_config, wait_until
+from drilldown_app import (
+    DrillApp,
+    LateMessages,
+    leave_while_loading,
+    pick_build,
+    screen_text,
+    sim_config,
+    wait_until,
+)
 from ports import free_port
 from textual.screen import Screen
 
@@ -25,12 +33,15 @@ pytestmark = pytest.mark.timeout(60)
 
 
 class QuickRetryApp(DrillApp):
-    """The drill-down app whose Develocity client retries every few hundredths of a second."""
+    """The drill-down app whose Develocity client retries every few hundredths of a second, or
+    more often: at most `retry_cap_s` after a failure."""
 
-    def __init__(self, sim: SimulatorThread, screen: Callable[[], Screen[Any]]) -> None:
+    def __init__(self, sim: SimulatorThread, screen: Callable[[], Screen[Any]],
+                 retry_cap_s: float = 0.05) -> None:
         super().__init__(sim, screen)
         connection = DevelocityConnection(sim.develocity_url, token=Secret("sim-token"))
-        quick = DevelocityClient(connection, backoff=lambda: Backoff(base_s=0.02, cap_s=0.05))
+        quick = DevelocityClient(
+            connection, backoff=lambda: Backoff(base_s=retry_cap_s / 2, cap_s=retry_cap_s))
         self._quick: Services = dataclasses.replace(super().services, develocity=quick)
 
     @property
@@ -65,3 +76,15 @@ async def test_a_build_opened_while_the_server_is_down_waits_for_it_and_then_loa
             await wait_until(pilot, lambda: screen.loaded)
             await wait_until(pilot, lambda: "waiting" not in screen_text(app))
         assert " events" in screen_text(app).splitlines()[0]
+
+
+async def test_leaving_a_build_that_waits_for_the_server_ends_its_load_quietly() -> None:
+    with SimulatorThread(sim_config(builds=20)) as sim:
+        build_id = pick_build(sim, lambda build: build["toolType"] == "gradle")
+        app = QuickRetryApp(sim, lambda: BuildScreen(build_id), retry_cap_s=0.005)
+    # The server is down from here on: the load says so at every attempt, hundreds of times a
+    # second, so it goes on saying so while the screen is being removed.
+    late = LateMessages()
+    async with app.run_test(size=(80, 24), message_hook=late) as pilot:
+        await wait_until(pilot, lambda: attempt_shown(screen_text(app)) > 1)
+        await leave_while_loading(pilot, late)

@@ -10,7 +10,9 @@ import httpx
 import pytest
 from drilldown_app import (
     DrillApp,
+    LateMessages,
     failed_test_invocation,
+    leave_while_loading,
     log_text,
     sim_config,
     until_idle,
@@ -108,6 +110,19 @@ async def test_a_huge_file_shows_its_start_and_stops_at_the_preview_limit(
         await wait_until(pilot, lambda: "showing the first 2.0 MB" in header(screen))
         view = screen.query_one(LogPanel).view
         assert 0 < sum(map(len, view.iter_text())) <= limit
+
+
+async def test_leaving_a_huge_file_while_it_downloads_ends_the_download_quietly(
+        sim: SimulatorThread) -> None:
+    file = named(sim, "test.log", BENCHMARK_INVOCATION_ID)
+    # A preview as big as the file: the download goes on, a piece at a time, until it is left.
+    app = DrillApp(sim, lambda: FileViewerScreen(file, preview_limit=file.size_bytes))
+    late = LateMessages()
+    async with app.run_test(message_hook=late) as pilot:
+        screen = await opened(pilot)
+        view = screen.query_one(LogPanel).view
+        await wait_until(pilot, lambda: view.line_count > 1000)
+        await leave_while_loading(pilot, late)
 
 
 async def test_cancelling_the_delete_sends_nothing(own_sim: SimulatorThread) -> None:

@@ -10,7 +10,15 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from drilldown_app import DrillApp, failed_test_invocation, screen_text, sim_config, wait_until
+from drilldown_app import (
+    DrillApp,
+    LateMessages,
+    failed_test_invocation,
+    leave_while_loading,
+    screen_text,
+    sim_config,
+    wait_until,
+)
 from textual.screen import Screen
 
 from buildwatch.core.backoff import Backoff
@@ -31,14 +39,16 @@ DOWN = FaultSpec(unavailable=1.0, burst=1_000_000)
 
 
 class QuickRetryApp(DrillApp):
-    """The drill-down app whose BuildBuddy client retries every few hundredths of a second."""
+    """The drill-down app whose BuildBuddy client retries every few hundredths of a second, or
+    more often: at most `retry_cap_s` after a failure."""
 
-    def __init__(self, sim: SimulatorThread, screen: Callable[[], Screen[Any]]) -> None:
+    def __init__(self, sim: SimulatorThread, screen: Callable[[], Screen[Any]],
+                 retry_cap_s: float = 0.05) -> None:
         super().__init__(sim, screen)
         quick = BuildBuddyClient(
             BuildBuddyConnection(sim.buildbuddy_url, api_key=Secret("sim-api-key")),
             max_attempts=CLIENT_ATTEMPTS,
-            backoff=lambda: Backoff(base_s=0.02, cap_s=0.05),
+            backoff=lambda: Backoff(base_s=retry_cap_s / 2, cap_s=retry_cap_s),
             live_poll_s=0.1,
         )
         self._quick: Services = dataclasses.replace(super().services, buildbuddy=quick)
@@ -82,3 +92,16 @@ async def test_an_invocation_opened_while_buildbuddy_is_unavailable_waits_for_it
             await wait_until(pilot, lambda: "waiting" not in screen_text(app))
             assert "complete" in screen_text(app)
             assert screen.query_one("#targets-table", LiveTable).row_count > 0
+
+
+async def test_leaving_an_invocation_that_waits_for_buildbuddy_ends_its_loads_quietly() -> None:
+    invocation_id = failed_test_invocation()
+    late = LateMessages()
+    with SimulatorThread(sim_config()) as sim:
+        sim.set_faults(DOWN)
+        app = QuickRetryApp(sim, lambda: InvocationScreen(invocation_id), retry_cap_s=0.005)
+        async with app.run_test(size=(100, 30), message_hook=late) as pilot:
+            # The poll and the log each say what they wait for, hundreds of times a second, so
+            # they go on saying so while the screen is being removed.
+            await wait_until(pilot, lambda: any(n > 1 for n in attempts_shown(screen_text(app))))
+            await leave_while_loading(pilot, late)

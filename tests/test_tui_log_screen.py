@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from drilldown_app import log_text, screen_text, wait_until
+from drilldown_app import LateMessages, leave_while_loading, log_text, screen_text, wait_until
 from loop_turns import LoopTurns
 from textual.app import App
 from textual.widgets import Static
@@ -56,6 +56,23 @@ async def test_pieces_of_a_source_stream_in_and_the_state_ends_complete() -> Non
     async with app.run_test() as pilot:
         await wait_until(pilot, lambda: "complete" in status_of(app))
         assert log_text(view_of(app)) == "".join(f"piece {n}\n" for n in range(5))
+
+
+async def endless_pieces() -> AsyncIterator[str]:
+    """A source that never ends, one line at a time with a turn of the loop between."""
+    n = 0
+    while True:
+        n += 1
+        yield f"piece {n}\n"
+        await asyncio.sleep(0)
+
+
+async def test_leaving_a_source_that_streams_ends_its_worker_quietly() -> None:
+    app = LogApp(endless_pieces())
+    late = LateMessages()
+    async with app.run_test(message_hook=late) as pilot:
+        await wait_until(pilot, lambda: view_of(app).line_count > 1000)
+        await leave_while_loading(pilot, late)
 
 
 async def test_slash_searches_and_n_and_shift_n_move_between_counted_matches() -> None:
