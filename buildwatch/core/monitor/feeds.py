@@ -17,16 +17,19 @@ from buildwatch.core.backoff import Backoff, RetryNotice
 from buildwatch.core.buildbuddy.client import BuildBuddyClient
 from buildwatch.core.buildbuddy.errors import RetryableError
 from buildwatch.core.buildbuddy.models import Invocation
+from buildwatch.core.buildbuddy.triage import is_running
 from buildwatch.core.develocity.client import DevelocityClient, Since
+from buildwatch.core.develocity.failure_details import read_failure_details
 from buildwatch.core.develocity.git_values import DEFAULT_GIT_VALUE_NAMES, GitValueNames
 from buildwatch.core.develocity.models import Build
-from buildwatch.core.develocity.summary import SummaryBuilder
+from buildwatch.core.develocity.summary import BuildSummary, SummaryBuilder
 from buildwatch.core.develocity.summary_reader import read_summary
 from buildwatch.core.errors import AuthError, BuildwatchError, NotFoundError, UnavailableError
 from buildwatch.core.history.catch_up import ListingBatch, listing_batches, resumed_listing
 from buildwatch.core.history.resume import ResumePoint
 from buildwatch.core.monitor.history import MonitorHistory
 from buildwatch.core.monitor.store import MonitorStore
+from buildwatch.core.triage.records import build_record, invocation_record
 
 DEFAULT_ENRICH_CONCURRENCY = 6
 _ATTEMPTS_PER_TRY = 2
@@ -98,6 +101,8 @@ class DevelocityFeed:
         self._since = since
         self._concurrency = concurrency
         self._pending: asyncio.LifoQueue[Build] = asyncio.LifoQueue()
+        self._untriaged: dict[str, BuildSummary] = {}
+        """Stored summaries of queued builds whose failures alone are to be recorded."""
         self.last_build: tuple[str, int] | None = None
         """The id and publication time (epoch ms) of the newest build received so far."""
 
@@ -155,9 +160,13 @@ class DevelocityFeed:
                 self._pending.put_nowait(build)
 
     def _queue_unsummarised(self) -> None:
-        """Queue the stored builds that were never summarised (the newest come out first)."""
+        """Queue the stored builds that were never summarised, and those whose failures were
+        never recorded (the newest come out first)."""
         if self._history is not None:
             for build in reversed(self._history.take_unsummarised()):
+                self._pending.put_nowait(build)
+            for build, summary in reversed(self._history.take_untriaged()):
+                self._untriaged[build.build_id] = summary
                 self._pending.put_nowait(build)
 
     async def _check_access(self) -> None:
@@ -203,11 +212,29 @@ class DevelocityFeed:
         self._pending.put_nowait(build)
 
     async def _enrich(self, build: Build) -> None:
-        builder = SummaryBuilder(build, self._git_names)
-        await read_summary(self._events, builder, attempts=_ATTEMPTS_PER_TRY)
-        summary = builder.result()
-        if self._store.enrich(summary) and self._history is not None:
-            self._history.record_summary(summary)
+        summary = self._untriaged.pop(build.build_id, None)
+        if summary is None:
+            builder = SummaryBuilder(build, self._git_names)
+            await read_summary(self._events, builder, attempts=_ATTEMPTS_PER_TRY)
+            summary = builder.result()
+            if self._store.enrich(summary) and self._history is not None:
+                self._history.record_summary(summary)
+        if self._history is not None:
+            await self._record_failures(self._history, summary)
+
+    async def _record_failures(self, history: MonitorHistory, summary: BuildSummary) -> None:
+        """Record the build's run and failures for triage. Only a failed build costs a request
+        (its failure details); one whose read fails is left unrecorded, for the next start,
+        rather than holding a worker or marking its row."""
+        details = None
+        if summary.outcome == "failed":
+            try:
+                details = await read_failure_details(
+                    self._events, summary.build_id, summary.tool_type, attempts=_ATTEMPTS_PER_TRY
+                )
+            except BuildwatchError:
+                return
+        history.record_triage(build_record(summary, details))
 
 
 class BuildBuddyPoller:
@@ -288,7 +315,25 @@ class BuildBuddyPoller:
                     item for item in invocations if known.get(item.invocation_id) != item
                 )
             self._store.upsert_invocations(invocations)
+            if self._history is not None:
+                await self._record_failures(self._history, invocations)
         return poll
+
+    async def _record_failures(
+        self, history: MonitorHistory, invocations: list[Invocation]
+    ) -> None:
+        """Record each finished invocation's failed and flaky targets for triage, once: one
+        GetTarget per invocation. One whose targets cannot be read is tried at the next poll."""
+        for invocation in invocations:
+            if is_running(invocation) or not history.needs_targets(invocation.invocation_id):
+                continue
+            try:
+                targets = [t async for t in self._client.targets(invocation.invocation_id)]
+            except AuthError:
+                raise
+            except BuildwatchError:
+                continue
+            history.record_triage(invocation_record(invocation, targets))
 
     async def _invocations(self, commit: str) -> list[Invocation]:
         return [item async for item in self._client.invocations(commit_sha=commit)]

@@ -21,6 +21,7 @@ from buildwatch.core.history.store import HistoryStore, RetentionPolicy, StoredB
 from buildwatch.core.history.writer import HistoryWriter
 from buildwatch.core.monitor.heap import bulk_load
 from buildwatch.core.monitor.store import MonitorStore
+from buildwatch.core.triage.model import TriageRecord
 
 FIRST_SCREENFUL = 200
 """Builds loaded before the screen first draws; the rest follow from a thread."""
@@ -45,6 +46,8 @@ class MonitorHistory:
         self._window_ms = ui.history_catch_up_hours * 3_600_000
         self._retention = RetentionPolicy(ui.history_max_builds, ui.history_max_age_days)
         self._unsummarised: list[Build] = []
+        self._untriaged: list[tuple[Build, BuildSummary]] = []
+        self._triaged_invocations: set[str] = set()
         self.writer = HistoryWriter(path)
         self.writer.apply_retention(self._retention)
 
@@ -68,10 +71,39 @@ class MonitorHistory:
                     store.load_history(loaded[start:start + LOAD_CHUNK], ())
                     await asyncio.sleep(0)
             self._unsummarised = [build for build, summary in loaded if summary is None]
+            await self._load_triaged(reader, loaded)
             return await asyncio.to_thread(reader.resume_point, self._window_ms)
         finally:
             self._reader = None
             reader.close()
+
+    async def _load_triaged(
+        self, reader: HistoryStore, loaded: list[tuple[Build, BuildSummary | None]]
+    ) -> None:
+        """Note which summarised builds and which invocations have their failures recorded."""
+        builds = await asyncio.to_thread(reader.triage_run_ids, "develocity")
+        self._untriaged = [
+            (build, summary) for build, summary in loaded
+            if summary is not None and build.build_id not in builds
+        ]
+        self._triaged_invocations = await asyncio.to_thread(reader.triage_run_ids, "buildbuddy")
+
+    def take_untriaged(self) -> list[tuple[Build, BuildSummary]]:
+        """The loaded builds that have a summary but no failures recorded (an older
+        buildwatch's, or a read cut short), newest first (once: later calls get none)."""
+        untriaged, self._untriaged = self._untriaged, []
+        return untriaged
+
+    def needs_targets(self, invocation_id: str) -> bool:
+        """Whether the invocation's failures are still to be recorded (its targets read)."""
+        return invocation_id not in self._triaged_invocations
+
+    def record_triage(self, record: TriageRecord) -> None:
+        """Store a run with its failures."""
+        run = record[0]
+        if run.source == "buildbuddy":
+            self._triaged_invocations.add(run.run_id)
+        self.writer.record_triage((record,))
 
     def take_unsummarised(self) -> list[Build]:
         """The loaded builds that have no summary yet, newest first (once: later calls get
