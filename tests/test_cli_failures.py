@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import hostile_server as hostile
 import pytest
 from terminal import run_in_pty
 
@@ -174,6 +175,18 @@ def test_no_escape_sequence_a_server_sent_reaches_the_table_or_the_json(history:
     assert "\x1b" not in table and "\x07" not in table
     assert lines.isascii() and not any(c < " " for c in lines.replace("\n", ""))
     assert "cart" in table
+
+
+def test_nothing_a_hostile_server_sends_reaches_the_terminal(state: Path) -> None:
+    server = {"BUILDWATCH_DEVELOCITY_URL": hostile.serve(), "BUILDWATCH_DEVELOCITY_TOKEN": "t"}
+    table = buildwatch("failures", "--since", "0", **server)
+    lines = buildwatch("failures", "--since", "0", "--json", "--offline", **server)
+
+    assert (table.returncode, lines.returncode) == (0, 0)
+    hostile.assert_harmless(
+        (table.stdout + table.stderr + lines.stdout + lines.stderr).encode(),
+        hostile.HOSTILE_SHOWN.encode(),
+    )
 
 
 def test_options_may_come_before_the_command(history: Path) -> None:
