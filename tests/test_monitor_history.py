@@ -35,6 +35,7 @@ from buildwatch.core.monitor.history import FIRST_SCREENFUL, MonitorHistory
 from buildwatch.core.monitor.session import MonitorSession
 from buildwatch.core.monitor.store import MonitorStore
 from buildwatch.core.secrets import Secret
+from buildwatch.core.triage.model import TriageRecord
 from buildwatch.sim import SimConfig, SimulatorThread
 
 SHA = "4f2a9c1e0b7d"
@@ -150,10 +151,15 @@ class SummaryRecorder(MonitorHistory):
     def __init__(self, path: Path) -> None:
         super().__init__(path, UiPreferences())
         self.summarised: list[str] = []
+        self.triaged: list[str] = []
 
     def record_summary(self, summary: BuildSummary) -> None:
         self.summarised.append(summary.build_id)
         super().record_summary(summary)
+
+    def record_triage(self, record: TriageRecord) -> None:
+        self.triaged.append(record[0].run_id)
+        super().record_triage(record)
 
 
 async def follow(sim: SimulatorThread, store: DetailRecorder, history: SummaryRecorder,
@@ -178,10 +184,11 @@ async def test_builds_replayed_with_a_stored_summary_are_neither_read_nor_record
     sim: SimulatorThread, tmp_path: Path
 ) -> None:
     path = tmp_path / "history.sqlite3"
-    first = DetailRecorder()
+    first, recorder = DetailRecorder(), SummaryRecorder(path)
     everything = ResumePoint(since_build=None, since=0)
-    await follow(sim, first, SummaryRecorder(path), everything, lambda: caught_up(first) and all(
-        entry.summary for entry in first.builds.values()))
+    # Summarised and with their failures recorded, or the next run reads their failures.
+    await follow(sim, first, recorder, everything, lambda: caught_up(first) and all(
+        entry.summary for entry in first.builds.values()) and len(recorder.triaged) == FIRST)
     already = len(sim.requests)
 
     store, history = DetailRecorder(), SummaryRecorder(path)
