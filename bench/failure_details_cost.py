@@ -1,7 +1,8 @@
 """What naming a failed build's failed work and tests costs `tail --summary --json`, per build.
 
-For each failed build of two simulated worlds (a Gradle, Maven, Bazel and npm failure in one; a
-Gradle failure among 210,000 events in the other), the failure-details read is compared with
+For each failed build of three simulated worlds (a Gradle, Maven, Bazel and npm failure in one; a
+Gradle failure among 210,000 events in the other; the triage world's scripted failures, retried
+tests among them, in the third), the failure-details read is compared with
 the summary read of the same build, the baseline every build pays: HTTP requests (a finite
 read is its body, then the 204 that ends it), bytes on the wire (gzip, as the client asks) and
 the median time of a read. The ratio is details over summary.
@@ -31,10 +32,13 @@ from buildwatch.core.develocity.summary import SummaryBuilder, summary_event_typ
 from buildwatch.core.develocity.summary_reader import read_summary
 from buildwatch.core.secrets import Secret
 from buildwatch.sim import SimConfig, SimulatorThread
+from buildwatch.sim.config import WorldKind
 
 TOKEN = "sim-token"
-WORLDS = ((5, 24), (1, 8))
-"""(seed, builds): seed 5's first 24 builds fail once per tool; seed 1's 8th is the big one."""
+WORLDS: tuple[tuple[int, int, WorldKind], ...] = ((5, 24, "default"), (1, 8, "default"),
+                                                 (4, 14, "triage"))
+"""(seed, builds, world): seed 5's first 24 builds fail once per tool; seed 1's 8th is the big
+one; the triage world's first 14 are two runs of each of its lanes."""
 
 
 def wire_bytes(origin: str, build_id: str, event_types: tuple[str, ...]) -> int:
@@ -106,8 +110,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="reads timed per build (median)")
     args = parser.parse_args()
     print("build          tool    summary + details (ratio: details / summary)")
-    for seed, count in WORLDS:
-        with SimulatorThread(SimConfig(seed=seed, builds=count, not_ready_s=0.0)) as sim:
+    for seed, count, world in WORLDS:
+        config = SimConfig(seed=seed, builds=count, not_ready_s=0.0, world=world)
+        with SimulatorThread(config) as sim:
             asyncio.run(measure(sim, args.rounds))
 
 
