@@ -15,7 +15,7 @@ import pytest
 from hostile_server import HOSTILE, serve
 
 from buildwatch.sim import SimConfig, SimulatorThread
-from buildwatch.sim.develocity_data import build_events, plan_build
+from buildwatch.sim.develocity_data import build_events, build_id, plan_build
 from buildwatch.sim.develocity_model import BuildSummary as Plan
 
 pytestmark = pytest.mark.timeout(60)
@@ -247,3 +247,14 @@ def test_a_failed_npm_build_has_no_known_failed_work_and_costs_no_extra_request(
         "failed", None, None
     )
     assert len(asked) == 1
+
+
+def test_summary_json_leaves_out_a_test_that_passed_on_retry() -> None:
+    with SimulatorThread(
+        SimConfig(seed=SEED, builds=7, not_ready_s=0.0, world="triage")
+    ) as triage:
+        printed = summaries(triage, "2")
+    gradle_retry = printed[build_id(SEED, 3)]
+
+    assert gradle_retry["failedTasks"] == [":web:checkstyleMain"]
+    assert gradle_retry["failedTests"] == []
