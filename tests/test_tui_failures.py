@@ -57,13 +57,14 @@ def world_history(sim: SimulatorThread, tmp_path_factory: pytest.TempPathFactory
     """A history holding every build and invocation of the world, their failures recorded."""
     path = tmp_path_factory.mktemp("triage") / "history.sqlite3"
     problems: list[str] = []
+    steps: list[str] = []
 
     async def read() -> None:
         store = open_history(path).store
         try:
             async with develocity_client(sim) as develocity, buildbuddy_client(sim) as buildbuddy:
                 await refresh_history(store, develocity, buildbuddy, 0,
-                                      DEFAULT_GIT_VALUE_NAMES, problems.append)
+                                      DEFAULT_GIT_VALUE_NAMES, problems.append, steps.append)
         finally:
             store.close()
 

@@ -52,6 +52,7 @@ _STATUSES: dict[GroupStatus, tuple[str, Style, int]] = {
     "recurring": ("recurring", Style(), 2),
 }
 """Each status's word, style, and place when sorting by status (the ones to act on first)."""
+_BADGES = {status: Text(word, style=style) for status, (word, style, _) in _STATUSES.items()}
 _WEEK_MS = 7 * 86_400_000
 
 
@@ -61,9 +62,9 @@ def group_key(kind: FailureKind, name: str) -> str:
 
 
 def status_badge(status: GroupStatus) -> Text:
-    """The status as its word, coloured."""
-    word, style, _ = _STATUSES[status]
-    return Text(word, style=style)
+    """The status as its word, coloured (one shared `Text` per status: cells are never
+    changed in place)."""
+    return _BADGES[status]
 
 
 def group_row(group: FailureGroup, now_ms: int) -> TableRow:

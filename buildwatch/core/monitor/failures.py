@@ -15,11 +15,13 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from buildwatch.core.history.store import HistoryError, HistoryStore, connect
-from buildwatch.core.triage.groups import TriageIndex
+from buildwatch.core.triage.groups import Signature, TriageIndex
 from buildwatch.core.triage.model import RunSource, TriageRecord
 
 LOAD_SLICE = 250
 """The history's runs grouped between two turns of the event loop (a few milliseconds' worth)."""
+ASSEMBLE_SLICE = 50
+"""Groups assembled between two turns of the event loop (a few milliseconds' worth)."""
 
 
 class FailureGroups:
@@ -60,17 +62,30 @@ class FailureGroups:
                 self.problem = str(error)
                 return
             self.to_load, self.loaded = len(records), 0
+            signatures: dict[Signature, None] = {}
             for start in range(0, len(records), LOAD_SLICE):
                 for run, failures in records[start:start + LOAD_SLICE]:
                     if (run.source, run.run_id) not in self._recorded_meanwhile:
                         self.index.add(run, failures)
+                        signatures.update(dict.fromkeys((f.kind, f.name) for f in failures))
                 self.loaded = min(len(records), start + LOAD_SLICE)
                 self.version += 1
                 await asyncio.sleep(0)
+            await self._assemble(list(signatures))
         finally:
             self.loading = False
             self._recorded_meanwhile.clear()
             self.version += 1
+
+
+    async def _assemble(self, signatures: list[Signature]) -> None:
+        """Have the index assemble each group now, a slice per turn of the loop: the first look
+        at every group (opening the Failures view) then finds them ready, instead of holding
+        the screen for as long as assembling them all takes."""
+        for start in range(0, len(signatures), ASSEMBLE_SLICE):
+            for kind, name in signatures[start:start + ASSEMBLE_SLICE]:
+                self.index.group(kind, name)
+            await asyncio.sleep(0)
 
 
 def _read(path: Path) -> list[TriageRecord]:

@@ -34,7 +34,7 @@ from buildwatch.tui.widgets.breadcrumb import Breadcrumb
 from buildwatch.tui.widgets.live_table import LiveTable
 from buildwatch.tui.widgets.table_model import TableRow
 
-REFRESH_S = 0.5
+REFRESH_S = 0.25
 """How often the screen looks for a change to the group."""
 
 

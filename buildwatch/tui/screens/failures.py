@@ -25,7 +25,7 @@ from buildwatch.tui.services import services
 from buildwatch.tui.widgets.breadcrumb import Breadcrumb
 from buildwatch.tui.widgets.live_table import LiveTable
 
-REFRESH_S = 0.5
+REFRESH_S = 0.25
 """How often the screen looks for changed groups."""
 _MINUTE_MS = 60_000
 _ORDER_NAMES = {column.key: column.title.lower() for column in GROUP_COLUMNS}
