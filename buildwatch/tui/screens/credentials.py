@@ -2,7 +2,9 @@
 
 The key is typed masked, checked against the server, then saved to the keyring in a thread; the
 caller reconnects with it, without a restart. When no usable keyring exists the key is still
-used for this session, and the user is told it was not saved.
+used for this session, and the user is told it was not saved. The check's worker tells the
+screen its answer by a message, which Textual does not deliver once the screen is being
+removed (the user may leave while the server is asked).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
@@ -71,6 +74,20 @@ class CredentialsScreen(ModalScreen[NewCredentials | None]):
         Binding("escape", "cancel", "Cancel", id="credentials.cancel"),
     ]
 
+    class Refused(Message, bubble=False):
+        """The check failed: `problem` says why."""
+
+        def __init__(self, problem: str) -> None:
+            super().__init__()
+            self.problem = problem
+
+    class Accepted(Message, bubble=False):
+        """The server accepted the credentials."""
+
+        def __init__(self, accepted: NewCredentials) -> None:
+            super().__init__()
+            self.accepted = accepted
+
     def __init__(self, source: SourceName, base_url: str | None, problem: str) -> None:
         """Ask for `source`'s credentials; `problem` says why (shown as the server said it)."""
         super().__init__()
@@ -107,6 +124,7 @@ class CredentialsScreen(ModalScreen[NewCredentials | None]):
         except BuildwatchError as error:
             self._say(str(error))
             return
+        self.query_one("#progress", Label).update("Checking with the server…")
         self._check_and_save(base_url, Credential(token=Secret(key)))
 
     @on(Button.Pressed, "#cancel")
@@ -116,12 +134,10 @@ class CredentialsScreen(ModalScreen[NewCredentials | None]):
 
     @work(exclusive=True, group="credentials", exit_on_error=False)
     async def _check_and_save(self, base_url: str, credential: Credential) -> None:
-        self.query_one("#progress", Label).update("Checking with the server…")
         try:
             await check_credential(self._source, base_url, credential)
         except BuildwatchError as error:
-            self.query_one("#progress", Label).update("")
-            self._say(str(error))
+            self.post_message(self.Refused(str(error)))
             return
         try:
             await asyncio.to_thread(credentials.store, self._source, base_url, credential)
@@ -132,7 +148,14 @@ class CredentialsScreen(ModalScreen[NewCredentials | None]):
             )
         else:
             self.app.notify("Saved to the keyring", title=_TITLES[self._source])
-        self.dismiss(NewCredentials(base_url, credential))
+        self.post_message(self.Accepted(NewCredentials(base_url, credential)))
+
+    def on_credentials_screen_refused(self, message: Refused) -> None:
+        self.query_one("#progress", Label).update("")
+        self._say(message.problem)
+
+    def on_credentials_screen_accepted(self, message: Accepted) -> None:
+        self.dismiss(message.accepted)
 
     def _say(self, problem: str) -> None:
         self.query_one("#problem", Label).update(sanitize_line(problem))
