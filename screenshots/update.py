@@ -17,7 +17,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOTS = ROOT / "tests" / "__snapshots__"
-TEST_FILES = ("tests/test_tui_main_snapshots.py", "tests/test_tui_drilldown_snapshots.py")
+TEST_FILES = (
+    "tests/test_tui_main_snapshots.py",
+    "tests/test_tui_drilldown_snapshots.py",
+    "tests/test_tui_failures.py::test_failures_view_picture",
+    "tests/test_tui_failures.py::test_failure_group_picture",
+)
 
 SCREENSHOTS = {
     "main.svg": "test_tui_main_snapshots/test_live[160x48].svg",
@@ -30,6 +35,8 @@ SCREENSHOTS = {
     "delete-confirmation.svg": "test_tui_drilldown_snapshots/test_confirm_delete_modal.svg",
     "help.svg": "test_tui_main_snapshots/test_help.svg",
     "credentials.svg": "test_tui_main_snapshots/test_auth_failed.svg",
+    "failures.svg": "test_tui_failures/test_failures_view_picture[160x48].svg",
+    "failure-group.svg": "test_tui_failures/test_failure_group_picture[160x48].svg",
 }
 """Screenshot name -> the snapshot it is a copy of."""
 
