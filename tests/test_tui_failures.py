@@ -27,6 +27,7 @@ from buildwatch.core.triage.model import Failure, Run
 from buildwatch.core.triage.refresh import refresh_history
 from buildwatch.sim import SimulatorThread
 from buildwatch.sim import triage as world
+from buildwatch.sim.triage import LANES
 from buildwatch.tui.screens.build import BuildScreen
 from buildwatch.tui.screens.failure_group import FailureGroupScreen
 from buildwatch.tui.screens.failures import FailuresScreen
@@ -39,6 +40,7 @@ pytestmark = pytest.mark.timeout(120)
 SIZE = (160, 40)
 KEEP_EVERYTHING = UiPreferences(notify_on=(), history_max_age_days=100_000)
 """The world is dated by the frozen clock, long ago: retention must not take it away."""
+QUIET = UiPreferences(notify_on=())
 SnapCompare = Callable[..., bool]
 NEW = gradle_test(world.NEW_TEST)
 FLAKY = gradle_test(world.FLAKY_TEST)
@@ -340,3 +342,28 @@ async def test_the_command_palette_opens_the_failures_view(
         await pilot.press("enter")
 
         await wait_for(pilot, lambda: isinstance(app.screen, FailuresScreen))
+
+
+async def test_failures_the_monitor_records_reach_the_open_view_as_builds_arrive(
+    tmp_path: Path,
+) -> None:
+    with SimulatorThread(triage_config()) as live:
+        settings = dataclasses.replace(
+            simulator_settings(live.develocity_url, "sim-token", "sim-api-key"),
+            history=tmp_path / "history.sqlite3", profile=Profile(name="demo", ui=QUIET),
+        )
+        app = RecordingApp(settings)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("F")
+            screen = app.screen
+            assert isinstance(screen, FailuresScreen)
+            await wait_for(pilot, lambda: f"test {NEW}" in screen._shown, timeout=60)
+            await wait_for(pilot, lambda: row_named(screen.table, NEW)["count"]
+                           == str(world.NEW_RUNS), timeout=60)
+            assert row_named(screen.table, NEW)["status"] == "NEW"
+
+            live.publish_builds(LANES)
+
+            await wait_for(pilot, lambda: row_named(screen.table, NEW)["count"]
+                           == str(world.NEW_RUNS + 1), timeout=60)
+            assert row_named(screen.table, NEW)["status"] == "NEW"

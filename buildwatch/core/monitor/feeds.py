@@ -234,7 +234,9 @@ class DevelocityFeed:
                 )
             except BuildwatchError:
                 return
-        history.record_triage(build_record(summary, details))
+        record = build_record(summary, details)
+        history.record_triage(record)
+        self._store.failures.record((record,))
 
 
 class BuildBuddyPoller:
@@ -333,7 +335,9 @@ class BuildBuddyPoller:
                 raise
             except BuildwatchError:
                 continue
-            history.record_triage(invocation_record(invocation, targets))
+            record = invocation_record(invocation, targets)
+            history.record_triage(record)
+            self._store.failures.record((record,))
 
     async def _invocations(self, commit: str) -> list[Invocation]:
         return [item async for item in self._client.invocations(commit_sha=commit)]
