@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -67,6 +68,24 @@ async def test_a_key_the_server_also_refuses_keeps_the_screen_open(sim: Simulato
         await wait_for(pilot, lambda: "401" in str(app.screen.query_one("#problem").render()))
         assert isinstance(app.screen, CredentialsScreen)
         assert "still-wrong" not in app.export_screenshot()
+
+
+async def test_a_late_answer_to_a_replaced_check_is_ignored(sim: SimulatorThread) -> None:
+    app = app_on(sim, token="wrong-token")
+    # A server that takes the connection and never answers keeps the second check waiting.
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: isinstance(app.screen, CredentialsScreen))
+            screen = app.screen
+            await pilot.press(*"still-wrong", "enter")
+            await wait_for(pilot, lambda: "401" in str(screen.query_one("#problem").render()))
+            screen.query_one("#url", Input).value = f"http://127.0.0.1:{silent.getsockname()[1]}"
+            await pilot.press("enter")
+            # The first check's answer arrives while the second one waits.
+            screen.post_message(CredentialsScreen.Refused(1, "late answer"))
+            await pilot.pause()
+            assert "late answer" not in str(screen.query_one("#problem").render())
+            assert "Checking" in str(screen.query_one("#progress").render())
 
 
 async def test_without_a_usable_keyring_the_key_is_used_for_the_session(

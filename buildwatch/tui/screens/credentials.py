@@ -75,17 +75,19 @@ class CredentialsScreen(ModalScreen[NewCredentials | None]):
     ]
 
     class Refused(Message, bubble=False):
-        """The check failed: `problem` says why."""
+        """Check number `check` failed: `problem` says why."""
 
-        def __init__(self, problem: str) -> None:
+        def __init__(self, check: int, problem: str) -> None:
             super().__init__()
+            self.check = check
             self.problem = problem
 
     class Accepted(Message, bubble=False):
-        """The server accepted the credentials."""
+        """The server accepted the credentials of check number `check`."""
 
-        def __init__(self, accepted: NewCredentials) -> None:
+        def __init__(self, check: int, accepted: NewCredentials) -> None:
             super().__init__()
+            self.check = check
             self.accepted = accepted
 
     def __init__(self, source: SourceName, base_url: str | None, problem: str) -> None:
@@ -94,6 +96,9 @@ class CredentialsScreen(ModalScreen[NewCredentials | None]):
         self._source = source
         self._base_url = base_url or ""
         self._problem = problem
+        self._checks = 0
+        """Checks started; only the newest one's answer counts (the user may submit again
+        before the server answers the first)."""
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
@@ -125,7 +130,8 @@ class CredentialsScreen(ModalScreen[NewCredentials | None]):
             self._say(str(error))
             return
         self.query_one("#progress", Label).update("Checking with the server…")
-        self._check_and_save(base_url, Credential(token=Secret(key)))
+        self._checks += 1
+        self._check_and_save(self._checks, base_url, Credential(token=Secret(key)))
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
@@ -133,12 +139,14 @@ class CredentialsScreen(ModalScreen[NewCredentials | None]):
         self.dismiss(None)
 
     @work(exclusive=True, group="credentials", exit_on_error=False)
-    async def _check_and_save(self, base_url: str, credential: Credential) -> None:
+    async def _check_and_save(self, check: int, base_url: str, credential: Credential) -> None:
         try:
             await check_credential(self._source, base_url, credential)
         except BuildwatchError as error:
-            self.post_message(self.Refused(str(error)))
+            self.post_message(self.Refused(check, str(error)))
             return
+        if check != self._checks:
+            return  # A newer check replaced this one: its key is not the one to save.
         try:
             await asyncio.to_thread(credentials.store, self._source, base_url, credential)
         except BuildwatchError as error:
@@ -148,13 +156,17 @@ class CredentialsScreen(ModalScreen[NewCredentials | None]):
             )
         else:
             self.app.notify("Saved to the keyring", title=_TITLES[self._source])
-        self.post_message(self.Accepted(NewCredentials(base_url, credential)))
+        self.post_message(self.Accepted(check, NewCredentials(base_url, credential)))
 
     def on_credentials_screen_refused(self, message: Refused) -> None:
+        if message.check != self._checks:
+            return
         self.query_one("#progress", Label).update("")
         self._say(message.problem)
 
     def on_credentials_screen_accepted(self, message: Accepted) -> None:
+        if message.check != self._checks:
+            return
         self.dismiss(message.accepted)
 
     def _say(self, problem: str) -> None:
