@@ -232,3 +232,85 @@ def test_a_long_stream_in_network_sized_chunks_loses_no_event() -> None:
     count = sum(len(parser.feed(body[i : i + 65536])) for i in range(0, len(body), 65536))
     assert count == 100_000
     assert parser.last_event_id == "99999"
+
+
+def develocity_messages(*messages: tuple[bytes, bytes, bytes]) -> bytes:
+    """Messages written as Develocity writes every one: `id: `, `event: `, `data: `, blank."""
+    return b"".join(b"id: %s\nevent: %s\ndata: %s\n\n" % message for message in messages)
+
+
+def test_a_batch_in_the_develocity_form_gives_each_event_its_type_data_and_id() -> None:
+    body = develocity_messages(
+        (b"0", b"Build", b'{"buildId":"b"}'),
+        (b"1", b"BuildEvent", '{"text":"Grüße 注文 🚚"}'.encode()),
+        ("é".encode(), b"", b"{}"),
+        (b"x\xffy", "Typ€".encode(), b"[1]"),
+    )
+    events, parser = parse(body)
+    assert events == [
+        SSEEvent("Build", b'{"buildId":"b"}', "0"),
+        SSEEvent("BuildEvent", '{"text":"Grüße 注文 🚚"}'.encode(), "1"),
+        SSEEvent("message", b"{}", "é"),
+        SSEEvent("Typ€", b"[1]", "x\ufffdy"),
+    ]
+    assert parser.last_event_id == "x\ufffdy"
+
+
+@pytest.mark.parametrize(
+    ("odd_block", "odd_events"),
+    [
+        (b": heartbeat\n\n", []),
+        (b"\n", []),
+        (b"id:5\nevent:BuildEvent\ndata:{}\n\n", [SSEEvent("BuildEvent", b"{}", "5")]),
+        (b"data: {}\nevent: Later\nid: 6\n\n", [SSEEvent("Later", b"{}", "6")]),
+        (b"id: 7\nevent: BuildEvent\ndata: a\ndata: b\n\n", [SSEEvent("BuildEvent", b"a\nb", "7")]),
+        (b"id: \x008\nevent: BuildEvent\ndata: {}\n\n", [SSEEvent("BuildEvent", b"{}", "2")]),
+        (b"id: 9\nevents: BuildEvent\ndata: {}\n\n", [SSEEvent("message", b"{}", "9")]),
+        (b"id: 10\nevent: BuildEvent\ndata:  {}\n\n", [SSEEvent("BuildEvent", b" {}", "10")]),
+        (b"id:15\nevent: BuildEvent\ndata: {}\n\n", [SSEEvent("BuildEvent", b"{}", "15")]),
+        (b"id: 11\nevent: BuildEvent\ndata:{}\n\n", [SSEEvent("BuildEvent", b"{}", "11")]),
+        (b"id: 12\nevent: BuildEvent\n: no data\n\n", []),
+        (
+            b"id: 13\nevent: BuildEvent\ndata: a\n: note\nid: 14\nevent: Other\ndata: b\n\n",
+            [SSEEvent("Other", b"a\nb", "14")],
+        ),
+    ],
+    ids=["comment", "blank line", "no spaces", "other order", "two data lines", "nul in id",
+         "unknown field", "two spaces", "id without space", "data without space", "no data line",
+         "eight lines in one block"],
+)
+def test_a_block_in_another_form_among_develocity_blocks_is_read_by_the_rules(
+    odd_block: bytes, odd_events: list[SSEEvent]
+) -> None:
+    before = develocity_messages((b"1", b"BuildEvent", b"[1]"), (b"2", b"BuildEvent", b"[2]"))
+    after = develocity_messages((b"99", b"BuildEvent", b"[99]"))
+    events, parser = parse(before + odd_block + after)
+    assert events == [
+        SSEEvent("BuildEvent", b"[1]", "1"),
+        SSEEvent("BuildEvent", b"[2]", "2"),
+        *odd_events,
+        SSEEvent("BuildEvent", b"[99]", "99"),
+    ]
+    assert parser.last_event_id == "99"
+
+
+def test_hundreds_of_event_types_in_one_batch_are_each_named() -> None:
+    names = [f"Type{n}".encode() for n in range(600)]
+    events, _ = parse(develocity_messages(*((b"%d" % n, name, b"{}") for n, name in enumerate(names))))
+    assert [event.event.encode() for event in events] == names
+
+
+def test_the_last_event_id_follows_batches_in_the_develocity_form_and_in_others() -> None:
+    parser = SSEParser()
+    odd = b": note\nid: 3\nevent: BuildEvent\ndata: {}\n\n"
+    batches = [odd, develocity_messages((b"5", b"BuildEvent", b"{}")), odd]
+    assert [[event.id for event in parser.feed(batch)] for batch in batches] == [["3"], ["5"], ["3"]]
+    assert parser.last_event_id == "3"
+
+
+def test_a_batch_that_starts_with_a_block_in_another_form_is_read_by_the_rules() -> None:
+    body = b"ids: 1\nevent: BuildEvent\ndata: {}\n\n" + develocity_messages(
+        (b"2", b"BuildEvent", b"[2]")
+    )
+    events, _ = parse(body)
+    assert events == [SSEEvent("BuildEvent", b"{}", ""), SSEEvent("BuildEvent", b"[2]", "2")]

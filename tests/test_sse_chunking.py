@@ -103,3 +103,27 @@ def test_byte_by_byte_gives_the_same_events(body: bytes) -> None:
 def test_the_parser_agrees_with_a_literal_reading_of_the_standard(body: bytes) -> None:
     events, last_id, retry = parse([body])
     assert ([(e.event, e.text, e.id) for e in events], last_id, retry) == reference(body)
+
+
+@st.composite
+def develocity_messages(draw: st.DrawFn) -> bytes:
+    """A message as Develocity writes every one (`id: `, `event: `, `data: ` lines, then a
+    blank one) with any id, type and data; one in four also has a line in any other form."""
+    message = [
+        b"id: " + draw(st.one_of(st.integers(0, 10**6).map(b"%d".__mod__), _VALUES)) + b"\n",
+        b"event: " + draw(st.one_of(st.sampled_from([b"Build", b"BuildEvent"]), _VALUES)) + b"\n",
+        b"data: " + draw(_VALUES) + b"\n",
+    ]
+    if draw(st.integers(0, 3)) == 0:
+        message.insert(draw(st.integers(0, len(message))), draw(lines()))
+    return b"".join(message) + b"\n"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(develocity_messages(), max_size=30), st.lists(st.integers(min_value=0), max_size=8))
+def test_develocity_shaped_streams_are_read_by_the_standard_however_chunked(
+    messages: list[bytes], cuts: list[int]
+) -> None:
+    body = b"".join(messages)
+    events, last_id, retry = parse(split(body, cuts))
+    assert ([(e.event, e.text, e.id) for e in events], last_id, retry) == reference(body)
