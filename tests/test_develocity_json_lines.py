@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from buildwatch.cli.develocity import json_lines
 from buildwatch.core.develocity.models import Build, BuildEvent, messages_from
 from buildwatch.core.sse import SSEEvent
@@ -32,8 +34,9 @@ def test_utf8_text_passes_through_as_the_server_sent_it() -> None:
     assert written(events(*datas)) == datas
 
 
-def test_a_c1_control_is_escaped_in_its_message_and_the_others_pass_through() -> None:
-    datas = [message(f"{UTF8_TEXT} {n}") for n in range(1000)]
+@pytest.mark.parametrize("text", [UTF8_TEXT, "task output"], ids=["utf-8", "ascii"])
+def test_a_c1_control_is_escaped_in_its_message_and_the_others_pass_through(text: str) -> None:
+    datas = [message(f"{text} {n}") for n in range(1000)]
     datas[617] = message("before \x9b31m after")
     lines = written(events(*datas))
     assert lines[617] == rb'{"data":{"message":"before \u009b31m after"}}'
@@ -63,3 +66,21 @@ def test_no_line_holds_a_control_character_a_terminal_obeys() -> None:
     assert len(lines) == len(hostile)
     assert not [char for line in decoded for char in line if "\x80" <= char <= "\x9f"]
     assert [json.loads(line)["data"]["message"] for line in decoded] == hostile
+
+
+def test_an_ascii_batch_is_written_in_one_piece_exactly_as_the_server_sent_it() -> None:
+    datas = [message(f"task :app:compile{n} UP-TO-DATE") for n in range(1000)]
+    assert json_lines(events(*datas)) == [b"\n".join(datas) + b"\n"]
+
+
+def test_an_escape_sequence_stays_a_json_escape_in_an_ascii_batch() -> None:
+    datas = [message("\x1b]0;PWNED\x07\x1b[2J"), message("plain")]
+    lines = written(events(*datas))
+    assert lines == datas
+    assert not [byte for line in lines for byte in line if byte < 0x20 or byte == 0x7F]
+
+
+def test_a_raw_escape_is_not_json_and_never_reaches_a_line() -> None:
+    made = messages_from([SSEEvent("BuildEvent", b'{"m":"\x1b[2J"}', "1")])
+    assert [type(message).__name__ for message in made] == ["SkippedMessage"]
+

@@ -262,9 +262,11 @@ def json_lines(messages: list[Build | BuildEvent]) -> list[bytes]:
     """
     if not messages:
         return []
-    joined = b"\n".join([message.source for message in messages])
-    if joined.count(b"\n") == len(messages) - 1 and _is_safe_text(joined):
-        return [joined, b"\n"]
+    sources = [message.source for message in messages]
+    sources.append(b"")  # the last line's end, so the batch is joined and written in one piece
+    joined = b"\n".join(sources)
+    if joined.count(b"\n") == len(messages) and _is_safe_text(joined):
+        return [joined]
     if len(messages) == 1:
         return [_json_line(messages[0])]
     middle = len(messages) // 2
