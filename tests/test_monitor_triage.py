@@ -24,7 +24,7 @@ from triage_world import (
 from buildwatch.core.config import UiPreferences
 from buildwatch.core.history.opening import open_history
 from buildwatch.core.history.store import HistoryStore
-from buildwatch.core.monitor.feeds import BuildBuddyPoller, DevelocityFeed
+from buildwatch.core.monitor.feeds import TARGET_READS_PER_POLL, BuildBuddyPoller, DevelocityFeed
 from buildwatch.core.monitor.history import MonitorHistory
 from buildwatch.core.monitor.store import MonitorStore
 from buildwatch.core.triage.model import Failure, Run
@@ -253,3 +253,26 @@ async def test_a_stored_summary_without_failures_has_only_its_failures_read(
     assert {build_id for build_id, _ in reads} == with_details(recorded(path))
     assert len(reads) == len(with_details(recorded(path)))
     assert all("TestFinished" in query for _, query in reads)
+
+
+async def test_a_poll_reads_a_few_invocations_targets_and_the_next_polls_the_rest(
+    tmp_path: Path,
+) -> None:
+    commits = [scenario().commit(lane, run).sha for lane in (3, 5) for run in range(6)]
+    history = MonitorHistory(tmp_path / "history.sqlite3", UiPreferences())
+    store = MonitorStore()
+    await history.load(store)
+    for commit in commits:
+        store.watch(commit, "you")
+    with SimulatorThread(triage_config()) as sim:
+        async with buildbuddy_client(sim) as client:
+            poller = BuildBuddyPoller(client, store, interval_s=3600, history=history)
+            async with running(poller.run()):
+                # The poll's end says how many commits are watched (an answer alone says live).
+                await until(lambda: "watched" in store.buildbuddy.detail)
+                first = target_reads(sim)
+                poller.wake()
+                await until(lambda: target_reads(sim) == len(commits))
+    await asyncio.to_thread(history.close)
+
+    assert first == TARGET_READS_PER_POLL < len(commits)

@@ -32,6 +32,9 @@ from buildwatch.core.monitor.store import MonitorStore
 from buildwatch.core.triage.records import build_record, invocation_record
 
 DEFAULT_ENRICH_CONCURRENCY = 6
+TARGET_READS_PER_POLL = 8
+"""Invocations whose targets a BuildBuddy poll reads, at most: the first poll after a start finds
+every finished invocation of the watched commits unrecorded, and must not be held up by them."""
 _ATTEMPTS_PER_TRY = 2
 """Connections a summary read makes before its build is handed back: one blip is ridden out
 within the try (the client's first backoff, at most its base), a longer outage is not."""
@@ -318,17 +321,21 @@ class BuildBuddyPoller:
                 )
             self._store.upsert_invocations(invocations)
             if self._history is not None:
-                await self._record_failures(self._history, invocations)
+                await self._record_failures(self._history, invocations, poll)
         return poll
 
     async def _record_failures(
-        self, history: MonitorHistory, invocations: list[Invocation]
+        self, history: MonitorHistory, invocations: list[Invocation], poll: _Poll
     ) -> None:
         """Record each finished invocation's failed and flaky targets for triage, once: one
-        GetTarget per invocation. One whose targets cannot be read is tried at the next poll."""
+        GetTarget per invocation, `TARGET_READS_PER_POLL` at most in a poll. One whose targets
+        are not read (or cannot be) is tried at the next poll."""
         for invocation in invocations:
             if is_running(invocation) or not history.needs_targets(invocation.invocation_id):
                 continue
+            if poll.target_reads >= TARGET_READS_PER_POLL:
+                return
+            poll.target_reads += 1
             try:
                 targets = [t async for t in self._client.targets(invocation.invocation_id)]
             except AuthError:
@@ -358,6 +365,8 @@ class _Poll:
     answered: int = 0
     failed: int = 0
     failure: BuildwatchError | None = None
+    target_reads: int = 0
+    """Invocations whose targets were read for triage."""
 
     async def ask(self, request: Awaitable[_T]) -> _T | None:
         """The answer to `request`, or None once a failure (but a refused key) is counted."""
