@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from drilldown_app import log_text
 from test_tui_main import palette_searched
 from textual.pilot import Pilot
 from textual.widgets import Static
@@ -34,6 +35,7 @@ from buildwatch.tui.screens.failures import FailuresScreen
 from buildwatch.tui.screens.invocation import InvocationScreen
 from buildwatch.tui.screens.main import MainScreen
 from buildwatch.tui.widgets.live_table import LiveTable
+from buildwatch.tui.widgets.log_panel import LogPanel
 from buildwatch.tui.widgets.table_model import plain
 
 pytestmark = pytest.mark.timeout(120)
@@ -90,6 +92,16 @@ def offline_app(sim: SimulatorThread, history: Path) -> RecordingApp:
                                    profile=Profile(name="demo", ui=KEEP_EVERYTHING))
     return RecordingApp(settings, now_ms=lambda: FIXED_NOW_MS, clock=lambda: 1000.0,
                         highlight_seconds=0.0)
+
+
+def live_app(sim: SimulatorThread, history: Path) -> RecordingApp:
+    """The app following the simulator (on the real clock) from its first build, recording
+    what fails in `history`."""
+    settings = dataclasses.replace(
+        simulator_settings(sim.develocity_url, "sim-token", "sim-api-key"),
+        history=history, profile=Profile(name="demo", ui=QUIET),
+    )
+    return RecordingApp(settings)
 
 
 def groups_loaded(app: RecordingApp) -> bool:
@@ -348,11 +360,7 @@ async def test_failures_the_monitor_records_reach_the_open_view_as_builds_arrive
     tmp_path: Path,
 ) -> None:
     with SimulatorThread(triage_config()) as live:
-        settings = dataclasses.replace(
-            simulator_settings(live.develocity_url, "sim-token", "sim-api-key"),
-            history=tmp_path / "history.sqlite3", profile=Profile(name="demo", ui=QUIET),
-        )
-        app = RecordingApp(settings)
+        app = live_app(live, tmp_path / "history.sqlite3")
         async with app.run_test(size=SIZE) as pilot:
             await pilot.press("F")
             screen = app.screen
@@ -367,3 +375,33 @@ async def test_failures_the_monitor_records_reach_the_open_view_as_builds_arrive
             await wait_for(pilot, lambda: row_named(screen.table, NEW)["count"]
                            == str(world.NEW_RUNS + 1), timeout=60)
             assert row_named(screen.table, NEW)["status"] == "NEW"
+
+
+async def test_a_builds_summary_says_each_failed_tests_group_status_and_count(
+    tmp_path: Path,
+) -> None:
+    with SimulatorThread(triage_config()) as live:
+        app = live_app(live, tmp_path / "history.sqlite3")
+        async with app.run_test(size=SIZE) as pilot:
+            index = app.store.failures.index
+            await wait_for(pilot, lambda: (group := index.group("test", NEW)) is not None
+                           and group.count == world.NEW_RUNS, timeout=60)
+            group = index.group("test", NEW)
+            assert group is not None
+            await pilot.press("F")
+            screen = app.screen
+            assert isinstance(screen, FailuresScreen)
+            assert screen.table.select_row(f"test {NEW}")
+            await pilot.press("enter", "enter")
+            build_screen = app.screen
+            assert isinstance(build_screen, BuildScreen)
+            assert build_screen.build_id == group.builds[0]
+
+            summary = build_screen.query_one("#summary-log", LogPanel).view
+            await wait_for(pilot, lambda: "; new, broken since" in log_text(summary))
+            text = log_text(summary)
+            assert f"failed in {world.NEW_RUNS} builds since " in text
+            assert f"; new, broken since {group.broken_since}" in text
+            lines = text.splitlines()
+            test_line = next(i for i, line in enumerate(lines) if world.NEW_TEST[1] in line)
+            assert "failed in" in "\n".join(lines[test_line:test_line + 3])

@@ -122,11 +122,12 @@ def _failed_tests(executions: Iterable[TestResult]) -> tuple[FailedItem, ...]:
             first_failure.setdefault(key, test)
         last_outcome[key] = test.outcome
     return tuple(
-        FailedItem("test", _test_name(test), test.failure_id, test.owner,
+        FailedItem("test", test_signature_name(test), test.failure_id, test.owner,
                    passed_on_retry=last_outcome[key] == "passed")
         for key, test in first_failure.items()
     )
 
 
-def _test_name(test: TestResult) -> str:
+def test_signature_name(test: TestResult) -> str:
+    """The name a failed test is recorded under for triage: `Class.name`, or its name alone."""
     return f"{test.class_name}.{test.name}" if test.class_name else test.name

@@ -6,17 +6,22 @@ screen can show these without further care.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from buildwatch.core.develocity.detail import BuildDetail, TestResult, WorkItem
+from buildwatch.core.develocity.failure_details import test_signature_name
 from buildwatch.core.develocity.summary import BuildSummary
 from buildwatch.core.durations import duration_text, ms_to_seconds
 from buildwatch.core.sanitize import sanitize_line
+from buildwatch.core.triage.model import FailureKind
 
 WORK_NAMES = {"gradle": "Tasks", "maven": "Goals", "bazel": "Targets", "npm": "Tasks"}
 """What a tool's units of work are called, for tab titles."""
 
 _LISTED = 50
+GroupNote = Callable[[FailureKind, str], str | None]
+"""What to say of the failure group of a failed item, by its kind and name (None: nothing)."""
 
 
 def _time(ms: int | None) -> str:
@@ -52,16 +57,22 @@ def _work_line(item: WorkItem) -> str:
     return f"  {item.path}" + (f"  ({took})" if took else "")
 
 
-def _test_line(detail: BuildDetail, test: TestResult) -> list[str]:
+def _test_line(detail: BuildDetail, test: TestResult, group_note: GroupNote) -> list[str]:
     lines = [f"  {test.class_name}.{test.name}" + (f"  [{test.owner}]" if test.owner else "")]
     chain = detail.failure(test.failure_id)
     if chain is not None:
         lines.append(f"      {chain.headline}")
+    note = group_note("test", test_signature_name(test))
+    if note:
+        lines.append(f"      {note}")
     return lines
 
 
-def summary_text(detail: BuildDetail, work_name: str) -> str:
-    """The Summary tab: failures with their exception chains, then failed work and tests."""
+def summary_text(
+    detail: BuildDetail, work_name: str, group_note: GroupNote = lambda _kind, _name: None
+) -> str:
+    """The Summary tab: failures with their exception chains, then failed work and tests, each
+    with what `group_note` says of its failure group, if anything."""
     summary = detail.summary()
     if summary is None:
         return "Loading the build…\n"
@@ -78,12 +89,16 @@ def summary_text(detail: BuildDetail, work_name: str) -> str:
     failed_work = detail.failed_work()
     if failed_work:
         lines += ["", f"Failed {work_name.lower()} ({len(failed_work)}):"]
-        lines.extend(_work_line(item) for item in failed_work[:_LISTED])
+        for item in failed_work[:_LISTED]:
+            lines.append(_work_line(item))
+            note = group_note(item.kind, item.path)
+            if note:
+                lines.append(f"      {note}")
     failed_tests = detail.failed_tests()
     if failed_tests:
         lines += ["", f"Failed tests ({len(failed_tests)}):"]
         for test in failed_tests[:_LISTED]:
-            lines.extend(_test_line(detail, test))
+            lines.extend(_test_line(detail, test, group_note))
     hidden = max(0, len(failed_work) - _LISTED) + max(0, len(failed_tests) - _LISTED)
     if hidden:
         lines.append(f"… and {hidden} more: see the tabs")

@@ -21,7 +21,7 @@ goes back, `q` quits.
 from __future__ import annotations
 
 from contextlib import aclosing
-from time import monotonic
+from time import monotonic, time
 from typing import ClassVar
 
 from rich.text import Text
@@ -55,6 +55,8 @@ from buildwatch.core.durations import duration_text, ms_to_seconds
 from buildwatch.core.errors import BuildwatchError
 from buildwatch.core.links import build_scan_url
 from buildwatch.core.sanitize import sanitize, sanitize_line
+from buildwatch.core.triage.model import FailureKind
+from buildwatch.tui.failure_rows import group_summary
 from buildwatch.tui.screens.drill_down import (
     FILTER_PLACEHOLDER,
     DrillDownScreen,
@@ -323,13 +325,18 @@ class BuildScreen(DrillDownScreen):
         if console:
             self.query_one("#console-log", LogPanel).append(console)
         self.query_one("#event-list", EventList).events_added()
-        self._show_summary(summary_text(detail, work_name))
+        self._show_summary(summary_text(detail, work_name, self._group_note))
         count = len(detail.events)
         self._progress(f"{count:,} events" + ("" if self.loaded else " · loading…"))
 
     def _waiting(self, notice: RetryNotice) -> None:
         """Say what the load waits for, and how long it has been trying."""
         self.post_message(self.Progress(waiting_note(notice)))
+
+    def _group_note(self, kind: FailureKind, name: str) -> str | None:
+        """How often, since when and where a failed item's failure group failed, and its status."""
+        group = services(self.app).store.failures.index.group(kind, name)
+        return group_summary(group, int(time() * 1000)) if group is not None else None
 
     def _stored_summary(self) -> BuildSummary | None:
         entry = services(self.app).store.builds.get(self.build_id)
