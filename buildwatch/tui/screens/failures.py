@@ -62,11 +62,14 @@ class FailuresScreen(TableScreen):
 
     def refresh_groups(self) -> None:
         """Put the groups that changed since the last look in the table (every group, once a
-        minute, for the relative times)."""
+        minute, for the relative times), once the history's groups are loaded."""
         failures = services(self.app).store.failures
         now_ms = self._now_ms()
         minute = now_ms // _MINUTE_MS
-        if failures.version != self._version or minute != self._minute:
+        # While the history loads, most groups change at every slice: they show once it is
+        # done, the title counting the runs meanwhile.
+        if not failures.loading and (failures.version != self._version
+                                     or minute != self._minute):
             every_row = minute != self._minute
             groups = {group_key(group.kind, group.name): group
                       for group in failures.index.groups()}
