@@ -321,10 +321,10 @@ def test_failures_view_picture(
     assert snap_compare(offline_app(sim, history), terminal_size=size, run_before=run_before)
 
 
+@pytest.mark.usefixtures("utc")
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
 def test_failure_group_picture(
-    snap_compare: SnapCompare, sim: SimulatorThread, history: Path, utc: None,
-    size: tuple[int, int],
+    snap_compare: SnapCompare, sim: SimulatorThread, history: Path, size: tuple[int, int]
 ) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
         screen = await open_failures(pilot)
@@ -405,3 +405,29 @@ async def test_a_builds_summary_says_each_failed_tests_group_status_and_count(
             lines = text.splitlines()
             test_line = next(i for i, line in enumerate(lines) if world.NEW_TEST[1] in line)
             assert "failed in" in "\n".join(lines[test_line:test_line + 3])
+
+
+async def test_no_escape_sequence_a_server_sent_reaches_the_view_or_the_group(
+    sim: SimulatorThread, history: Path
+) -> None:
+    hostile = "\x1b]52;c;aGk=\x07evil\x1b[2J"
+    app = offline_app(sim, history)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_failures(pilot)
+        run = Run("develocity", f"b-{hostile}", FIXED_NOW_MS, False, f"p-{hostile}",
+                  f"branch-{hostile}", "e" * 40, f"u-{hostile}")
+        app.store.failures.record([(run, (Failure("test", f"Test.{hostile}", hostile),))])
+        await wait_for(pilot, lambda: screen.table.total_row_count
+                       == len(app.store.failures.index))
+        shown = rows(screen.table)
+        assert all("\x1b" not in text and "\x07" not in text
+                   for row in shown for text in row.values())
+
+        assert screen.table.select_row(f"test Test.{hostile}")
+        await pilot.press("enter")
+        group_screen = app.screen
+        assert isinstance(group_screen, FailureGroupScreen)
+        await pilot.pause()
+        header = str(group_screen.query_one("#group-header", Static).render())
+        assert "evil" in header and "\x1b" not in header and "\x07" not in header
+        assert all("\x1b" not in text for row in rows(group_screen.table) for text in row.values())
