@@ -49,7 +49,7 @@ class FailureGroupScreen(TableScreen):
         super().__init__(highlight_seconds)
         self.kind = kind
         self.group_name = name
-        self.crumb = f"{kind} {name}"
+        self.crumb = name
         self._now_ms = now_ms
         self._group: FailureGroup | None = None
         self._version: int | None = None
