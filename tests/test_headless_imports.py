@@ -48,13 +48,17 @@ def test_no_headless_module_imports_textual() -> None:
     assert result.stdout.split() == []
 
 
-@pytest.mark.parametrize("argv", [["tail", "--help"], ["bb", "log", "--help"], ["sim", "--help"]])
-def test_headless_commands_do_not_load_textual(argv: list[str]) -> None:
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["tail", "--help"], ["bb", "log", "--help"], ["sim", "--help"]]
+)
+def test_help_loads_neither_textual_nor_an_event_loop_nor_an_http_client(argv: list[str]) -> None:
+    """Help is what a script or a user's shell pays for most often: it must start at once."""
     code = (
         "import sys\n"
         "from buildwatch.cli import main\n"
         f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
-        "print('textual' in sys.modules, file=sys.stderr)\n"
+        "print([name for name in ('textual', 'asyncio', 'httpx') if name in sys.modules],"
+        " file=sys.stderr)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.stderr.strip().splitlines()[-1] == "False"
+    assert result.stderr.strip().splitlines()[-1] == "[]"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import sys
 from typing import Any, Literal
@@ -222,6 +221,8 @@ def _read_secret(prompt: str) -> Secret:
 def _verify(
     kind: ServerKind, base_url: str, credential: Credential, api_version: Literal[1, 2]
 ) -> None:
+    import asyncio
+
     try:
         asyncio.run(_check_access(kind, base_url, credential, api_version))
     except AuthError as error:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -85,6 +84,8 @@ def _delete(args: argparse.Namespace) -> int:
 async def _ask(question: str) -> str:
     """Ask on the terminal and return the line typed. The line is awaited, not read blocking,
     so Ctrl-C cancels at once (exit 130) rather than once Enter is pressed."""
+    import asyncio
+
     print(question, end="", file=sys.stderr, flush=True)
     loop = asyncio.get_running_loop()
     typed: asyncio.Future[None] = loop.create_future()

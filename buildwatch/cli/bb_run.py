@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -15,6 +14,8 @@ def run_with_client(
     args: argparse.Namespace, work: Callable[[BuildBuddyClient], Awaitable[int]]
 ) -> int:
     """Build the client from the command line and environment, run `work` with it, return its code."""
+    import asyncio
+
     from buildwatch.cli.common import buildbuddy_connection_from_args, report_retry
     from buildwatch.core.buildbuddy.client import BuildBuddyClient
 

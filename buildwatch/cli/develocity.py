@@ -4,13 +4,12 @@ Scripts rely on this contract: `--json` writes one line of JSON per message hold
 fields the server sent (the server's own bytes where they already are one safe line); without
 it the lines are for people, aligned and stripped of anything a terminal would interpret. An
 error is one line on stderr and a non-zero exit, never a traceback; Ctrl-C ends a `--follow`
-promptly with exit 0. The client is imported inside the handlers, so `--help` stays instant.
+promptly with exit 0. The client, and asyncio, are imported inside the handlers, so `--help` stays instant.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import codecs
 import contextlib
 import json
@@ -28,6 +27,8 @@ from buildwatch.core.monitor.heap import freeze_startup
 from buildwatch.core.sanitize import sanitize_line
 
 if TYPE_CHECKING:
+    import asyncio
+
     from buildwatch.core.develocity.client import DevelocityClient, Since
     from buildwatch.core.develocity.failure_details import FailureDetails
     from buildwatch.core.develocity.git_values import GitValueNames
@@ -192,6 +193,8 @@ def _run(
 ) -> int:
     """Connect and run `command` to its end. Interrupting a command that `follows` the
     listing is how it ends, not a failure: exit 0 (any other interruption exits 130)."""
+    import asyncio
+
     from buildwatch.cli.common import develocity_connection_from_args
     from buildwatch.core.develocity.client import DevelocityClient, plain_http_warning
 
@@ -347,6 +350,8 @@ async def _tail_with_summaries(
     as_json: bool,
 ) -> None:
     """Print each build with its summary, in listing order, fetching a few summaries at once."""
+    import asyncio
+
     from buildwatch.core.develocity.failure_details import read_failure_details
     from buildwatch.core.develocity.models import Build
     from buildwatch.core.develocity.summary import SummaryBuilder

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import signal
 from typing import TYPE_CHECKING, Any
@@ -87,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
         api_key=args.api_key,
         faults=FaultSpec.parse(args.faults),
     )
+    import asyncio
+
     # Ctrl-C is how this command is meant to end, so it ends successfully.
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(config, args.host, args.port))
@@ -94,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _serve(config: SimConfig, host: str, port: int) -> None:
+    import asyncio
+
     from buildwatch.sim import Simulator
 
     simulator = Simulator(config)

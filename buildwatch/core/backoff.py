@@ -10,7 +10,6 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 
 MAX_DELAY_S = 60.0
 """No server hint or exponent ever makes us wait longer than this."""
@@ -86,6 +85,9 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float:
     value = value.strip()
     if value.isdigit():
         return min(MAX_DELAY_S, float(value))
+    # Imported here: the email package is heavy, and every command imports this module.
+    from email.utils import parsedate_to_datetime
+
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
