@@ -74,6 +74,8 @@ class Run:
 
     seconds: float
     peak_rss_mb: float
+    cpu_seconds: float
+    """User and system time: what a machine busy with other work changes least."""
 
 
 def measure(command: Sequence[str], env: dict[str, str], stdout: Path | None = None) -> Run:
@@ -86,13 +88,15 @@ def measure(command: Sequence[str], env: dict[str, str], stdout: Path | None = N
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(command[:4])}… exited with {process.returncode}")
-    return Run(seconds, usage.ru_maxrss / 1024)
+    return Run(seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)
 
 
 def median_run(runs: Sequence[Run]) -> Run:
-    """The median time and the highest peak RSS of several runs."""
+    """The median times and the highest peak RSS of several runs."""
     return Run(
-        statistics.median(run.seconds for run in runs), max(run.peak_rss_mb for run in runs)
+        statistics.median(run.seconds for run in runs),
+        max(run.peak_rss_mb for run in runs),
+        statistics.median(run.cpu_seconds for run in runs),
     )
 
 
