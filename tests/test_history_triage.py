@@ -123,6 +123,37 @@ def test_a_file_from_before_triage_is_migrated_keeping_its_builds(tmp_path: Path
     connection.close()
 
 
+def test_tasks_and_goals_recorded_by_path_alone_are_renamed_with_their_project(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "history.sqlite3"
+    connection = sqlite3.connect(path, isolation_level=None)
+    migrate(connection, MIGRATIONS[:2])
+    connection.executemany(
+        "INSERT INTO triage_runs (id, source, run_id, time_ms, succeeded, project)"
+        " VALUES (?, 'develocity', ?, 1, 0, ?)",
+        [(1, "b1", "billing"), (2, "b2", None)],
+    )
+    connection.executemany(
+        "INSERT INTO triage_failures (run, kind, name, headline, passed_on_retry)"
+        " VALUES (?, ?, ?, '', 0)",
+        [(1, "task", ":core:test"), (1, "goal", "core surefire:test (default-test)"),
+         (1, "test", "com.acme.CartTest.total"), (1, "target", "//cart:test"),
+         (2, "task", ":core:test")],
+    )
+    connection.close()
+
+    opened = open_history(path)
+    [(_, billing), (_, unknown)] = opened.store.triage_runs()
+    opened.store.close()
+
+    assert [(f.kind, f.name) for f in billing] == [
+        ("task", "billing :core:test"), ("goal", "billing core surefire:test (default-test)"),
+        ("test", "com.acme.CartTest.total"), ("target", "//cart:test"),
+    ]
+    assert [f.name for f in unknown] == [":core:test"]
+
+
 def test_the_writer_stores_triage_records_in_its_thread(tmp_path: Path) -> None:
     writer = HistoryWriter(tmp_path / "history.sqlite3")
     writer.record_triage([(build_run(1, NOW_MS), (FAILED_TASK,))])

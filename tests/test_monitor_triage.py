@@ -144,7 +144,7 @@ def test_every_build_is_recorded_with_its_project_commit_and_outcome(runs: Recor
 def test_a_recurring_test_is_recorded_in_every_build_it_failed(runs: Recorded) -> None:
     assert failed(runs, 0) == [1, 4]
     assert failures_of(runs, 0, 4) == {
-        ("test", gradle_test(RECURRING_TEST), False), ("task", ":core:test", False),
+        ("test", gradle_test(RECURRING_TEST), False), ("task", "payments-service :core:test", False),
     }
 
 
@@ -166,7 +166,7 @@ def test_a_failure_on_a_commit_whose_next_build_passed_is_recorded_with_both_run
 @pytest.mark.parametrize(
     ("lane", "retried", "failing"),
     [
-        (3, ("test", gradle_test(RETRIED_TEST)), ("task", ":web:checkstyleMain")),
+        (3, ("test", gradle_test(RETRIED_TEST)), ("task", "auth-gateway :web:checkstyleMain")),
         (4, ("test", plain_test(MAVEN_RETRIED_TEST)), ("test", plain_test(MAVEN_FAILING_TEST))),
         (5, ("test", plain_test(BAZEL_FLAKY_TEST)), ("test", plain_test(BAZEL_FAILING_TEST))),
     ],

@@ -17,10 +17,15 @@ from triage_world import (
     triage_config,
 )
 
-from buildwatch.core.develocity.failure_details import FailureDetails, read_failure_details
+from buildwatch.core.develocity.failure_details import (
+    FailedItem,
+    FailureDetails,
+    read_failure_details,
+)
 from buildwatch.core.develocity.models import Build
-from buildwatch.core.develocity.summary import BuildSummary, SummaryBuilder
+from buildwatch.core.develocity.summary import BuildSummary, Outcome, SummaryBuilder
 from buildwatch.core.develocity.summary_reader import read_summary
+from buildwatch.core.triage.groups import TriageIndex
 from buildwatch.core.triage.model import Failure, TriageRecord
 from buildwatch.core.triage.records import build_record, invocation_record
 from buildwatch.sim import SimulatorThread
@@ -76,6 +81,38 @@ async def test_the_failed_task_is_named_as_work(sim: SimulatorThread) -> None:
     assert details is not None
     assert details.work == (":web:checkstyleMain",)
     assert [item.kind for item in details.failed_work] == ["task"]
+
+
+async def test_a_failed_task_is_recorded_under_its_project_and_path(sim: SimulatorThread) -> None:
+    _, failures = await record_of(sim, run_id(3, 0))
+
+    assert [f.name for f in failures if f.kind == "task"] == ["auth-gateway :web:checkstyleMain"]
+
+
+async def test_a_failed_goal_is_recorded_under_its_project_and_module(sim: SimulatorThread) -> None:
+    _, failures = await record_of(sim, run_id(4, 0))
+
+    [goal] = [f.name for f in failures if f.kind == "goal"]
+    assert goal.startswith("ledger-core ledger-core-") and goal.endswith("surefire:test (default-test)")
+
+
+def test_one_task_path_failing_in_two_projects_is_two_groups_each_with_its_own_status() -> None:
+    details = FailureDetails(failed_work=(FailedItem("task", ":core:test"),), failed_tests=())
+
+    def build(number: int, project: str, outcome: Outcome) -> TriageRecord:
+        summary = BuildSummary(f"b{number}", "gradle", "8.14", number * 1000, outcome,
+                               project=project, git_commit=f"{project}-commit")
+        return build_record(summary, details if outcome == "failed" else None)
+
+    index = TriageIndex()
+    # billing's commit failed and passed (flaky); search's only failed.
+    for record in (build(1, "billing", "failed"), build(2, "billing", "success"),
+                   build(3, "search", "failed")):
+        index.add(*record)
+
+    statuses = {group.name: (group.status, group.projects) for group in index.groups()}
+    assert statuses == {"billing :core:test": ("flaky", ("billing",)),
+                        "search :core:test": ("recurring", ("search",))}
 
 
 async def test_a_surefire_rerun_that_passed_is_marked_and_the_failing_test_is_not(

@@ -407,6 +407,27 @@ async def test_a_builds_summary_says_each_failed_tests_group_status_and_count(
             assert "failed in" in "\n".join(lines[test_line:test_line + 3])
 
 
+async def test_a_builds_summary_finds_each_failed_tasks_group_by_its_project(
+    tmp_path: Path,
+) -> None:
+    task = f"auth-gateway :web:{world.FAILING_TASK}"
+    with SimulatorThread(triage_config()) as live:
+        app = live_app(live, tmp_path / "history.sqlite3")
+        async with app.run_test(size=SIZE) as pilot:
+            index = app.store.failures.index
+            await wait_for(pilot, lambda: index.group("task", task) is not None, timeout=60)
+            group = index.group("task", task)
+            assert group is not None
+            await app.push_screen(BuildScreen(group.builds[0]))
+            summary = app.screen.query_one("#summary-log", LogPanel).view
+
+            await wait_for(pilot, lambda: "failed in" in log_text(summary))
+            lines = log_text(summary).splitlines()
+            task_line = next(i for i, line in enumerate(lines)
+                             if line.startswith(f"  :web:{world.FAILING_TASK}"))
+            assert lines[task_line + 1].strip().startswith("failed in ")
+
+
 async def test_no_escape_sequence_a_server_sent_reaches_the_view_or_the_group(
     sim: SimulatorThread, history: Path
 ) -> None:

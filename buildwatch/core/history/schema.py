@@ -59,6 +59,14 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX triage_failures_by_run ON triage_failures (run);
     """,
+    # Tasks and goals are grouped by their project too (`billing-service :core:test`): those
+    # recorded before by their path alone are renamed so, their run's project known.
+    """
+    UPDATE triage_failures
+    SET name = (SELECT project FROM triage_runs WHERE id = triage_failures.run) || ' ' || name
+    WHERE kind IN ('task', 'goal')
+    AND (SELECT project FROM triage_runs WHERE id = triage_failures.run) <> '';
+    """,
 )
 """Migration `i` takes a file from version `i` to version `i + 1`; append, never edit."""
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from buildwatch.core.sanitize import sanitize_line
+
 RunSource = Literal["develocity", "buildbuddy"]
 FailureKind = Literal["test", "task", "goal", "target", "build"]
 """`test` a test case; `task` a Gradle task path; `goal` a Maven goal; `target` a Bazel or
@@ -43,8 +45,7 @@ class Failure:
 
     kind: FailureKind
     name: str
-    """Sanitised display name: `Class.method`, a task path, a goal, a target label, or for
-    `build` the exception class and normalised message."""
+    """Sanitised display name, as `signature_name` gives it."""
     headline: str = ""
     """Sanitised, normalised first line of what went wrong, if known."""
     passed_on_retry: bool = False
@@ -54,3 +55,17 @@ class Failure:
 
 TriageRecord = tuple[Run, tuple[Failure, ...]]
 """A run and its failures (none for a run that passed cleanly), as the history stores them."""
+
+
+def signature_name(kind: FailureKind, name: str, project: str | None) -> str:
+    """The name a failure of `kind`, named `name` by its tool, is grouped under when it failed in
+    a run of `project`: every failure is named here.
+
+    A task or goal is named by its project too (`billing-service :core:test`): the same path in
+    two projects is other work, and one project's flaky run says nothing of the other's. A test
+    keeps `Class.method` (its class qualifies it), a target its label, a build failure its
+    exception class and normalised message.
+    """
+    if project and kind in ("task", "goal"):
+        return f"{sanitize_line(project)} {name}"
+    return name

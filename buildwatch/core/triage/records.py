@@ -1,9 +1,10 @@
 """What a run's failures are, from what the monitor reads anyway: a Develocity build's summary
 with its failure details, a BuildBuddy invocation with its targets.
 
-A failed build is named by its failed tests and work; one whose events name neither (an npm
-build, a failure before any task ran) by its own failure, its exception class and normalised
-message, so that the same failure groups across builds. Headlines come from the exception data
+A failed build is named by its failed tests and work (as `signature_name` names them: tasks and
+goals with their project); one whose events name neither (an npm build, a failure before any task
+ran) by its own failure, its exception class and normalised message, so that the same failure
+groups across builds. Headlines come from the exception data
 the summary already holds, joined on failure ids: naming failures costs no request beyond the
 failure details themselves.
 """
@@ -19,7 +20,7 @@ from buildwatch.core.develocity.models import FailureInfo
 from buildwatch.core.develocity.summary import BuildSummary
 from buildwatch.core.history.codec import invocation_updated_ms
 from buildwatch.core.sanitize import sanitize_line
-from buildwatch.core.triage.model import Failure, Run, TriageRecord
+from buildwatch.core.triage.model import Failure, Run, TriageRecord, signature_name
 from buildwatch.core.triage.normalise import build_failure_name
 
 FAILED_TARGET_STATUSES = frozenset({
@@ -64,7 +65,8 @@ def build_record(summary: BuildSummary, details: FailureDetails | None) -> Triag
                              and work.failure_id in headlines), "")
         else:
             headline = decisive
-        failures.append(Failure(item.kind, item.name, headline, item.passed_on_retry))
+        name = signature_name(item.kind, item.name, run.project)
+        failures.append(Failure(item.kind, name, headline, item.passed_on_retry))
     if all(failure.passed_on_retry for failure in failures):
         # Nothing finer failed the build: it is known by its own failure.
         failure = summary.failure
@@ -92,13 +94,14 @@ def invocation_run(invocation: Invocation) -> Run:
 def invocation_record(invocation: Invocation, targets: Iterable[Target]) -> TriageRecord:
     """The invocation's run and its failed targets (FLAKY ones as passed on retry), in label
     order."""
+    run = invocation_run(invocation)
     failures = [
-        Failure("target", sanitize_line(target.label), enum_text(target.status_name),
-                passed_on_retry=target.status is TargetStatus.FLAKY)
+        Failure("target", signature_name("target", sanitize_line(target.label), run.project),
+                enum_text(target.status_name), passed_on_retry=target.status is TargetStatus.FLAKY)
         for target in sorted(targets, key=lambda target: target.label)
         if target.status in FAILED_TARGET_STATUSES or target.status is TargetStatus.FLAKY
     ]
-    return invocation_run(invocation), tuple(failures)
+    return run, tuple(failures)
 
 
 def _headlines(summary: BuildSummary, items: Iterable[FailedItem]) -> dict[int | None, str]:

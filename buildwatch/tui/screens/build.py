@@ -55,7 +55,7 @@ from buildwatch.core.durations import duration_text, ms_to_seconds
 from buildwatch.core.errors import BuildwatchError
 from buildwatch.core.links import build_scan_url
 from buildwatch.core.sanitize import sanitize, sanitize_line
-from buildwatch.core.triage.model import FailureKind
+from buildwatch.core.triage.model import FailureKind, signature_name
 from buildwatch.tui.failure_rows import group_summary
 from buildwatch.tui.screens.drill_down import (
     FILTER_PLACEHOLDER,
@@ -192,6 +192,8 @@ class BuildScreen(DrillDownScreen):
         self._arrival_told = False
         """Whether the worker has said that the first events arrived."""
         self._pause_at = 0.0
+        self._project: str | None = None
+        """The build's project, once its summary names it: its tasks and goals are grouped by it."""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="build-top"):
@@ -313,6 +315,7 @@ class BuildScreen(DrillDownScreen):
         summary = detail.summary()
         if summary is not None:
             self._show_header(summary)
+            self._project = summary.project
         changed_work = detail.take_changed_work()
         if changed_work:
             self.query_one("#work-table", LiveTable).upsert_rows(map(work_row, changed_work),
@@ -335,7 +338,8 @@ class BuildScreen(DrillDownScreen):
 
     def _group_note(self, kind: FailureKind, name: str) -> str | None:
         """How often, since when and where a failed item's failure group failed, and its status."""
-        group = services(self.app).store.failures.index.group(kind, name)
+        signature = signature_name(kind, name, self._project)
+        group = services(self.app).store.failures.index.group(kind, signature)
         return group_summary(group, int(time() * 1000)) if group is not None else None
 
     def _stored_summary(self) -> BuildSummary | None:
