@@ -29,6 +29,7 @@ from buildwatch.cli.common import (
 )
 from buildwatch.cli.develocity import parse_since
 from buildwatch.core.errors import ConfigError
+from buildwatch.core.triage.model import STATUS_WORDS, STATUSES
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -37,9 +38,6 @@ if TYPE_CHECKING:
     from buildwatch.core.history.store import HistoryStore
     from buildwatch.core.triage.groups import FailureGroup
 
-STATUSES = ("new", "flaky", "recurring")
-_BADGES = {"new": "NEW", "flaky": "FLAKY", "recurring": "recurring"}
-"""Status words as the table shows them: the two that call for action stand out."""
 DEFAULT_SINCE = "24h"
 
 
@@ -199,7 +197,7 @@ def group_table(groups: list[FailureGroup]) -> list[str]:
     """An aligned table of the groups, a header first; cells are sanitised."""
     rows = [
         [
-            _BADGES[group.status],
+            STATUS_WORDS[group.status],
             str(group.count),
             _time(group.last_seen_ms),
             _time(group.first_seen_ms),

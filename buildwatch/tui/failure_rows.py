@@ -18,7 +18,7 @@ from buildwatch.core.history.codec import invocation_updated_ms
 from buildwatch.core.monitor.store import BuildEntry
 from buildwatch.core.sanitize import sanitize_line
 from buildwatch.core.triage.groups import FailureGroup
-from buildwatch.core.triage.model import FailureKind, GroupStatus
+from buildwatch.core.triage.model import STATUS_WORDS, STATUSES, FailureKind, GroupStatus
 from buildwatch.tui.rows import relative_time
 from buildwatch.tui.widgets.table_model import Column, TableRow
 
@@ -46,13 +46,13 @@ RUN_COLUMNS = (
 )
 """A group's builds and invocations."""
 
-_STATUSES: dict[GroupStatus, tuple[str, Style, int]] = {
-    "new": ("NEW", Style(color="red", bold=True), 0),
-    "flaky": ("FLAKY", Style(color="yellow", bold=True), 1),
-    "recurring": ("recurring", Style(), 2),
+_STYLES: dict[GroupStatus, Style] = {
+    "new": Style(color="red", bold=True), "flaky": Style(color="yellow", bold=True),
 }
-"""Each status's word, style, and place when sorting by status (the ones to act on first)."""
-_BADGES = {status: Text(word, style=style) for status, (word, style, _) in _STATUSES.items()}
+_BADGES = {status: Text(STATUS_WORDS[status], style=_STYLES.get(status, Style()))
+           for status in STATUSES}
+_STATUS_PLACES = {status: place for place, status in enumerate(STATUSES)}
+"""Each status's place when sorting by status: the ones to act on first."""
 _WEEK_MS = 7 * 86_400_000
 
 
@@ -80,7 +80,7 @@ def group_row(group: FailureGroup, now_ms: int) -> TableRow:
         group.headline,
     )
     sort_values = (
-        _STATUSES[group.status][2],
+        _STATUS_PLACES[group.status],
         group.kind,
         group.name.casefold(),
         # Ties go to the other order, as in `TriageIndex.groups`.

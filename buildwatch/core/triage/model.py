@@ -18,6 +18,10 @@ FailureKind = Literal["test", "task", "goal", "target", "build"]
 BuildBuddy target label; `build` the build's own failure, when nothing finer is known (named by
 its exception class and normalised message)."""
 GroupStatus = Literal["new", "flaky", "recurring"]
+STATUSES: tuple[GroupStatus, ...] = ("new", "flaky", "recurring")
+"""Every status, the ones to act on first."""
+STATUS_WORDS: dict[GroupStatus, str] = {"new": "NEW", "flaky": "FLAKY", "recurring": "recurring"}
+"""Each status as screens and tables show it: the two that call for action stand out."""
 
 
 @dataclass(frozen=True)
