@@ -160,6 +160,11 @@ class UiPreferences(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     history_max_age_days: Annotated[
         _AtLeastOne, Meta(description="the local history keeps no build older than this")
     ] = 30
+    me: Annotated[
+        tuple[str, ...],
+        Meta(description="your user names on the servers: `user:me` in a query means any of them",
+             examples=[["alice", "alice.smith"]]),
+    ] = ()
     retry_max_seconds: Annotated[
         float,
         Meta(ge=0.5, le=60, description="the longest wait between attempts to reach a server "

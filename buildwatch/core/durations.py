@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+_DURATION_UNITS_MS = (86_400_000, 3_600_000, 60_000, 1000)
+
 
 def duration_text(seconds: float | None, *, unknown: str = "", tenths: bool = True) -> str:
     """`12.5s` (`12s` without `tenths`), `3m07s`, `2h05m`; `unknown` when not known."""
@@ -20,3 +25,13 @@ def duration_text(seconds: float | None, *, unknown: str = "", tenths: bool = Tr
 def ms_to_seconds(ms: int | None) -> float | None:
     """Epoch-style milliseconds as seconds, keeping None."""
     return None if ms is None else ms / 1000
+
+
+def parse_duration_ms(text: str) -> int | None:
+    """`90s`, `5m`, `1h30m`, `2d` (units in that order, any case) in milliseconds; None for
+    anything else, the empty text included."""
+    match = _DURATION.fullmatch(text.strip().lower())
+    if not text.strip() or match is None:
+        return None
+    parts = zip(match.groups(), _DURATION_UNITS_MS, strict=True)
+    return sum(int(count) * unit for count, unit in parts if count)

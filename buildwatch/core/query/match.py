@@ -1,0 +1,235 @@
+"""A query compiled, once, into a test of rows.
+
+    compiled = compile_query("branch:main outcome:failed", BUILD_FIELDS, me=("alice",))
+    shown = [entry for entry in entries if compiled.matches(entry, haystack_of(entry))]
+
+Every comparison ignores case. `:` means contains, `=` equals, `~` a regular expression
+searched anywhere (`~^main$` for all of it). Durations (`duration>5m`) and times
+(`published>-2h`: in the last two hours; `published<2026-12-01`: before that day began, local
+time) compare with `>`, `<`, `>=`, `<=`. `user:me` and `user=me` mean any of the profile's `me`
+names. A bare word is searched in `haystack`, the row's shown cells as the table keeps them
+(`TableModel` casefolds and joins them), exactly as the filter did before fields existed.
+
+Relative times are resolved against `now_ms` when compiling: compile again to slide them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import operator
+import re
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Generic
+
+from buildwatch.core.durations import parse_duration_ms
+from buildwatch.core.query.fields import (
+    Fields,
+    KeyedField,
+    NumberField,
+    Row,
+    TextField,
+    Texts,
+    text_of,
+)
+from buildwatch.core.query.parse import FieldTerm, Query, QueryError, Word, parse
+
+Test = Callable[[Row], bool]
+
+_COMPARISONS: dict[str, Callable[[float, float], bool]] = {
+    ">": operator.gt, "<": operator.lt, ">=": operator.ge, "<=": operator.le,
+}  # fmt: skip
+_ME = "me"
+
+
+class CompiledQuery(Generic[Row]):
+    """A query ready to test rows: `matches(row, haystack)`."""
+
+    def __init__(
+        self,
+        query: Query,
+        tests: Sequence[Test[Row]],
+        words: Sequence[tuple[str, bool]],
+        fields: Fields[Row],
+        needs_summary: bool,
+    ) -> None:
+        self.query = query
+        self.needs_summary = needs_summary
+        """Whether some term reads a build's summary (a bare word reads every field)."""
+        self._tests = tuple(tests)
+        self._words = tuple(words)
+        self._fields = fields
+
+    def matches(self, row: Row, haystack: str | None = None) -> bool:
+        """Whether `row` passes every term. Bare words search `haystack` (casefolded), or,
+        without one, the row's text fields (`text_of`)."""
+        for test in self._tests:
+            if not test(row):
+                return False
+        if self._words:
+            text = text_of(row, self._fields) if haystack is None else haystack
+            for needle, negated in self._words:
+                if (needle in text) == negated:
+                    return False
+        return True
+
+
+def compile_query(
+    query: Query | str,
+    fields: Fields[Row],
+    *,
+    me: Sequence[str] = (),
+    now_ms: int | None = None,
+) -> CompiledQuery[Row]:
+    """Compile `query` (its text, or a parsed one) over a pane's `fields` (`BUILD_FIELDS`,
+    `INVOCATION_FIELDS`). `me` are the names `user:me` stands for; `now_ms` (default: now) is
+    what relative times count back from. `QueryError`, with the fault's position, for an
+    unknown field, an operator the field does not take, or a value that cannot be read."""
+    parsed = parse(query) if isinstance(query, str) else query
+    reference_ms = int(datetime.now().timestamp() * 1000) if now_ms is None else now_ms
+    tests: list[Test[Row]] = []
+    words: list[tuple[str, bool]] = []
+    needs_summary = False
+    for term in parsed.terms:
+        if isinstance(term, Word):
+            words.append((term.text.casefold(), term.negated))
+            needs_summary = True
+            continue
+        field = fields.get(term.field)
+        if field is None:
+            raise QueryError(_unknown_field(term.field, fields), term.field_span.start)
+        needs_summary = needs_summary or field.needs_summary
+        if isinstance(field, NumberField):
+            tests.append(_number_test(term, field, reference_ms))
+        else:
+            tests.append(_text_test(term, field, me))
+    return CompiledQuery(parsed, tests, words, fields, needs_summary)
+
+
+def _unknown_field(name: str, fields: Fields[Row]) -> str:
+    near = difflib.get_close_matches(name, list(fields), n=1, cutoff=0.6)
+    if near:
+        return f"unknown field {name!r}: did you mean {near[0]!r}?"
+    return f"unknown field {name!r}: fields are {', '.join(fields)}"
+
+
+def _operator_position(term: FieldTerm) -> int:
+    return term.value_span.start - len(term.operator)
+
+
+def _text_test(term: FieldTerm, field: TextField[Row] | KeyedField[Row], me: Sequence[str]) -> Test[Row]:
+    if term.operator in _COMPARISONS:
+        raise QueryError(
+            f"{term.field} takes : (contains), = (equals) or ~ (regular expression), "
+            f"not {term.operator}",
+            _operator_position(term),
+        )
+    hit = _hit(term, me)
+    negated = term.negated
+    read: Callable[[Row], Texts | None]
+    if isinstance(field, KeyedField):
+        if term.key is None:
+            raise QueryError(
+                f'{field.name} needs a custom value\'s name: {field.name}:"CI job"=nightly',
+                term.field_span.start,
+            )
+        key, read_keyed = term.key.casefold(), field.read
+
+        def read_key(row: Row) -> Texts | None:
+            return read_keyed(row, key)
+
+        read = read_key
+    else:
+        read = field.read
+
+    def test(row: Row) -> bool:
+        values = read(row)
+        if values is None:
+            return False  # unknown: no term on it holds, negated or not
+        for value in values:
+            if hit(value):
+                return not negated
+        return negated
+
+    return test
+
+
+def _hit(term: FieldTerm, me: Sequence[str]) -> Callable[[str], bool]:
+    """What one text must satisfy for the term to hold."""
+    if term.operator == "~":
+        try:
+            pattern = re.compile(term.value, re.IGNORECASE)
+        except re.error as error:
+            quoted = term.value_span.end - term.value_span.start != len(term.value)
+            offset = (error.pos or 0) + (1 if quoted else 0)
+            raise QueryError(
+                f"bad regular expression: {error.msg}", term.value_span.start + offset
+            ) from None
+        search = pattern.search
+        return lambda value: search(value) is not None
+    needles: tuple[str, ...] = (term.value.casefold(),)
+    if term.field == "user" and needles == (_ME,):
+        needles = tuple(name.casefold() for name in me)
+        if not needles:
+            raise QueryError(
+                "`me` needs your user names: set `me` in the profile's [ui] table",
+                term.value_span.start,
+            )
+    if term.operator == "=":
+        exact = frozenset(needles)
+        return lambda value: value.casefold() in exact
+    if len(needles) == 1:
+        needle = needles[0]
+        return lambda value: needle in value.casefold()
+    return lambda value: any(needle in value.casefold() for needle in needles)
+
+
+def _number_test(term: FieldTerm, field: NumberField[Row], now_ms: int) -> Test[Row]:
+    compare = _COMPARISONS.get(term.operator)
+    if compare is None:
+        example = "duration>5m" if field.kind == "duration" else f"{field.name}>-2h"
+        raise QueryError(
+            f"{field.name} compares with > < >= or <= (e.g. {example}), not {term.operator}",
+            _operator_position(term),
+        )
+    bound = _duration(term) if field.kind == "duration" else _time(term, now_ms)
+    read, negated = field.read, term.negated
+
+    def test(row: Row) -> bool:
+        value = read(row)
+        if value is None:
+            return False  # unknown: no term on it holds, negated or not
+        return compare(value, bound) != negated
+
+    return test
+
+
+def _duration(term: FieldTerm) -> float:
+    milliseconds = parse_duration_ms(term.value)
+    if milliseconds is None:
+        raise QueryError(
+            f"bad duration {term.value!r}: expected e.g. 90s, 5m or 1h30m", term.value_span.start
+        )
+    return milliseconds
+
+
+def _time(term: FieldTerm, now_ms: int) -> float:
+    """`-2h` (that long before `now_ms`) or an ISO date or date and time (local time unless
+    it says its offset) as epoch milliseconds."""
+    value = term.value
+    if value.startswith("-"):
+        ago = parse_duration_ms(value[1:])
+        if ago is not None:
+            return now_ms - ago
+    else:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            return moment.timestamp() * 1000
+    raise QueryError(
+        f"bad time {value!r}: expected a time ago such as -2h, or a date such as 2026-12-01 "
+        "or 2026-12-01T09:30",
+        term.value_span.start,
+    )
