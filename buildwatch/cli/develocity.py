@@ -20,8 +20,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar, cast
 
-from buildwatch.cli.common import add_develocity_arguments, report_retry, warn
-from buildwatch.core.durations import duration_text, ms_to_seconds
+from buildwatch.cli.common import add_develocity_arguments, report_retry, say, warn
+from buildwatch.core.durations import duration_text, ms_to_seconds, parse_duration_ms
 from buildwatch.core.errors import BuildwatchError, ConfigError
 from buildwatch.core.monitor.heap import freeze_startup
 from buildwatch.core.sanitize import sanitize_line
@@ -34,12 +34,12 @@ if TYPE_CHECKING:
     from buildwatch.core.develocity.git_values import GitValueNames
     from buildwatch.core.develocity.models import Build, BuildEvent, Message
     from buildwatch.core.develocity.summary import BuildSummary
+    from buildwatch.core.monitor.store import BuildEntry
+    from buildwatch.core.query import BuildRecord, CompiledQuery, QueryError
 
 Mode = Literal["json", "summary", "summary-json", "text"]
 _T = TypeVar("_T")
 
-_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
-_DURATION_UNITS_MS = (86_400_000, 3_600_000, 60_000, 1000)
 # C1 controls (U+0080-U+009F) in UTF-8; in valid UTF-8 a 0xC2 byte always starts a character.
 _C1_CONTROLS_UTF8 = re.compile(rb"\xc2[\x80-\x9f]")
 _UTF8_CHECK_BYTES = 1 << 16
@@ -76,6 +76,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--summary",
         action="store_true",
         help="also show outcome, project, user and duration (one more request per build)",
+    )
+    tail.add_argument(
+        "--query",
+        metavar="Q",
+        help="only builds matching Q, e.g. 'outcome:failed branch=main -user:ci' (the README's "
+        "Queries say more); reads each build's summary when Q needs it",
     )
     _add_api_version(tail)
     tail.add_argument(
@@ -128,13 +134,11 @@ def parse_since(raw: str, now_ms: int | None = None) -> Since:
         return "now"
     if value.isdigit():
         return int(value)
-    match = _DURATION.fullmatch(value)
-    if not value or match is None:
+    ago = parse_duration_ms(value)
+    if ago is None:
         raise ConfigError(
             f"--since {raw!r}: expected now, 0, epoch milliseconds or a duration like 30m or 2h"
         )
-    parts = zip(match.groups(), _DURATION_UNITS_MS, strict=True)
-    ago = sum(int(count) * unit for count, unit in parts if count)
     reference = int(time.time() * 1000) if now_ms is None else now_ms
     return max(0, reference - ago)
 
@@ -145,24 +149,61 @@ def _tail(args: argparse.Namespace) -> int:
         ("summary-json" if args.json else "summary") if args.summary
         else "json" if args.json else "text"
     )
+    query: CompiledQuery[BuildRecord] | None = None
+    if args.query is not None:
+        from buildwatch.cli.common import profile_from_args
+        from buildwatch.core.query import BUILD_FIELDS, QueryError, compile_query
+
+        try:
+            query = compile_query(args.query, BUILD_FIELDS, me=profile_from_args(args).ui.me)
+        except QueryError as error:
+            _show_query_error(args.query, error)
+            return error.exit_code
 
     async def command(client: DevelocityClient, out: _Output) -> None:
         batches = client.build_batches(
             since=since, since_build=args.since_build, stream=args.follow
         )
         async with contextlib.aclosing(batches):
-            if mode in ("summary", "summary-json"):
+            if mode in ("summary", "summary-json") or (query is not None and query.needs_summary):
                 from buildwatch.cli.common import profile_from_args
 
                 git_names = profile_from_args(args).git_value_names
-                await _tail_with_summaries(client, out, batches, git_names, mode == "summary-json")
+                await _tail_with_summaries(client, out, batches, git_names, mode, query)
                 return
             async for batch in batches:
                 readable = _report(batch)
+                if query is not None:
+                    from buildwatch.core.develocity.models import Build
+
+                    readable = [
+                        build for build in readable
+                        if isinstance(build, Build) and query.matches(_entry(build))
+                    ]  # fmt: skip
                 out.write(json_lines(readable) if mode == "json" else map(_build_line, readable))
                 out.flush()
 
     return _run(args, command, idle_timeout_s=args.idle_timeout, follows=args.follow)
+
+
+def _show_query_error(query: str, error: QueryError) -> None:
+    """The error in one line; on a terminal, the query under it with a caret at the fault."""
+    from rich.cells import cell_len
+
+    say(str(error))
+    if sys.stderr.isatty():
+        shown = sanitize_line(query)
+        caret = " " * cell_len(sanitize_line(query[: error.position]))
+        with contextlib.suppress(OSError):
+            print(f"  {shown}\n  {caret}^", file=sys.stderr, flush=True)
+
+
+def _entry(build: Build, summary: BuildSummary | None = None) -> BuildEntry:
+    """A listed build (and its summary, if read) as a query reads it."""
+    from buildwatch.core.monitor.store import BuildEntry
+
+    return BuildEntry(build.build_id, build.tool_type, build.tool_version, build.timestamp,
+                      summary)  # fmt: skip
 
 
 def _events(args: argparse.Namespace) -> int:
@@ -347,9 +388,11 @@ async def _tail_with_summaries(
     out: _Output,
     batches: AsyncIterator[list[Message]],
     git_names: GitValueNames,
-    as_json: bool,
+    mode: Mode,
+    query: CompiledQuery[BuildRecord] | None,
 ) -> None:
-    """Print each build with its summary, in listing order, fetching a few summaries at once."""
+    """Print each build (those `query` matches) in listing order, as `mode` says, reading a few
+    summaries at once. A build whose summary could not be read is matched without one."""
     import asyncio
 
     from buildwatch.core.develocity.failure_details import read_failure_details
@@ -360,17 +403,23 @@ async def _tail_with_summaries(
 
     limit = asyncio.Semaphore(_SUMMARY_CONCURRENCY)
 
+    as_json = mode == "summary-json"
+
     async def summary_line(build: Build) -> bytes:
         builder = SummaryBuilder(build, git_names)
         details: FailureDetails | None = None
         async with limit:
+            read = True
             try:
                 await read_summary(client, builder)
             except AuthError:
                 raise
             except BuildwatchError as error:
                 warn(f"no summary for {build.build_id}: {error}")
+                read = False
             summary = builder.result()
+            if query is not None and not query.matches(_entry(build, summary if read else None)):
+                return b""
             # Only the JSON lines name failed work, and only a failed build has any to name.
             if as_json and summary.outcome == "failed":
                 try:
@@ -383,6 +432,10 @@ async def _tail_with_summaries(
                     warn(f"no failed tasks or tests for {build.build_id}: {error}")
         if as_json:
             return _summary_json_line(summary, details)
+        if mode == "json":
+            return b"".join(json_lines([build]))
+        if mode == "text":
+            return _build_line(build, tool_type=summary.tool_type)
         took = duration_text(ms_to_seconds(summary.duration_ms), unknown="-")
         extra = (
             f"  {_cell(summary.outcome, 7)}  {_cell(summary.project, 20)}  "
