@@ -26,7 +26,7 @@ from buildwatch.sim import triage as world
 pytestmark = pytest.mark.timeout(120)
 FIELDS = [
     "kind", "name", "count", "builds", "invocations", "firstSeenMs", "lastSeenMs", "branches",
-    "users", "projects", "status", "brokenSince", "headline",
+    "users", "projects", "status", "brokenSince", "headline", "sameCommit",
 ]  # fmt: skip
 OFFLINE_URL = "http://127.0.0.1:9"
 """A Develocity server the offline tests name but never reach."""
@@ -268,6 +268,32 @@ def test_a_flaky_buildbuddy_target_lists_its_invocations(
     target = next(group for group in first_read if group["name"] == world.FLAKY_TARGET)
 
     assert target["invocations"] and not target["builds"]
+
+
+def test_a_gradle_task_and_the_bazel_targets_failing_on_its_commits_name_each_other(
+    first_read: list[dict[str, Any]],
+) -> None:
+    by_name = {group["name"]: group for group in first_read}
+    task = by_name[f"auth-gateway :web:{world.FAILING_TASK}"]
+    target = by_name[world.GATEWAY_TARGET]
+
+    beside_task = {failure["name"]: failure for failure in task["sameCommit"]}
+    assert {world.GATEWAY_TARGET, world.FLAKY_TARGET} <= set(beside_task)
+    assert all(f["invocations"] and not f["builds"] for f in beside_task.values())
+    assert set(beside_task[world.GATEWAY_TARGET]["invocations"]) <= set(target["invocations"])
+    beside_target = [f for f in target["sameCommit"] if f["name"] == task["name"]]
+    assert beside_target and all(set(f["builds"]) <= set(task["builds"]) for f in beside_target)
+    assert {f["commit"] for f in beside_target} == {
+        f["commit"] for f in task["sameCommit"] if f["name"] == world.GATEWAY_TARGET
+    }
+
+
+def test_a_group_whose_commits_the_other_tool_did_not_fail_on_has_nothing_beside_it(
+    first_read: list[dict[str, Any]],
+) -> None:
+    new = next(group for group in first_read if group["name"] == gradle_test(world.NEW_TEST))
+
+    assert new["sameCommit"] == []
 
 
 def test_a_new_failure_is_broken_since_the_first_build_of_its_streak(

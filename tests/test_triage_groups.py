@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 
-from buildwatch.core.triage.groups import FailureGroup, TriageIndex
+from buildwatch.core.triage.groups import FailureGroup, SameCommitFailure, TriageIndex
 from buildwatch.core.triage.model import Failure, Run
 
 T0 = 1_800_000_000_000
@@ -360,6 +360,63 @@ def test_an_incremental_index_agrees_with_one_built_from_its_final_runs() -> Non
             statuses |= {group.status for group in incremental.groups()}
 
     assert statuses == {"new", "flaky", "recurring"}
+
+
+# --- The other tool on the same commit ------------------------------------------------------
+
+
+def test_a_task_and_a_target_failing_on_one_commit_are_shown_beside_each_other() -> None:
+    index = TriageIndex()
+    index.add(build(1, commit="abc"), [CHECK])
+    index.add(invocation(2, commit="abc", project="https://github.com/acme/app"), [LEDGER])
+
+    assert index.same_commit(CHECK.kind, CHECK.name) == (
+        SameCommitFailure("abc", LEDGER.kind, LEDGER.name, builds=(), invocations=("i002",)),
+    )
+    assert index.same_commit(LEDGER.kind, LEDGER.name) == (
+        SameCommitFailure("abc", CHECK.kind, CHECK.name, builds=("b001",), invocations=()),
+    )
+
+
+def test_what_the_same_tool_failed_on_the_commit_is_not_the_other_side() -> None:
+    index = TriageIndex()
+    index.add(build(1, commit="abc"), [CHECK, CART])
+    index.add(build(2, commit="abc", project="web"), [LEDGER])
+
+    assert index.same_commit(CHECK.kind, CHECK.name) == ()
+
+
+def test_the_other_sides_commits_come_most_recently_failed_on_first() -> None:
+    index = TriageIndex()
+    for minute, commit in ((1, "old"), (5, "recent")):
+        index.add(build(minute, commit=commit), [CHECK])
+        index.add(invocation(minute + 1, commit=commit), [LEDGER])
+    index.add(invocation(3, commit="old"), [LEDGER])
+
+    assert [(f.commit, f.invocations) for f in index.same_commit(CHECK.kind, CHECK.name)] == [
+        ("recent", ("i006",)), ("old", ("i003", "i002")),
+    ]
+
+
+def test_an_invocation_replaced_by_its_success_leaves_the_other_side() -> None:
+    index = TriageIndex()
+    index.add(build(1, commit="abc"), [CHECK])
+    index.add(invocation(2, commit="abc"), [LEDGER])
+
+    index.add(invocation(2, True, commit="abc"), [])
+
+    assert index.same_commit(CHECK.kind, CHECK.name) == ()
+    assert index.same_commit(LEDGER.kind, LEDGER.name) == ()
+
+
+def test_an_invocation_failing_otherwise_when_added_again_shows_its_new_failure() -> None:
+    index = TriageIndex()
+    index.add(build(1, commit="abc"), [CHECK])
+    index.add(invocation(2, commit="abc"), [LEDGER])
+
+    index.add(invocation(2, commit="abc"), [CART])
+
+    assert [f.name for f in index.same_commit(CHECK.kind, CHECK.name)] == [CART.name]
 
 
 # --- Order --------------------------------------------------------------------------------

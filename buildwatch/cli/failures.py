@@ -2,8 +2,8 @@
 
 Scripts rely on this contract: one failure group per line, most recently failed first; with
 `--json` an object with `kind`, `name`, `count`, `builds` and `invocations` (ids, newest first),
-`firstSeenMs`, `lastSeenMs`, `branches`, `users`, `projects`, `status`, `brokenSince` and
-`headline`, JSON-escaped in ASCII; without it an aligned table. `--since` chooses the groups that
+`firstSeenMs`, `lastSeenMs`, `branches`, `users`, `projects`, `status`, `brokenSince`,
+`headline` and `sameCommit` (what the other tool failed on its commits), JSON-escaped in ASCII; without it an aligned table. `--since` chooses the groups that
 failed in the window; each group's count, first sighting and status are worked out from the
 whole history, so a failure known for weeks is not new because the window is short.
 
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
     from buildwatch.core.config import Profile
     from buildwatch.core.history.store import HistoryStore
-    from buildwatch.core.triage.groups import FailureGroup
+    from buildwatch.core.triage.groups import FailureGroup, SameCommitFailure, TriageIndex
 
 DEFAULT_SINCE = "24h"
 
@@ -89,11 +89,13 @@ def _failures(args: argparse.Namespace) -> int:
     try:
         if not args.offline:
             _refresh(args, profile, store, since_ms)
-        groups = failure_groups(store, since_ms, args.status)
+        index = history_index(store)
     finally:
         store.close()
+    groups = failure_groups(index, since_ms, args.status)
     if args.json:
-        sys.stdout.write("".join(map(group_json, groups)))
+        sys.stdout.write("".join(group_json(group, index.same_commit(group.kind, group.name))
+                                 for group in groups))
     elif groups:
         sys.stdout.write("".join(line + "\n" for line in group_table(groups)))
     return 0
@@ -153,11 +155,8 @@ def _quiet(_: str) -> None:
     """Say nothing."""
 
 
-def failure_groups(
-    store: HistoryStore, since_ms: int, status: str | None = None
-) -> list[FailureGroup]:
-    """The groups of the whole history that failed at `since_ms` or later (with `status`
-    alone, if given), most recently failed first."""
+def history_index(store: HistoryStore) -> TriageIndex:
+    """The failure groups of the whole history."""
     from buildwatch.core.monitor.heap import bulk_load
     from buildwatch.core.triage.groups import TriageIndex
 
@@ -166,6 +165,14 @@ def failure_groups(
     with bulk_load():
         for run, failures in store.triage_runs():
             index.add(run, failures)
+    return index
+
+
+def failure_groups(
+    index: TriageIndex, since_ms: int, status: str | None = None
+) -> list[FailureGroup]:
+    """The groups that failed at `since_ms` or later (with `status` alone, if given), most
+    recently failed first."""
     return [
         group
         for group in index.groups()
@@ -173,8 +180,9 @@ def failure_groups(
     ]
 
 
-def group_json(group: FailureGroup) -> str:
-    """The group as one line of ASCII JSON (every control character escaped)."""
+def group_json(group: FailureGroup, same_commit: tuple[SameCommitFailure, ...]) -> str:
+    """The group, with what the other tool failed on its commits, as one line of ASCII JSON
+    (every control character escaped)."""
     fields = {
         "kind": group.kind,
         "name": group.name,
@@ -189,6 +197,11 @@ def group_json(group: FailureGroup) -> str:
         "status": group.status,
         "brokenSince": group.broken_since,
         "headline": group.headline,
+        "sameCommit": [
+            {"commit": failure.commit, "kind": failure.kind, "name": failure.name,
+             "builds": list(failure.builds), "invocations": list(failure.invocations)}
+            for failure in same_commit
+        ],
     }
     return json.dumps(fields, separators=(",", ":"), ensure_ascii=True) + "\n"
 

@@ -2,7 +2,9 @@
 
 `TriageIndex.add(run, failures)` takes one build or invocation at a time, in any order (the
 history gives them oldest first, the live feeds as they finish); adding a run again replaces
-what it said before. `groups()` and `group(kind, name)` answer with immutable `FailureGroup`s.
+what it said before. `groups()` and `group(kind, name)` answer with immutable `FailureGroup`s,
+and `same_commit(kind, name)` with what the other tool failed on a group's commits: a Bazel
+target on BuildBuddy beside a Gradle task on Develocity, when both failed on one commit.
 
 A group's status, from the runs the index holds:
 
@@ -26,7 +28,8 @@ may have begun after it broke, and a history's first day would otherwise call ev
 new. It is `recurring`, even when it failed once.
 
 Cost: adding a run touches only its own signatures, its project's successes (a sorted list,
-found with `bisect`) and the groups that failed on its commit; a group is assembled again only
+found with `bisect`) and the groups that failed on its commit (in its project, and across
+projects and tools for `same_commit`); a group is assembled again only
 when asked for after one of its runs changed, and its status is worked out when asked, from
 per-project first failures and last successes, never by walking the history.
 """
@@ -76,6 +79,20 @@ class FailureGroup:
     """For a `new` group, the build or invocation id its failing streak began with."""
 
 
+@dataclass(frozen=True)
+class SameCommitFailure:
+    """What failed with another signature, in runs of the other tool (Develocity or
+    BuildBuddy), on a commit a group failed on."""
+
+    commit: str
+    kind: FailureKind
+    name: str
+    builds: tuple[str, ...]
+    """The Develocity build ids it failed in on that commit, newest first."""
+    invocations: tuple[str, ...]
+    """The BuildBuddy invocation ids it failed in on that commit, newest first."""
+
+
 class _Signature:
     """What the index knows of one signature; `TriageIndex` keeps it consistent."""
 
@@ -108,6 +125,9 @@ class TriageIndex:
         """Per project, its successful runs, oldest first."""
         self._successes_on: dict[_ProjectCommit, int] = {}
         self._failing_on: dict[_ProjectCommit, set[_Signature]] = {}
+        self._on_commit: dict[str, dict[_Signature, list[_Moment]]] = {}
+        """Per commit, in any project, each signature that failed on it and the runs it failed
+        in there, oldest first."""
         self._assembled: dict[Signature, FailureGroup] = {}
         """Groups as last assembled, status aside; dropped when one of their runs changes."""
 
@@ -141,6 +161,37 @@ class TriageIndex:
         """The group of this signature, None if nothing failed with it."""
         signature = self._signatures.get((kind, name))
         return None if signature is None else self._group(signature)
+
+    def run(self, source: RunSource, run_id: str) -> Run | None:
+        """The run of this source and id, as last added (None if it never was)."""
+        known = self._runs.get((source, run_id))
+        return None if known is None else known[0]
+
+    def same_commit(self, kind: FailureKind, name: str) -> tuple[SameCommitFailure, ...]:
+        """What the other tool failed on each commit this signature failed on: on a commit it
+        failed on in Develocity builds alone, what failed in BuildBuddy invocations there, and
+        the other way round (on a commit it failed on in both, what failed in either). Its
+        commits come most recently failed on first, each one's failures by kind and name."""
+        signature = self._signatures.get((kind, name))
+        if signature is None:
+            return ()
+        commits = {commit for _, commit in signature.commits}
+        found: list[tuple[_Moment, str, SameCommitFailure]] = []
+        for commit in commits:
+            failing = self._on_commit[commit]
+            own = failing[signature]
+            sources = {source for _, source, _ in own}
+            for other, moments in failing.items():
+                theirs = [moment for moment in moments
+                          if other is not signature and (len(sources) > 1
+                                                         or moment[1] not in sources)]
+                if theirs:
+                    found.append((own[-1], commit, SameCommitFailure(
+                        commit, other.kind, other.name,
+                        builds=_ids(theirs, "develocity"), invocations=_ids(theirs, "buildbuddy"),
+                    )))
+        found.sort(key=lambda entry: (-entry[0][0], entry[1], entry[2].kind, entry[2].name))
+        return tuple(failure for _, _, failure in found)
 
     def groups(self, order: GroupOrder = "last_seen") -> list[FailureGroup]:
         """Every group, most recently failed first (`last_seen`) or most often failed first
@@ -184,6 +235,12 @@ class TriageIndex:
         signature.failures[(run.source, run.run_id)] = (run, failure)
         signature.retried += failure.passed_on_retry
         if run.commit is not None:
+            on_commit = self._on_commit.setdefault(run.commit, {})
+            moments = on_commit.get(signature)
+            if moments is None:
+                on_commit[signature] = [moment]
+            else:
+                _insert(moments, moment)
             place = (run.project, run.commit)
             failed_on = signature.commits.get(place, 0) + 1
             signature.commits[place] = failed_on
@@ -222,6 +279,7 @@ class TriageIndex:
             del self._signatures[identity]
             if run.commit is not None:
                 self._unfail_on((run.project, run.commit), signature)
+                self._unfail_on_commit(run.commit, signature, moment)
             return
         _remove(signature.runs, moment)
         in_project = signature.by_project[run.project]
@@ -231,6 +289,7 @@ class TriageIndex:
         del signature.failures[(run.source, run.run_id)]
         signature.retried -= failure.passed_on_retry
         if run.commit is not None:
+            self._unfail_on_commit(run.commit, signature, moment)
             place = (run.project, run.commit)
             signature.commits[place] -= 1
             if signature.commits[place] == 0:
@@ -243,6 +302,15 @@ class TriageIndex:
         failing.discard(signature)
         if not failing:
             del self._failing_on[place]
+
+    def _unfail_on_commit(self, commit: str, signature: _Signature, moment: _Moment) -> None:
+        on_commit = self._on_commit[commit]
+        moments = on_commit[signature]
+        _remove(moments, moment)
+        if not moments:
+            del on_commit[signature]
+            if not on_commit:
+                del self._on_commit[commit]
 
     # --- answering -------------------------------------------------------------------
 
@@ -323,6 +391,11 @@ def _insert(moments: list[_Moment], moment: _Moment) -> None:
         moments.append(moment)
     else:
         bisect.insort(moments, moment)
+
+
+def _ids(moments: list[_Moment], source: RunSource) -> tuple[str, ...]:
+    """The ids of the runs of `source` among `moments` (oldest first), newest first."""
+    return tuple(run_id for _, of, run_id in reversed(moments) if of == source)
 
 
 def _remove(moments: list[_Moment], moment: _Moment) -> None:
