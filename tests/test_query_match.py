@@ -1,0 +1,223 @@
+"""Compiled queries over builds and invocations: what each operator means, what an unknown
+summary does, `me`, relative times, and the errors a query that cannot apply raises."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from buildwatch.core.buildbuddy.models import Invocation
+from buildwatch.core.develocity.summary import BuildSummary
+from buildwatch.core.monitor.store import BuildEntry
+from buildwatch.core.query import BUILD_FIELDS, INVOCATION_FIELDS, QueryError, compile_query
+from buildwatch.tui.widgets.table_model import Column, TableModel, TableRow
+
+NOW_MS = 1_796_000_000_000
+MINUTE_MS = 60_000
+
+
+def build(build_id: str = "aaaabbbbcccc1", summary: bool = True, **fields: Any) -> BuildEntry:
+    """A build published `age_min` minutes before NOW_MS, with a summary holding `fields`."""
+    published = NOW_MS - fields.pop("age_min", 1) * MINUTE_MS
+    duration_ms = fields.pop("duration_ms", 30_000)
+    read = BuildSummary(
+        build_id=build_id, tool_type="gradle", tool_version="8.10", published_ms=published,
+        outcome=fields.pop("outcome", "success"), started_ms=0, finished_ms=duration_ms, **fields,
+    )  # fmt: skip
+    return BuildEntry(build_id, "gradle", "8.10", published, read if summary else None)
+
+
+def holds(query: str, row: BuildEntry, **options: Any) -> bool:
+    return compile_query(query, BUILD_FIELDS, now_ms=NOW_MS, **options).matches(row)
+
+
+def test_colon_is_a_substring_ignoring_case() -> None:
+    assert holds("project:LEDG", build(project="ledger-core"))
+    assert not holds("project:ledger-x", build(project="ledger-core"))
+
+
+def test_equals_is_the_whole_value_ignoring_case() -> None:
+    assert holds("project=Ledger-Core", build(project="ledger-core"))
+    assert not holds("project=ledger", build(project="ledger-core"))
+
+
+def test_tilde_searches_a_regular_expression_ignoring_case() -> None:
+    assert holds("branch~^REL/\\d+$", build(git_branch="rel/42"))
+    assert not holds("branch~^rel$", build(git_branch="rel/42"))
+
+
+def test_a_negated_term_holds_where_the_term_does_not() -> None:
+    assert holds("-user:ci", build(user="alice"))
+    assert not holds("!user:ci", build(user="ci"))
+
+
+def test_every_term_must_hold() -> None:
+    row = build(project="ledger-core", user="ci")
+    assert holds("project:ledger user=ci", row)
+    assert not holds("project:ledger user=alice", row)
+
+
+def test_a_field_of_several_values_holds_when_any_does() -> None:
+    row = build(tags=("CI", "main"), requested=("clean", "build"))
+    assert holds("tag=main requested=build", row)
+    assert not holds("-tag=ci", row)
+
+
+def test_outcome_success_reads_as_succeeded_too() -> None:
+    assert holds("outcome=succeeded outcome=success", build(outcome="success"))
+
+
+def test_a_custom_value_is_found_by_its_name_ignoring_case() -> None:
+    row = build(custom_values=(("CI job", "nightly-main"), ("Other", None)))
+    assert holds('value:"ci job"=nightly-main', row)
+    assert holds('value:"CI job":nightly', row)
+    assert not holds('value:"CI job"=nightly', row)
+    assert holds("-value:Missing:x", row)
+
+
+def test_a_field_the_summary_lacks_reads_as_empty_so_its_negation_holds() -> None:
+    row = build(git_branch=None)
+    assert holds("-branch:main", row)
+    assert holds('branch=""', row)
+
+
+def test_before_its_summary_a_build_matches_no_term_on_the_summary_negated_or_not() -> None:
+    row = build(summary=False)
+    assert not holds("outcome:failed", row)
+    assert not holds("-outcome:failed", row)
+    assert not holds("duration<1h", row)
+
+
+def test_before_its_summary_a_build_matches_on_its_listing() -> None:
+    row = build("xyz0000000001", summary=False, age_min=5)
+    assert holds("id:xyz tool=gradle published>-10m", row)
+
+
+def test_durations_compare_in_any_unit() -> None:
+    row = build(duration_ms=6 * MINUTE_MS)
+    assert holds("duration>5m duration<=360s duration<1h", row)
+    assert not holds("duration>6m", row)
+
+
+def test_a_relative_time_counts_back_from_now() -> None:
+    assert holds("published>-2h", build(age_min=90))
+    assert not holds("published>-1h", build(age_min=90))
+    assert holds("published<-1h", build(age_min=90))
+
+
+def test_an_absolute_time_is_a_local_date_or_time_unless_it_gives_its_offset() -> None:
+    published = datetime.fromtimestamp((NOW_MS - MINUTE_MS) / 1000)  # local time, as typed
+    row = build(age_min=1)
+    assert holds(f"published>{published.date().isoformat()}", row)
+    assert not holds(f"published<{published.replace(second=0, microsecond=0).isoformat()}", row)
+    assert holds("published<2099-01-01T00:00Z", row)
+
+
+def test_me_means_any_of_the_configured_names() -> None:
+    me = ("alice", "alice.smith")
+    assert holds("user:me", build(user="Alice.Smith"), me=me)
+    assert holds("user=me", build(user="alice"), me=me)
+    assert not holds("user=me", build(user="bob"), me=me)
+
+
+def test_a_bare_word_searches_the_haystack_given() -> None:
+    compiled = compile_query("ledger -flaky", BUILD_FIELDS, now_ms=NOW_MS)
+    assert compiled.matches(build(), "ok\nledger-core")
+    assert not compiled.matches(build(), "ledger\nflaky")
+
+
+def test_without_a_haystack_a_bare_word_searches_the_text_fields() -> None:
+    assert holds("LEDGER", build(project="ledger-core"))
+    assert not holds("ledger", build(project="billing"))
+
+
+def test_a_bare_word_shows_the_rows_the_tables_filter_shows() -> None:
+    table = TableModel((Column("a", "A"), Column("b", "B")))
+    cells = [("✓ succeeded", "Ledger-core"), ("✗ FAILED", "billing"), ("x", "LEDGER\u00e9")]
+    table.upsert((TableRow(str(key), row) for key, row in enumerate(cells)), now=0.0)
+    for word in ("ledger", "!ledger", "✗", "ger-C"):
+        table.set_filter(word)
+        shown = {table.key_at(index) for index in range(table.shown)}
+        compiled = compile_query(word, BUILD_FIELDS)
+        matched = {key for key in map(str, range(3)) if compiled.matches(build(), table.record(key).haystack)}
+        assert matched == shown, word
+
+
+@pytest.mark.parametrize(
+    ("query", "message", "column"),
+    [
+        ("projct:x", "unknown field 'projct': did you mean 'project'?", 1),
+        ("x zzz:1", "unknown field 'zzz': fields are outcome, id, project, tool, user, host, "
+         "branch, commit, tag, requested, value, duration, published", 3),
+        ("duration>5x", "bad duration '5x': expected e.g. 90s, 5m or 1h30m", 10),
+        ("duration:5m", "duration compares with > < >= or <= (e.g. duration>5m), not :", 9),
+        ("published>yesterday", "bad time 'yesterday': expected a time ago such as -2h, or a "
+         "date such as 2026-12-01 or 2026-12-01T09:30", 11),
+        ("project>a", "project takes : (contains), = (equals) or ~ (regular expression), not >", 8),
+        ("branch~(main", "bad regular expression: missing ), unterminated subpattern", 8),
+        ('branch~"a[b"', "bad regular expression: unterminated character set", 10),
+        ("value=x", "value needs a custom value's name: value:\"CI job\"=nightly", 1),
+        ("user:me", "`me` needs your user names: set `me` in the profile's [ui] table", 6),
+    ],
+)  # fmt: skip
+def test_a_query_that_cannot_apply_says_why_and_where(query: str, message: str, column: int) -> None:
+    with pytest.raises(QueryError) as raised:
+        compile_query(query, BUILD_FIELDS)
+    assert (raised.value.message, raised.value.column) == (message, column)
+
+
+def test_needs_summary_says_whether_a_query_reads_the_summary() -> None:
+    assert not compile_query("id:x published>-1h", BUILD_FIELDS).needs_summary
+    assert compile_query("id:x branch:main", BUILD_FIELDS).needs_summary
+    assert compile_query("word", BUILD_FIELDS).needs_summary
+
+
+# Invocations, read from GetInvocation's JSON.
+
+
+def invocation(**fields: Any) -> Invocation:
+    data = {
+        "id": {"invocationId": "3f1b9c2e-0000-4000-8000-000000000001"},
+        "invocationStatus": "COMPLETE_INVOCATION_STATUS", "success": True,
+        "bazelExitCode": "SUCCESS", "user": "alice", "host": "ci-runner-7", "command": "test",
+        "pattern": "//payments/...", "role": "CI", "repoUrl": "https://github.com/acme/monorepo",
+        "commitSha": "0123456789abcdef", "branchName": "main", "actionCount": "12",
+        "createdAtUsec": str((NOW_MS - 30 * MINUTE_MS) * 1000), "durationUsec": "125000000",
+    }  # fmt: skip
+    return Invocation.from_json({**data, **fields})
+
+
+def matches_invocation(query: str, row: Invocation) -> bool:
+    return compile_query(query, INVOCATION_FIELDS, now_ms=NOW_MS, me=("alice",)).matches(row)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "status=succeeded", "id:3f1b9c2e", "command=test", "pattern:payments", "user=me",
+        "host~^ci-runner", "role=ci", "commit:01234", "branch=main", "repo:acme/monorepo",
+        "duration>2m duration<3m", "created>-1h created<-29m",
+    ],
+)  # fmt: skip
+def test_each_invocation_field_reads_the_invocation(query: str) -> None:
+    row = invocation()
+    assert matches_invocation(query, row)
+    assert not matches_invocation(f"-{query.split()[0]}", row)
+
+
+def test_a_failed_invocations_status_reads_failed() -> None:
+    row = invocation(success=False, bazelExitCode="BUILD_FAILURE")
+    assert matches_invocation("status:failed", row)
+
+
+def test_an_invocation_without_a_duration_matches_no_duration_term() -> None:
+    row = invocation(durationUsec="0")
+    assert not matches_invocation("duration>0s", row)
+    assert not matches_invocation("-duration>0s", row)
+
+
+def test_invocation_fields_are_their_own() -> None:
+    with pytest.raises(QueryError, match="unknown field 'outcome'"):
+        compile_query("outcome:failed", INVOCATION_FIELDS)
