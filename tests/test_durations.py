@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from buildwatch.core.durations import duration_text, ms_to_seconds
+from buildwatch.core.durations import duration_text, ms_to_seconds, rough_duration_text
 
 
 @pytest.mark.parametrize(
@@ -28,3 +28,10 @@ def test_an_unknown_duration_shows_what_the_caller_chose() -> None:
 def test_milliseconds_convert_to_seconds_and_none_stays_none() -> None:
     assert ms_to_seconds(1500) == 1.5
     assert ms_to_seconds(None) is None
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(44.6, "~45s"), (190, "~3m"), (3_000, "~50m"), (5_400, "~1.5h")],
+)
+def test_a_rough_duration_is_written_in_one_unit(seconds: float, text: str) -> None:
+    assert rough_duration_text(seconds) == text

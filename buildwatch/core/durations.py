@@ -35,3 +35,12 @@ def parse_duration_ms(text: str) -> int | None:
         return None
     parts = zip(match.groups(), _DURATION_UNITS_MS, strict=True)
     return sum(int(count) * unit for count, unit in parts if count)
+
+
+def rough_duration_text(seconds: float) -> str:
+    """About how long, in one unit: `~45s`, `~3m`, `~1.5h`."""
+    if seconds < 60:
+        return f"~{round(seconds)}s"
+    if seconds < 3600:
+        return f"~{round(seconds / 60)}m"
+    return f"~{seconds / 3600:.1f}h"
