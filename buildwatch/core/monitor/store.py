@@ -21,6 +21,7 @@ from buildwatch.core.config import NotifyOutcome
 from buildwatch.core.develocity.models import Build, SkippedMessage
 from buildwatch.core.develocity.summary import BuildSummary
 from buildwatch.core.monitor.failures import FailureGroups
+from buildwatch.core.triage.typical_durations import TypicalDurations
 
 SourceName = Literal["develocity", "buildbuddy"]
 SourceState = Literal["connecting", "live", "reconnecting", "auth_failed", "offline"]
@@ -201,6 +202,8 @@ class MonitorStore:
         """The most recent listing messages left out, oldest first; `develocity.skipped` counts all."""
         self.failures = FailureGroups()
         """The failure groups of the runs whose failures were recorded."""
+        self.timings = TypicalDurations()
+        """How long each project's requested work and each command and pattern usually take."""
 
     def status(self, source: SourceName) -> SourceStatus:
         """The health record of `source`."""
@@ -266,12 +269,15 @@ class MonitorStore:
             )
             self._dirty_builds[build.build_id] = None
             self._from_history.add(build.build_id)
+            if summary is not None:
+                self.timings.add_build(summary)
         for invocation in invocations:
             key = invocation.invocation_id
             if key not in self.invocations:
                 self.invocations[key] = invocation
                 self._dirty_invocations[key] = None
                 self._from_history.add(key)
+                self.timings.add_invocation(invocation)
         for status, known in ((self.develocity, self.builds), (self.buildbuddy, self.invocations)):
             status.count = len(known)
             # A source already live has shown the server's data: the history only adds to it.
@@ -289,6 +295,7 @@ class MonitorStore:
         self.builds[summary.build_id] = replace(entry, summary=summary, problem=None,
                                                 retrying=False)
         self._dirty_builds[summary.build_id] = None
+        self.timings.add_build(summary)
         if summary.git_commit:
             self.watch(summary.git_commit, "develocity")
         outcome = _BUILD_OUTCOMES.get(summary.outcome)
@@ -321,6 +328,7 @@ class MonitorStore:
                 continue
             self.invocations[key] = invocation
             self._dirty_invocations[key] = None
+            self.timings.add_invocation(invocation)
             changed += 1
             outcome = invocation_outcome(invocation)
             if outcome is not None and self._is_news(before, invocation) and self._wants(
