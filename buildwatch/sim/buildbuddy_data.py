@@ -11,8 +11,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import random
+import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from buildwatch.sim import buildbuddy_outputs as outputs
@@ -27,7 +29,7 @@ from buildwatch.sim.buildbuddy_invocations import (
 from buildwatch.sim.buildbuddy_logs import ConsoleLog, PatternLog, console_log, page
 from buildwatch.sim.buildbuddy_targets import Attempt, TargetPlan
 from buildwatch.sim.buildbuddy_wire import HandlerError, duration, put, timestamp
-from buildwatch.sim.world import World
+from buildwatch.sim.world import Commit, World
 
 Message = dict[str, Any]
 
@@ -37,6 +39,8 @@ BENCHMARK_CHUNK_BYTES = 250_000
 CONFIGURATION_ID = hashlib.sha256(b"k8-fastbuild").hexdigest()
 _FLUSH_PERIOD = MINUTE
 """An in-progress invocation's events reach storage about once a minute."""
+_HELD_US = 24 * 60 * MINUTE
+"""How long a run held for a test lasts if the test never ends it."""
 
 
 def encoded_id(name: str) -> str:
@@ -65,6 +69,9 @@ class BuildBuddyData:
         self._stored: set[str] = set()
         self._order = random.Random(f"order:{world.seed}")
         self._published = random.Random(f"published:{world.seed}")
+        self._held = random.Random(f"held:{world.seed}")
+        self.held: set[str] = set()
+        """The runs `hold` started that `end` has not ended yet."""
 
     def _add(self, plan: InvocationPlan) -> None:
         self._plans[plan.invocation_id] = plan
@@ -82,6 +89,34 @@ class BuildBuddyData:
             self._add(plan)
             ids.append(plan.invocation_id)
         return ids
+
+    def hold(self, commit_sha: str, now_us: int) -> str:
+        """Start a CI workflow run of `commit_sha` now that runs until `end` ends it (a test
+        decides when a run it waits on finishes); returns its id."""
+        commit = next(
+            (known for known in self._world.commits if known.sha == commit_sha),
+            Commit(commit_sha, "main", "ci"),
+        )
+        plan = InvocationPlan(
+            invocation_id=str(uuid.UUID(int=self._held.getrandbits(128), version=4)),
+            commit=commit, role="CI_RUNNER", user="ci", host=self._world.ci_hosts[0],
+            command="ci_runner", pattern="Test all targets", created=now_us,
+            duration=_HELD_US, exit_code="", targets=(), analysed=0, action_count=0,
+            instance="ci",
+        )
+        self._add(plan)
+        self.held.add(plan.invocation_id)
+        return plan.invocation_id
+
+    def end(self, invocation_id: str, exit_code: str, now_us: int) -> None:
+        """End a run `hold` started, now, with Bazel's `exit_code` (`SUCCESS`, `TESTS_FAILED`,
+        `INTERRUPTED`, ...); `KeyError` for any other run."""
+        self.held.remove(invocation_id)
+        plan = self._plans[invocation_id]
+        ended = replace(plan, duration=max(1, now_us - plan.created), exit_code=exit_code)
+        self._plans[invocation_id] = ended
+        runs = self._by_commit[plan.commit.sha]
+        runs[runs.index(plan)] = ended
 
     # GetInvocation
 

@@ -4,7 +4,9 @@
 runs one on its own loop in a daemon thread for synchronous callers (sync tests, a CLI under
 test, the TUI demo). The control endpoints let another process drive a running simulator:
 `POST /_sim/publish?count=N`, `POST /_sim/faults` (body: a `--faults` spec), `GET /_sim/requests`,
-`GET /_sim/in-flight` (per route: requests under way now and the most at once).
+`GET /_sim/in-flight` (per route: requests under way now and the most at once),
+`POST /_sim/buildbuddy/hold?commit=SHA` (a BuildBuddy run of that commit that goes on until
+`POST /_sim/buildbuddy/end?invocation=ID&exit=SUCCESS` ends it).
 """
 
 from __future__ import annotations
@@ -75,7 +77,23 @@ def _add_control_routes(app: web.Application, ctx: SimContext) -> None:
             {route: dataclasses.asdict(gauge) for route, gauge in ctx.in_flight.items()}
         )
 
+    async def hold(request: web.Request) -> web.Response:
+        commit = request.query.get("commit", "")
+        if not commit:
+            return web.json_response({"error": "name the commit: ?commit=SHA"}, status=400)
+        return web.json_response({"invocationId": held_runs.hold(commit, ctx.now_ms() * 1000)})
+
+    async def end(request: web.Request) -> web.Response:
+        invocation_id = request.query.get("invocation", "")
+        if invocation_id not in held_runs.held:
+            return web.json_response({"error": f"no held run {invocation_id!r}"}, status=404)
+        held_runs.end(invocation_id, request.query.get("exit", "SUCCESS"), ctx.now_ms() * 1000)
+        return web.json_response({})
+
+    held_runs = app[buildbuddy_routes.DATA_KEY]
     app.router.add_post("/_sim/publish", publish)
+    app.router.add_post("/_sim/buildbuddy/hold", hold)
+    app.router.add_post("/_sim/buildbuddy/end", end)
     app.router.add_post("/_sim/faults", faults)
     app.router.add_get("/_sim/requests", requests)
     app.router.add_get("/_sim/in-flight", in_flight)
@@ -135,6 +153,14 @@ class Simulator:
     def set_faults(self, spec: FaultSpec) -> None:
         """Change the injected faults from the next request on, ending any burst under way."""
         self.ctx.set_faults(spec)
+
+    def hold_invocation(self, commit_sha: str) -> str:
+        """Start a BuildBuddy run of `commit_sha` that goes on until `end_invocation`; its id."""
+        return self._app[buildbuddy_routes.DATA_KEY].hold(commit_sha, self.ctx.now_ms() * 1000)
+
+    def end_invocation(self, invocation_id: str, exit_code: str = "SUCCESS") -> None:
+        """End a held run now with Bazel's `exit_code` (`SUCCESS`, `TESTS_FAILED`, ...)."""
+        self._app[buildbuddy_routes.DATA_KEY].end(invocation_id, exit_code, self.ctx.now_ms() * 1000)
 
     def _require_origin(self) -> str:
         if self._origin is None:
@@ -233,6 +259,14 @@ class SimulatorThread:
     def set_faults(self, spec: FaultSpec) -> None:
         """Change the injected faults from the next request on."""
         self._call(self._on_loop(self._running().set_faults, spec))
+
+    def hold_invocation(self, commit_sha: str) -> str:
+        """Start a BuildBuddy run of `commit_sha` that goes on until `end_invocation`; its id."""
+        return self._call(self._on_loop(self._running().hold_invocation, commit_sha))
+
+    def end_invocation(self, invocation_id: str, exit_code: str = "SUCCESS") -> None:
+        """End a held run now with Bazel's `exit_code` (`SUCCESS`, `TESTS_FAILED`, ...)."""
+        self._call(self._on_loop(self._running().end_invocation, invocation_id, exit_code))
 
     def _running(self) -> Simulator:
         if self._simulator is None:
