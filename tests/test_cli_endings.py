@@ -53,6 +53,7 @@ WRITERS: dict[str, Callable[[SimulatorThread], list[str]]] = {
     "tail": lambda sim: ["tail", "--since", "0"],
     "events": lambda sim: ["events", a_build(sim)],
     "failures": lambda sim: ["failures", "--since", "0"],
+    "wait": lambda sim: ["wait", "--build", a_build(sim)],
     "bb invocations": lambda sim: ["bb", "invocations", "--commit", World(SEED).commits[0].sha],
     "bb targets": lambda sim: ["bb", "targets", failing_ci_run(sim)],
     "bb actions": lambda sim: ["bb", "actions", failing_ci_run(sim)],

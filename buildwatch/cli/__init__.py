@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,15 +28,19 @@ from buildwatch.cli.shared_options import (
     command_parsers,
     share_options,
 )
-from buildwatch.cli.signals import Terminated, sigterm_interrupts
+from buildwatch.cli.signals import (
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    Terminated,
+    sigterm_interrupts,
+)
 from buildwatch.core.errors import BuildwatchError, ConfigError
 from buildwatch.core.log_redaction import configure_logging
 
 _COMMAND_MODULES = (
-    "sim", "develocity", "buildbuddy", "failures", "auth", "config", "tui", "serve", "completion")
+    "sim", "develocity", "buildbuddy", "wait", "failures", "auth", "config", "tui", "serve",
+    "completion")
 
-EXIT_INTERRUPTED = 128 + signal.SIGINT
-EXIT_TERMINATED = 128 + signal.SIGTERM
 EXIT_READER_GONE = 141
 """128 + SIGPIPE (13), spelled out: `signal.SIGPIPE` exists only on POSIX systems."""
 

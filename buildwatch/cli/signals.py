@@ -14,6 +14,11 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
+EXIT_INTERRUPTED = 128 + signal.SIGINT
+"""How a command interrupted by Ctrl-C exits, as a shell reports a process killed by SIGINT."""
+EXIT_TERMINATED = 128 + signal.SIGTERM
+"""How a command ended by SIGTERM exits, once it has cleaned up."""
+
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised where the program is so that it unwinds (and cleans up) as on Ctrl-C."""

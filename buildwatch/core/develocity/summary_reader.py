@@ -10,11 +10,13 @@ from __future__ import annotations
 from contextlib import aclosing
 from typing import TYPE_CHECKING
 
-from buildwatch.core.develocity.models import BuildEvent
-from buildwatch.core.develocity.summary import SummaryBuilder, summary_passes
+from buildwatch.core.develocity.models import Build, BuildEvent
+from buildwatch.core.develocity.summary import BuildSummary, SummaryBuilder, summary_passes
+from buildwatch.core.errors import ServerError
 
 if TYPE_CHECKING:
     from buildwatch.core.develocity.client import DevelocityClient
+    from buildwatch.core.develocity.git_values import GitValueNames
 
 
 async def read_summary(
@@ -36,3 +38,28 @@ async def read_summary(
                         builder.add(message)
         if builder.tool_type is not None:
             return
+
+
+async def read_summary_of(
+    client: DevelocityClient, build_id: str, git_names: GitValueNames
+) -> BuildSummary:
+    """The summary of a build known by its id alone (no listing told its tool).
+
+    The events stream opens with the build's `Build` message, which names the tool over v2: the
+    first request asks for Gradle's summary types (the most common tool), and only a build of
+    another tool costs a second one, for its own types. Raises what the client raises.
+    """
+    builder: SummaryBuilder | None = None
+    batches = client.event_batches(build_id, summary_passes(None)[0])
+    async with aclosing(batches):
+        async for batch in batches:
+            for message in batch:
+                if isinstance(message, Build):
+                    builder = builder or SummaryBuilder(message, git_names)
+                elif isinstance(message, BuildEvent) and builder is not None:
+                    builder.add(message)
+    if builder is None:
+        raise ServerError(f"the events of build {build_id} did not begin with the build")
+    if builder.tool_type != "gradle":
+        await read_summary(client, builder)
+    return builder.result()
