@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Generic, Literal, Protocol, TypeVar
 
 from buildwatch.core.buildbuddy.models import Invocation
@@ -92,14 +93,26 @@ def _table(*fields: Field[Row]) -> dict[str, Field[Row]]:
     return {field.name: field for field in fields}
 
 
-def _summarised(read: Callable[[BuildSummary], Texts]) -> Callable[[BuildRecord], Texts | None]:
-    """A reader of the summary: unknown until it arrives."""
+def _summary_text(attribute: str) -> Callable[[BuildRecord], Texts | None]:
+    """A reader of one text of the summary (absent: empty): unknown until the summary arrives."""
+    get = attrgetter(attribute)  # one call per row: a table has 100,000 of them
 
-    def read_build(build: BuildRecord) -> Texts | None:
+    def read(build: BuildRecord) -> Texts | None:
         summary = build.summary
-        return None if summary is None else read(summary)
+        return None if summary is None else (get(summary) or "",)
 
-    return read_build
+    return read
+
+
+def _summary_texts(attribute: str) -> Callable[[BuildRecord], Texts | None]:
+    """A reader of a tuple of texts of the summary: unknown until the summary arrives."""
+    get = attrgetter(attribute)
+
+    def read(build: BuildRecord) -> Texts | None:
+        summary = build.summary
+        return None if summary is None else get(summary)
+
+    return read
 
 
 _OUTCOMES: dict[str, Texts] = {
@@ -107,6 +120,11 @@ _OUTCOMES: dict[str, Texts] = {
     "failed": ("failed",),
     "unknown": ("unknown",),
 }
+
+
+def _outcome(build: BuildRecord) -> Texts | None:
+    summary = build.summary
+    return None if summary is None else _OUTCOMES[summary.outcome]
 
 
 def _tool(build: BuildRecord) -> Texts | None:
@@ -121,7 +139,11 @@ def _custom_value(build: BuildRecord, key: str) -> Texts | None:
     summary = build.summary
     if summary is None:
         return None
-    return tuple(value or "" for name, value in summary.custom_values if name.casefold() == key)
+    found: list[str] = []
+    for name, value in summary.custom_values:  # a loop, not a generator: once per row
+        if name.casefold() == key:
+            found.append(value or "")
+    return tuple(found)
 
 
 def _build_duration(build: BuildRecord) -> float | None:
@@ -134,24 +156,20 @@ def _published(build: BuildRecord) -> float | None:
 
 
 BUILD_FIELDS: dict[str, Field[BuildRecord]] = _table(
-    TextField("outcome", "succeeded (or success), failed or unknown",
-              _summarised(lambda summary: _OUTCOMES[summary.outcome]), needs_summary=True),
+    TextField("outcome", "succeeded (or success), failed or unknown", _outcome,
+              needs_summary=True),
     TextField("id", "the build scan id", lambda build: (build.build_id,)),
-    TextField("project", "the root project, or Bazel's workspace",
-              _summarised(lambda summary: (summary.project or "",)), needs_summary=True),
+    TextField("project", "the root project, or Bazel's workspace", _summary_text("project"),
+              needs_summary=True),
     TextField("tool", "gradle, maven, bazel or npm", _tool, needs_summary=True),
     TextField("user", "who ran the build (`me`: the profile's `me` names)",
-              _summarised(lambda summary: (summary.user or "",)), needs_summary=True),
-    TextField("host", "the machine that ran it",
-              _summarised(lambda summary: (summary.host or "",)), needs_summary=True),
-    TextField("branch", "the Git branch", _summarised(lambda summary: (summary.git_branch or "",)),
+              _summary_text("user"), needs_summary=True),
+    TextField("host", "the machine that ran it", _summary_text("host"), needs_summary=True),
+    TextField("branch", "the Git branch", _summary_text("git_branch"), needs_summary=True),
+    TextField("commit", "the Git commit", _summary_text("git_commit"), needs_summary=True),
+    TextField("tag", "any of its tags", _summary_texts("tags"), needs_summary=True),
+    TextField("requested", "any requested task, goal or command", _summary_texts("requested"),
               needs_summary=True),
-    TextField("commit", "the Git commit", _summarised(lambda summary: (summary.git_commit or "",)),
-              needs_summary=True),
-    TextField("tag", "any of its tags", _summarised(lambda summary: summary.tags),
-              needs_summary=True),
-    TextField("requested", "any requested task, goal or command",
-              _summarised(lambda summary: summary.requested), needs_summary=True),
     KeyedField("value", 'a custom value by name: value:"CI job"=nightly', _custom_value,
                needs_summary=True),
     NumberField("duration", "how long it ran: duration>5m", "duration", _build_duration,

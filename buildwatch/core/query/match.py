@@ -124,8 +124,6 @@ def _text_test(term: FieldTerm, field: TextField[Row] | KeyedField[Row], me: Seq
             f"not {term.operator}",
             _operator_position(term),
         )
-    hit = _hit(term, me)
-    negated = term.negated
     read: Callable[[Row], Texts | None]
     if isinstance(field, KeyedField):
         if term.key is None:
@@ -142,10 +140,39 @@ def _text_test(term: FieldTerm, field: TextField[Row] | KeyedField[Row], me: Seq
     else:
         read = field.read
 
+    return _any_value_test(read, term, me)
+
+
+def _any_value_test(
+    read: Callable[[Row], Texts | None], term: FieldTerm, me: Sequence[str]
+) -> Test[Row]:
+    """The test that some text `read` holds satisfies the term. The commonest, contains one
+    text, has a loop of its own, a call fewer per row of a table."""
+    negated = term.negated
+    needles = () if term.operator == "~" else _needles(term, me)
+    if term.operator == ":" and len(needles) == 1:
+        needle = needles[0]
+
+        def contains(row: Row) -> bool:
+            values = read(row)
+            if values is None:
+                return False  # unknown: no term on it holds, negated or not
+            for value in values:
+                if needle in value.casefold():
+                    return not negated
+            return negated
+
+        return contains
+    hit = (
+        _regex_hit(term) if term.operator == "~"
+        else _equals_any(needles) if term.operator == "="
+        else _contains_any(needles)
+    )  # fmt: skip
+
     def test(row: Row) -> bool:
         values = read(row)
         if values is None:
-            return False  # unknown: no term on it holds, negated or not
+            return False
         for value in values:
             if hit(value):
                 return not negated
@@ -154,19 +181,30 @@ def _text_test(term: FieldTerm, field: TextField[Row] | KeyedField[Row], me: Seq
     return test
 
 
-def _hit(term: FieldTerm, me: Sequence[str]) -> Callable[[str], bool]:
-    """What one text must satisfy for the term to hold."""
-    if term.operator == "~":
-        try:
-            pattern = re.compile(term.value, re.IGNORECASE)
-        except re.error as error:
-            quoted = term.value_span.end - term.value_span.start != len(term.value)
-            offset = (error.pos or 0) + (1 if quoted else 0)
-            raise QueryError(
-                f"bad regular expression: {error.msg}", term.value_span.start + offset
-            ) from None
-        search = pattern.search
-        return lambda value: search(value) is not None
+def _contains_any(needles: tuple[str, ...]) -> Callable[[str], bool]:
+    return lambda value: any(needle in value.casefold() for needle in needles)
+
+
+def _equals_any(needles: tuple[str, ...]) -> Callable[[str], bool]:
+    exact = frozenset(needles)
+    return lambda value: value.casefold() in exact
+
+
+def _regex_hit(term: FieldTerm) -> Callable[[str], bool]:
+    try:
+        pattern = re.compile(term.value, re.IGNORECASE)
+    except re.error as error:
+        quoted = term.value_span.end - term.value_span.start != len(term.value)
+        offset = (error.pos or 0) + (1 if quoted else 0)
+        raise QueryError(
+            f"bad regular expression: {error.msg}", term.value_span.start + offset
+        ) from None
+    search = pattern.search
+    return lambda value: search(value) is not None
+
+
+def _needles(term: FieldTerm, me: Sequence[str]) -> tuple[str, ...]:
+    """The texts the term looks for, casefolded: `me` stands for the profile's names."""
     needles: tuple[str, ...] = (term.value.casefold(),)
     if term.field == "user" and needles == (_ME,):
         needles = tuple(name.casefold() for name in me)
@@ -175,13 +213,7 @@ def _hit(term: FieldTerm, me: Sequence[str]) -> Callable[[str], bool]:
                 "`me` needs your user names: set `me` in the profile's [ui] table",
                 term.value_span.start,
             )
-    if term.operator == "=":
-        exact = frozenset(needles)
-        return lambda value: value.casefold() in exact
-    if len(needles) == 1:
-        needle = needles[0]
-        return lambda value: needle in value.casefold()
-    return lambda value: any(needle in value.casefold() for needle in needles)
+    return needles
 
 
 def _number_test(term: FieldTerm, field: NumberField[Row], now_ms: int) -> Test[Row]:
