@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import ClassVar
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
@@ -19,6 +20,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from buildwatch.core.monitor.history import RETENTION_INTERVAL_S
+from buildwatch.core.monitor.pacing import SLICE_S
 from buildwatch.core.monitor.session import MonitorSession, MonitorSettings
 from buildwatch.core.monitor.store import MonitorStore, SourceName, WatchOrigin
 from buildwatch.core.sanitize import sanitize, sanitize_line
@@ -37,7 +39,8 @@ class BuildwatchApp(ProvidesServices, App[None]):
     """Live Develocity builds and BuildBuddy invocations.
 
     `now_ms` and `clock` (monotonic seconds) can be frozen for reproducible screenshots;
-    `highlight_seconds` is how long new and changed rows stay marked.
+    `highlight_seconds` is how long new and changed rows stay marked; `flush_budget_s` how long
+    the main screen puts rows in its tables before it leaves the rest for the next frame.
     """
 
     TITLE = "buildwatch"
@@ -56,6 +59,7 @@ class BuildwatchApp(ProvidesServices, App[None]):
         now_ms: Callable[[], int] = wall_clock_ms,
         clock: Callable[[], float] = time.monotonic,
         highlight_seconds: float = 5.0,
+        flush_budget_s: float = SLICE_S,
     ) -> None:
         super().__init__()
         ui = settings.profile.ui
@@ -70,6 +74,7 @@ class BuildwatchApp(ProvidesServices, App[None]):
         self.session = MonitorSession(settings, self.store)
         self._now_ms = now_ms
         self._highlight_seconds = highlight_seconds
+        self._flush_budget_s = flush_budget_s
         self.closing_problems: list[str] = []
         """What went wrong writing the history, for the command to print after the screen."""
         if ui.theme in self.available_themes:
@@ -97,6 +102,7 @@ class BuildwatchApp(ProvidesServices, App[None]):
             restart=self.start_source,
             bell=self.session.settings.profile.ui.bell,
             highlight_seconds=self._highlight_seconds,
+            flush_budget_s=self._flush_budget_s,
         ))
         self.run_worker(self._start(), name="start", exit_on_error=False,
                         description="history and feeds")
@@ -146,6 +152,12 @@ class BuildwatchApp(ProvidesServices, App[None]):
             self.store.set_state(source, "offline", problem)
             self.notify(problem, title=self.store.status(source).title, severity="error",
                         markup=False)
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            # The feeds and the flush stand aside until this key's frame is out.
+            self.session.input_gate.key_pressed()
+        await super().on_event(event)
 
     def get_system_commands(self, screen: Screen[object]) -> Iterator[SystemCommand]:
         """Textual's commands, and on the main screen the monitor's own."""

@@ -28,6 +28,7 @@ from buildwatch.core.errors import AuthError, BuildwatchError, NotFoundError, Un
 from buildwatch.core.history.catch_up import ListingBatch, listing_batches, resumed_listing
 from buildwatch.core.history.resume import ResumePoint
 from buildwatch.core.monitor.history import MonitorHistory
+from buildwatch.core.monitor.pacing import InputGate, TimeBudget
 from buildwatch.core.monitor.store import MonitorStore
 from buildwatch.core.triage.records import build_record, invocation_record
 
@@ -35,6 +36,8 @@ DEFAULT_ENRICH_CONCURRENCY = 6
 TARGET_READS_PER_POLL = 8
 """Invocations whose targets a BuildBuddy poll reads, at most: the first poll after a start finds
 every finished invocation of the watched commits unrecorded, and must not be held up by them."""
+LISTING_SLICE = 200
+"""Builds of a listing batch put in the store between two checks of the time budget."""
 _ATTEMPTS_PER_TRY = 2
 """Connections a summary read makes before its build is handed back: one blip is ridden out
 within the try (the client's first backoff, at most its base), a longer outage is not."""
@@ -73,6 +76,8 @@ class DevelocityFeed:
     `history`, every build and every new or changed summary is recorded, and stored builds that
     were never summarised are summarised now. Builds already summarised are not read again.
     `git_names` says which custom values name the Git commit, branch and repository.
+    `input_gate` is the screen's: while it is closed (a key is being answered) no slice of the
+    listing and no summary read starts.
 
     A build whose server keeps failing is never given up on, and never holds a worker: after a
     short try it is handed back, to be queued again after a delay that grows with each try
@@ -91,6 +96,7 @@ class DevelocityFeed:
         point: ResumePoint | None = None,
         git_names: GitValueNames = DEFAULT_GIT_VALUE_NAMES,
         backoff: Callable[[], Backoff] = Backoff,
+        input_gate: InputGate | None = None,
     ) -> None:
         self._listing = listing
         self._backoff = backoff
@@ -106,6 +112,7 @@ class DevelocityFeed:
         self._pending: asyncio.LifoQueue[Build] = asyncio.LifoQueue()
         self._untriaged: dict[str, BuildSummary] = {}
         """Stored summaries of queued builds whose failures alone are to be recorded."""
+        self._pace = TimeBudget(input_gate or InputGate())
         self.last_build: tuple[str, int] | None = None
         """The id and publication time (epoch ms) of the newest build received so far."""
 
@@ -119,14 +126,19 @@ class DevelocityFeed:
             self._queue_unsummarised()
             async with contextlib.aclosing(self._batches()) as batches:
                 async for batch in batches:
-                    store.add_builds(batch.builds)
-                    if batch.skipped:
-                        store.skip_builds(batch.skipped)
-                    if self._point is not None:
-                        store.develocity.detail = batch.status_text or ""
                     if self._history is not None:
                         self._history.record_builds(batch.builds)
-                    self._received(batch.builds)
+                    if batch.skipped:
+                        store.skip_builds(batch.skipped)
+                    # A batch can hold thousands of builds: they join the store a slice at a
+                    # time, the loop given back between slices, so keys are answered meanwhile.
+                    for start in range(0, len(batch.builds), LISTING_SLICE):
+                        builds = batch.builds[start:start + LISTING_SLICE]
+                        store.add_builds(builds)
+                        self._received(builds)
+                        await self._pace.pause_if_spent()
+                    if self._point is not None:
+                        store.develocity.detail = batch.status_text or ""
         except AuthError as error:
             store.set_state("develocity", "auth_failed", str(error))
         except BuildwatchError as error:
@@ -156,11 +168,15 @@ class DevelocityFeed:
         """Note the newest build, and queue the builds that have no summary yet."""
         known = self._store.builds
         for build in builds:
-            if build.timestamp is not None and build.build_id:
-                self.last_build = (build.build_id, build.timestamp)
             entry = known.get(build.build_id)
             if entry is None or entry.summary is None:
                 self._pending.put_nowait(build)
+        for build in reversed(builds):
+            # From the end: only the newest matters, and each property reads the JSON.
+            timestamp = build.timestamp
+            if timestamp is not None and build.build_id:
+                self.last_build = (build.build_id, timestamp)
+                break
 
     def _queue_unsummarised(self) -> None:
         """Queue the stored builds that were never summarised, and those whose failures were
@@ -187,6 +203,7 @@ class DevelocityFeed:
     async def _enrich_forever(self) -> None:
         while True:
             build = await self._pending.get()
+            await self._pace.gate.wait_open()
             try:
                 await self._enrich(build)
             except UnavailableError as error:

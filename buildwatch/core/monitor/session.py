@@ -40,6 +40,7 @@ from buildwatch.core.monitor.feeds import (
     retry_reporter,
 )
 from buildwatch.core.monitor.history import MonitorHistory
+from buildwatch.core.monitor.pacing import InputGate
 from buildwatch.core.monitor.store import OFFLINE_CHOSEN, MonitorStore, SourceName
 
 
@@ -86,6 +87,8 @@ class MonitorSession:
         self.history: MonitorHistory | None = None
         self._point: ResumePoint | None = None
         self._feed: DevelocityFeed | None = None
+        self.input_gate = InputGate()
+        """Closed by the screen for a moment after each key: the feeds' work waits for it."""
         store.on_watch = lambda _commit: self.wake_poller()
 
     def use_develocity(self, credential: Credential, base_url: str) -> None:
@@ -175,6 +178,7 @@ class MonitorSession:
                 since=self.settings.since, concurrency=self.settings.concurrency,
                 history=self.history, point=self._listing_point(),
                 git_names=self.settings.profile.git_value_names, backoff=self._backoff,
+                input_gate=self.input_gate,
             )
             await self._feed.run()
 

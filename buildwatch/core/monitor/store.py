@@ -232,14 +232,16 @@ class MonitorStore:
     def add_builds(self, builds: Iterable[Build]) -> int:
         """Take builds from the listing; returns how many were new."""
         status = self.develocity
+        known, dirty = self.builds, self._dirty_builds
         added = 0
         for build in builds:
-            if build.build_id in self.builds:
+            # Each property reads the message's JSON: a backfill brings 100,000 builds.
+            build_id = build.build_id
+            if build_id in known:
                 continue
-            self.builds[build.build_id] = BuildEntry(
-                build.build_id, build.tool_type, build.tool_version, build.timestamp
-            )
-            self._dirty_builds[build.build_id] = None
+            known[build_id] = BuildEntry(build_id, build.tool_type, build.tool_version,
+                                         build.timestamp)
+            dirty[build_id] = None
             added += 1
         self._arrived(status, added)
         status.count = len(self.builds)

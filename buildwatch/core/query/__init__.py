@@ -8,7 +8,7 @@ grammar); `compile_query` turns them into a test of rows over a pane's fields (`
 (`complete.py`). Every fault is a `QueryError` with a message and a position.
 """
 
-from buildwatch.core.query.complete import Completion, completion_at, format_value
+from buildwatch.core.query.complete import Completion, completion_at
 from buildwatch.core.query.fields import (
     BUILD_FIELDS,
     FIELD_NAMES,
@@ -24,6 +24,7 @@ from buildwatch.core.query.parse import (
     Span,
     Word,
     format_query,
+    format_value,
     parse,
 )
 

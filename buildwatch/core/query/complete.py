@@ -2,7 +2,7 @@
 
 The caller (the filter input) offers the candidates: field names (`FIELD_NAMES`), custom value
 names, or the values seen of a field. Completing replaces `text[start:cursor]`; the candidate is
-written with `format_value` (quoted when it must be).
+written with `parse.format_value` (quoted when it must be).
 """
 
 from __future__ import annotations
@@ -11,14 +11,13 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from buildwatch.core.query.parse import KEYED_FIELD, quote
+from buildwatch.core.query.parse import KEYED_FIELD
 
 CompletionKind = Literal["field", "key", "value"]
 """`field`: a field name (or a bare word: the same letters); `key`: a custom value's name after
 `value:`; `value`: a value of `field`."""
 
 _SPACE = re.compile(r"\s")
-_NEEDS_QUOTES = re.compile(r'\s|^"|^$')
 _FIELD_SO_FAR = re.compile(r"[-!]?([A-Za-z][A-Za-z0-9_]*)?")
 _VALUE_SO_FAR = re.compile(
     r"[-!]?([A-Za-z][A-Za-z0-9_]*)(?::(?:\"(?:[^\"\\]|\\.)*\"|[^\s:=~<>\"]*))?(>=|<=|[:=~<>])(.*)",
@@ -59,11 +58,6 @@ def completion_at(text: str, cursor: int) -> Completion | None:
         begin = name.start(1) if name.group(1) is not None else len(typed)
         return Completion("field", name.group(1) or "", start + begin)
     return None
-
-
-def format_value(value: str) -> str:
-    """`value` as a query writes it: quoted if it is empty, holds a space or starts with a quote."""
-    return quote(value) if _NEEDS_QUOTES.search(value) else value
 
 
 def _term_start(text: str, cursor: int) -> int:

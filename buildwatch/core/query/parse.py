@@ -124,9 +124,13 @@ def format_term(term: Term) -> str:
     if term.key is not None:
         needs_key = not term.key or term.key.startswith('"') or _UNQUOTED_KEY.fullmatch(term.key) is None
         key = ":" + (quote(term.key) if needs_key else term.key)
-    value = term.value
-    needs_value = not value or value.startswith('"') or _SPACE.search(value)
-    return f"{sign}{term.field}{key}{term.operator}{quote(value) if needs_value else value}"
+    return f"{sign}{term.field}{key}{term.operator}{format_value(term.value)}"
+
+
+def format_value(value: str) -> str:
+    """A field's value as a query writes it: quoted if it is empty, holds a space or starts
+    with a quote (what completion inserts, too)."""
+    return quote(value) if not value or value.startswith('"') or _SPACE.search(value) else value
 
 
 def quote(text: str) -> str:

@@ -23,6 +23,7 @@ from buildwatch.core.buildbuddy.models import Invocation
 from buildwatch.core.links import build_scan_url, invocation_url
 from buildwatch.core.monitor.heap import HeapSettler
 from buildwatch.core.monitor.session import MonitorSession
+from buildwatch.core.monitor.pacing import SLICE_S, TimeBudget
 from buildwatch.core.monitor.store import BuildEntry, Changes, SourceName, normalize_commit
 from buildwatch.core.sanitize import sanitize_line
 from buildwatch.tui.clipboard import copy_text
@@ -42,8 +43,10 @@ from buildwatch.tui.widgets.table_model import TableRow
 
 FLUSH_S = 0.1
 """How often new data reaches the screen."""
-MAX_ROWS_PER_FLUSH = 2_000
-"""A backfill of 100,000 builds reaches the table in slices, so keys stay answered meanwhile."""
+ROWS_PER_SLICE = 50
+"""Rows taken from the store between two looks at the flush's time budget (a few ms' worth)."""
+CARRY_S = 1 / 60
+"""When the rows a flush left over follow: a frame later, so keys pressed meanwhile go first."""
 DUE_PER_FLUSH = 100
 """Build rows whose relative time is rewritten per flush, at most."""
 INVOCATION_TIMES_S = 30.0
@@ -78,8 +81,11 @@ class MainScreen(Screen[None]):
         bell: bool = False,
         highlight_seconds: float = 5.0,
     ) -> None:
-        """`restart` reconnects a source (after new credentials); `now_ms` dates relative times."""
+        """`restart` reconnects a source (after new credentials); `now_ms` dates relative times;
+        a flush puts rows in the tables for `flush_budget_s` at most, leaving the rest for the
+        next frame."""
         super().__init__()
+        flush_budget_s: float = SLICE_S,
         self._session = session
         self._store = session.store
         self._now_ms = now_ms
@@ -93,6 +99,9 @@ class MainScreen(Screen[None]):
         self._titles: dict[str, str] = {}
         self._tables: dict[str, LiveTable] = {}
 
+        self._flush_budget = TimeBudget(session.input_gate, flush_budget_s)
+        self._carrying = False
+        """Whether a flush left rows over for after the next frame (one carry at a time)."""
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
         for pane, columns in (("builds", BUILD_COLUMNS), ("invocations", INVOCATION_COLUMNS)):
@@ -115,11 +124,7 @@ class MainScreen(Screen[None]):
 
     def flush(self) -> None:
         """Move what changed in the store onto the screen, and redraw the status."""
-        changes = self._store.drain(MAX_ROWS_PER_FLUSH)
-        if changes:
-            self._apply(changes)
-            self._heap.settle(len(self._store.builds),
-                              len(changes.builds) + len(changes.invocations))
+        self._apply_pending()
         self.refresh_relative_times()
         store, now = self._store, self._store.clock()
         self.query_one(StatusBar).show(store.develocity, store.buildbuddy, now)
@@ -132,6 +137,30 @@ class MainScreen(Screen[None]):
         """Rewrite the relative times that have moved on: a slice of the builds, every invocation.
 
         Builds are done a slice per flush: with 100,000 of them a minute's worth of "5m ago"
+    def _apply_pending(self) -> None:
+        """Put the store's changes in the tables, a slice at a time, until the flush budget is
+        spent; what is left waits for the next frame.
+
+        A backfill queues 100,000 rows at once. Each carried-over part runs a frame after the
+        last (later while a key is being answered), so keys pressed meanwhile are answered
+        between parts, and the rows still reach the screen in the order they changed.
+        """
+        self._flush_budget.restart()
+        store = self._store
+        while changes := store.drain(ROWS_PER_SLICE):
+            self._apply(changes)
+            self._heap.settle(len(store.builds), len(changes.builds) + len(changes.invocations))
+            if self._flush_budget.spent and store.has_changes:
+                if not self._carrying:
+                    self._carrying = True
+                    self.set_timer(max(CARRY_S, self._flush_budget.gate.closed_for),
+                                   self._carry_on)
+                return
+
+    def _carry_on(self) -> None:
+        self._carrying = False
+        self._apply_pending()
+
         changes is thousands of rows, too many to rewrite between two key presses.
         """
         now_ms = self._now_ms()
@@ -222,8 +251,9 @@ class MainScreen(Screen[None]):
         title = " · ".join(parts)
         if self._titles.get(pane) != title:
             self._titles[pane] = title
-            # A Text, not markup: the filter is whatever was typed, brackets included.
-            self.query_one(f"#{pane}-title", Static).update(Text(title))
+            # A Text, not markup: the filter is whatever was typed, brackets included. The
+            # title is one line across the pane whatever it says: no layout to redo.
+            self.query_one(f"#{pane}-title", Static).update(Text(title), layout=False)
 
     def _ask_credentials_if_refused(self, source: SourceName) -> None:
         status = self._store.status(source)

@@ -1,0 +1,56 @@
+"""The main screen's flush: rows reach the tables a slice at a time, within a time budget."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+
+from textual.pilot import Pilot
+from tui_harness import DEAD_URL, RecordingApp, builds_table, stop_feed
+
+from buildwatch.cli.tui import simulator_settings
+from buildwatch.core.develocity.models import Build
+from buildwatch.tui.screens.main import ROWS_PER_SLICE
+
+SIZE = (120, 30)
+PUBLISHED_MS = 1_767_225_600_000
+
+
+def listed(count: int) -> list[Build]:
+    """Builds as a listing brings them: oldest first, a second apart."""
+    builds = []
+    for number in range(count):
+        build_id = f"b{number:012d}"
+        data = {"buildId": build_id, "timestamp": PUBLISHED_MS + number * 1000,
+                "toolType": "gradle", "toolVersion": "8.5"}
+        builds.append(Build(json.dumps(data).encode(), build_id))
+    return builds
+
+
+async def until(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Let the app run (its timers included) until `condition()` holds."""
+
+    async def poll() -> None:
+        while not condition():
+            await pilot.pause()
+
+    await asyncio.wait_for(poll(), timeout)
+
+
+async def test_a_flush_over_its_budget_leaves_the_rest_for_later_frames_and_every_row_arrives_once_in_order() -> None:
+    app = RecordingApp(simulator_settings(DEAD_URL, "token", "key"), flush_budget_s=0.0)
+    count = 5 * ROWS_PER_SLICE + 7
+    async with app.run_test(size=SIZE) as pilot:
+        await stop_feed(pilot, "develocity")
+        await stop_feed(pilot, "buildbuddy")
+        table = builds_table(app)
+        app.store.add_builds(listed(count))
+
+        app.screen.flush()  # type: ignore[attr-defined]
+        first = table.total_row_count
+        await until(pilot, lambda: table.total_row_count == count)
+
+        shown = [table.row_key_at(index) for index in range(table.row_count)]
+    assert first == ROWS_PER_SLICE
+    assert shown == [build.build_id for build in reversed(listed(count))]
