@@ -48,6 +48,8 @@ NEW = gradle_test(world.NEW_TEST)
 FLAKY = gradle_test(world.FLAKY_TEST)
 RECURRING = gradle_test(world.RECURRING_TEST)
 RETRIED = gradle_test(world.RETRIED_TEST)
+TASK = f"auth-gateway :web:{world.FAILING_TASK}"
+"""Lane 3's task, failing on the commits whose BuildBuddy invocations fail Bazel targets."""
 
 
 @pytest.fixture(scope="module")
@@ -259,6 +261,62 @@ async def test_a_flaky_target_lists_its_invocations_and_opens_one(
         assert app.screen.invocation_id == group.invocations[0]
 
 
+async def open_group(pilot: Pilot[Any], kind: str, name: str) -> FailureGroupScreen:
+    """Open the Failures view, then the group of `kind` and `name`, and wait for its runs."""
+    app: RecordingApp = pilot.app  # type: ignore[assignment]
+    screen = await open_failures(pilot)
+    assert screen.table.select_row(f"{kind} {name}")
+    await pilot.press("enter")
+    group_screen = app.screen
+    assert isinstance(group_screen, FailureGroupScreen)
+    await wait_for(pilot, lambda: group_screen.table.row_count > 0)
+    return group_screen
+
+
+def beside(table: LiveTable) -> dict[str, set[str]]:
+    """Each run's id -> the names shown beside it, of what the other tool failed on its commit."""
+    return {row["id"]: set(row["beside"].split(", ")) - {"-"} for row in rows(table)}
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "beside_every_run"),
+    [("task", TASK, {world.GATEWAY_TARGET, world.FLAKY_TARGET}),
+     ("target", world.GATEWAY_TARGET, {TASK})],
+    ids=["a-gradle-tasks-builds", "a-bazel-targets-invocations"],
+)
+async def test_each_run_shows_what_the_other_tool_failed_on_its_commit(
+    sim: SimulatorThread, history: Path, kind: str, name: str, beside_every_run: set[str]
+) -> None:
+    app = offline_app(sim, history)
+    async with app.run_test(size=SIZE) as pilot:
+        group_screen = await open_group(pilot, kind, name)
+
+        shown = beside(group_screen.table)
+        assert shown and all(beside_every_run <= names for names in shown.values())
+
+
+async def test_what_the_other_tool_fails_on_a_groups_commit_shows_beside_it_as_recorded(
+    sim: SimulatorThread, history: Path
+) -> None:
+    app = offline_app(sim, history)
+    async with app.run_test(size=SIZE) as pilot:
+        group_screen = await open_group(pilot, "test", NEW)
+        index = app.store.failures.index
+        group = index.group("test", NEW)
+        assert group is not None
+        newest = index.run("develocity", group.builds[0])
+        assert newest is not None and beside(group_screen.table)[newest.run_id] == set()
+        late = Run("buildbuddy", "late-invocation", FIXED_NOW_MS, False,
+                   "https://github.com/acme/search", "main", newest.commit, "ana")
+
+        app.store.failures.record([(late, (Failure("target", "//search:late_test"),))])
+
+        await wait_for(pilot, lambda: beside(group_screen.table)[newest.run_id]
+                       == {"//search:late_test"})
+        assert all(not names for run_id, names in beside(group_screen.table).items()
+                   if run_id != newest.run_id)
+
+
 async def test_leaving_a_build_and_the_group_comes_back_to_the_same_view(
     sim: SimulatorThread, history: Path
 ) -> None:
@@ -327,9 +385,7 @@ def test_failure_group_picture(
     snap_compare: SnapCompare, sim: SimulatorThread, history: Path, size: tuple[int, int]
 ) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
-        screen = await open_failures(pilot)
-        assert screen.table.select_row(f"test {NEW}")
-        await pilot.press("enter")
+        await open_group(pilot, "task", TASK)
         await pilot.pause()
 
     assert snap_compare(offline_app(sim, history), terminal_size=size, run_before=run_before)

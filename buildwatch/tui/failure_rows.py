@@ -38,13 +38,15 @@ shows both): status, name, count and last sighting stay."""
 RUN_COLUMNS = (
     Column("source", "Run", width=10),
     Column("id", "Id", min_width=13, share=2),
-    Column("project", "Project", min_width=8, share=2),
-    Column("branch", "Branch", min_width=6, share=1, hide_order=2),
-    Column("commit", "Commit", width=8, hide_order=1),
-    Column("user", "User", min_width=6, hide_order=3),
+    Column("project", "Project", min_width=8, share=1, hide_order=3),
+    Column("branch", "Branch", min_width=6, share=1, hide_order=1),
+    Column("commit", "Commit", width=8),
+    Column("beside", "Other tool, same commit", min_width=28, share=6),
+    Column("user", "User", min_width=6, hide_order=2),
     Column("when", "When", width=9, align="right"),
 )
-"""A group's builds and invocations."""
+"""A group's builds and invocations, each beside what the other tool failed on its commit; in a
+narrow terminal the branch, user and project go first."""
 
 _STYLES: dict[GroupStatus, Style] = {
     "new": Style(color="red", bold=True), "flaky": Style(color="yellow", bold=True),
@@ -93,24 +95,28 @@ def group_row(group: FailureGroup, now_ms: int) -> TableRow:
     return TableRow(group_key(group.kind, group.name), cells, sort_values)
 
 
-def build_run_row(build_id: str, entry: BuildEntry | None, now_ms: int) -> TableRow:
+def build_run_row(build_id: str, entry: BuildEntry | None, beside: str, now_ms: int) -> TableRow:
     """The row of a build a group failed in; what the store knows of it (it may know nothing
-    yet, while the history loads)."""
+    yet, while the history loads), and `beside`, what the other tool failed on its commit."""
     summary = entry.summary if entry is not None else None
     published = entry.published_ms if entry is not None else None
     return _run_row(
-        "build", build_id, published, now_ms,
+        "build", build_id, published, now_ms, beside,
         (summary.project, summary.git_branch, summary.git_commit, summary.user)
         if summary is not None else (None, None, None, None),
     )
 
 
-def invocation_run_row(invocation_id: str, invocation: Invocation | None, now_ms: int) -> TableRow:
-    """The row of an invocation a group failed in."""
+def invocation_run_row(
+    invocation_id: str, invocation: Invocation | None, beside: str, now_ms: int
+) -> TableRow:
+    """The row of an invocation a group failed in, beside what the other tool failed on its
+    commit."""
     if invocation is None:
-        return _run_row("invocation", invocation_id, None, now_ms, (None, None, None, None))
+        return _run_row("invocation", invocation_id, None, now_ms, beside,
+                        (None, None, None, None))
     return _run_row(
-        "invocation", invocation_id, invocation_updated_ms(invocation) or None, now_ms,
+        "invocation", invocation_id, invocation_updated_ms(invocation) or None, now_ms, beside,
         (invocation.repo_url, invocation.branch_name, invocation.commit_sha, invocation.user),
     )
 
@@ -120,11 +126,13 @@ def run_key(source: str, run_id: str) -> str:
     return f"{source} {run_id}"
 
 
-def _run_row(source: str, run_id: str, when_ms: int | None, now_ms: int,
+def _run_row(source: str, run_id: str, when_ms: int | None, now_ms: int, beside: str,
              about: tuple[str | None, str | None, str | None, str | None]) -> TableRow:
     project, branch, commit, user = (value or "-" for value in about)
-    cells = (source, run_id, project, branch, commit[:8], user, relative_time(when_ms, now_ms))
-    sort_values = (source, run_id, project, branch, commit, user, when_ms)
+    beside = beside or "-"
+    cells = (source, run_id, project, branch, commit[:8], beside, user,
+             relative_time(when_ms, now_ms))
+    sort_values = (source, run_id, project, branch, commit, beside.casefold(), user, when_ms)
     return TableRow(run_key(source, run_id), cells, sort_values)
 
 

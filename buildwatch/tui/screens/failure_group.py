@@ -1,8 +1,9 @@
 """One failure group: what it is, how often and where it failed, and its builds and invocations,
-newest first; Enter opens one in its drill-down screen.
+newest first, each beside what the other tool (BuildBuddy for a build, Develocity for an
+invocation) failed on its commit; Enter opens one in its drill-down screen.
 
 Like the Failures view, it follows the group as failures are recorded: a run that fails with it
-joins the table as it is recorded.
+joins the table as it is recorded, and one of the other tool on its commits shows beside it.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from textual.widgets import Footer, Static
 
 from buildwatch.core.monitor.store import MonitorStore
 from buildwatch.core.sanitize import sanitize_line
-from buildwatch.core.triage.groups import FailureGroup
-from buildwatch.core.triage.model import FailureKind
+from buildwatch.core.triage.groups import FailureGroup, SameCommitFailure
+from buildwatch.core.triage.model import FailureKind, RunSource
 from buildwatch.tui.failure_rows import (
     RUN_COLUMNS,
     build_run_row,
@@ -52,6 +53,7 @@ class FailureGroupScreen(TableScreen):
         self.crumb = name
         self._now_ms = now_ms
         self._group: FailureGroup | None = None
+        self._beside: tuple[SameCommitFailure, ...] = ()
         self._version: int | None = None
         self._run_keys: set[str] = set()
 
@@ -72,14 +74,17 @@ class FailureGroupScreen(TableScreen):
         store = services(self.app).store
         if store.failures.version == self._version:
             return
-        group = store.failures.index.group(self.kind, self.group_name)
+        index = store.failures.index
+        group = index.group(self.kind, self.group_name)
+        # Another signature's run on one of its commits changes what shows beside it.
+        beside = index.same_commit(self.kind, self.group_name)
         first_fill = self._version is None
         self._version = store.failures.version
-        if group is self._group and not first_fill:
+        if group is self._group and beside == self._beside and not first_fill:
             return
-        self._group = group
+        self._group, self._beside = group, beside
         self.query_one("#group-header", Static).update(self._header(group))
-        rows = _run_rows(group, store, self._now_ms()) if group is not None else []
+        rows = _run_rows(group, beside, store, self._now_ms()) if group is not None else []
         gone = self._run_keys.difference(row.key for row in rows)
         self._run_keys = {row.key for row in rows}
         self.table.upsert_rows(rows, highlight=not first_fill)
@@ -125,10 +130,28 @@ class FailureGroupScreen(TableScreen):
             self.app.push_screen(InvocationScreen(run_id))
 
 
-def _run_rows(group: FailureGroup, store: MonitorStore, now_ms: int) -> list[TableRow]:
-    """The rows of the group's builds and invocations, with what the store knows of each."""
-    rows = [build_run_row(build_id, store.builds.get(build_id), now_ms)
+def _run_rows(group: FailureGroup, beside: tuple[SameCommitFailure, ...], store: MonitorStore,
+              now_ms: int) -> list[TableRow]:
+    """The rows of the group's builds and invocations, with what the store knows of each and
+    what the other tool failed on its commit."""
+    index = store.failures.index
+    # (commit, tool of the row) -> what the other tool failed on that commit.
+    names: dict[tuple[str, RunSource], list[str]] = {}
+    for failure in beside:
+        if failure.invocations:
+            names.setdefault((failure.commit, "develocity"), []).append(failure.name)
+        if failure.builds:
+            names.setdefault((failure.commit, "buildbuddy"), []).append(failure.name)
+
+    def beside_run(source: RunSource, run_id: str) -> str:
+        run = index.run(source, run_id)
+        commit = run.commit if run is not None else None
+        return ", ".join(names.get((commit, source), ())) if commit is not None else ""
+
+    rows = [build_run_row(build_id, store.builds.get(build_id),
+                          beside_run("develocity", build_id), now_ms)
             for build_id in group.builds]
-    rows += [invocation_run_row(invocation_id, store.invocations.get(invocation_id), now_ms)
+    rows += [invocation_run_row(invocation_id, store.invocations.get(invocation_id),
+                                beside_run("buildbuddy", invocation_id), now_ms)
              for invocation_id in group.invocations]
     return rows
