@@ -3,15 +3,19 @@ summary does, `me`, relative times, and the errors a query that cannot apply rai
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from buildwatch.core.buildbuddy.models import Invocation
 from buildwatch.core.develocity.summary import BuildSummary
 from buildwatch.core.monitor.store import BuildEntry
 from buildwatch.core.query import BUILD_FIELDS, INVOCATION_FIELDS, QueryError, compile_query
+from buildwatch.core.query.parse import OPERATORS
 from buildwatch.tui.widgets.table_model import Column, TableModel, TableRow
 
 NOW_MS = 1_796_000_000_000
@@ -166,6 +170,41 @@ def test_a_query_that_cannot_apply_says_why_and_where(query: str, message: str, 
     with pytest.raises(QueryError) as raised:
         compile_query(query, BUILD_FIELDS)
     assert (raised.value.message, raised.value.column) == (message, column)
+
+
+_QUERYISH = st.lists(
+    st.one_of(
+        st.tuples(st.sampled_from(["-", "", "!"]), st.sampled_from([*BUILD_FIELDS, "value:k"]),
+                  st.sampled_from(OPERATORS), st.text(max_size=12)).map("".join),
+        st.text(max_size=8),
+    ),
+    max_size=4,
+).map(" ".join)  # fmt: skip
+
+
+@given(_QUERYISH)
+def test_any_query_compiles_and_matches_or_raises_a_query_error(text: str) -> None:
+    try:
+        compiled = compile_query(text, BUILD_FIELDS, me=("alice",), now_ms=NOW_MS)
+    except QueryError as error:
+        assert 0 <= error.position <= len(text)
+    else:
+        assert compiled.matches(build()) in (True, False)
+        assert compiled.matches(build(summary=False)) in (True, False)
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("published>0001-01-01", "bad time '0001-01-01'"),
+        ("branch~a{99999999999}", "bad regular expression: the repetition number is too large"),
+    ],
+)
+def test_a_value_at_the_limits_of_times_and_regular_expressions_is_a_query_error(
+    query: str, message: str
+) -> None:
+    with pytest.raises(QueryError, match=re.escape(message)):
+        compile_query(query, BUILD_FIELDS)
 
 
 def test_needs_summary_says_whether_a_query_reads_the_summary() -> None:

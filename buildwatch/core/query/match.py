@@ -199,6 +199,8 @@ def _regex_hit(term: FieldTerm) -> Callable[[str], bool]:
         raise QueryError(
             f"bad regular expression: {error.msg}", term.value_span.start + offset
         ) from None
+    except OverflowError as error:  # a repetition count too large: `a{99999999999}`
+        raise QueryError(f"bad regular expression: {error}", term.value_span.start) from None
     search = pattern.search
     return lambda value: search(value) is not None
 
@@ -255,11 +257,10 @@ def _time(term: FieldTerm, now_ms: int) -> float:
             return now_ms - ago
     else:
         try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
+            # A naive time is local; one at the ends of the calendar has no local time.
+            return datetime.fromisoformat(value).timestamp() * 1000
+        except (ValueError, OverflowError, OSError):
             pass
-        else:
-            return moment.timestamp() * 1000
     raise QueryError(
         f"bad time {value!r}: expected a time ago such as -2h, or a date such as 2026-12-01 "
         "or 2026-12-01T09:30",
