@@ -22,8 +22,8 @@ from textual.widgets import Footer, Input, Static
 from buildwatch.core.buildbuddy.models import Invocation
 from buildwatch.core.links import build_scan_url, invocation_url
 from buildwatch.core.monitor.heap import HeapSettler
-from buildwatch.core.monitor.session import MonitorSession
 from buildwatch.core.monitor.pacing import SLICE_S, TimeBudget
+from buildwatch.core.monitor.session import MonitorSession
 from buildwatch.core.monitor.store import BuildEntry, Changes, SourceName, normalize_commit
 from buildwatch.core.sanitize import sanitize_line
 from buildwatch.tui.clipboard import copy_text
@@ -80,12 +80,12 @@ class MainScreen(Screen[None]):
         restart: Callable[[SourceName], None],
         bell: bool = False,
         highlight_seconds: float = 5.0,
+        flush_budget_s: float = SLICE_S,
     ) -> None:
         """`restart` reconnects a source (after new credentials); `now_ms` dates relative times;
         a flush puts rows in the tables for `flush_budget_s` at most, leaving the rest for the
         next frame."""
         super().__init__()
-        flush_budget_s: float = SLICE_S,
         self._session = session
         self._store = session.store
         self._now_ms = now_ms
@@ -96,12 +96,12 @@ class MainScreen(Screen[None]):
         self._asked_credentials: set[SourceName] = set()
         self._due = DueTimes()
         self._heap = HeapSettler()
-        self._titles: dict[str, str] = {}
-        self._tables: dict[str, LiveTable] = {}
-
         self._flush_budget = TimeBudget(session.input_gate, flush_budget_s)
         self._carrying = False
         """Whether a flush left rows over for after the next frame (one carry at a time)."""
+        self._titles: dict[str, str] = {}
+        self._tables: dict[str, LiveTable] = {}
+
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
         for pane, columns in (("builds", BUILD_COLUMNS), ("invocations", INVOCATION_COLUMNS)):
@@ -133,10 +133,6 @@ class MainScreen(Screen[None]):
         for source in ("develocity", "buildbuddy"):
             self._ask_credentials_if_refused(source)
 
-    def refresh_relative_times(self) -> None:
-        """Rewrite the relative times that have moved on: a slice of the builds, every invocation.
-
-        Builds are done a slice per flush: with 100,000 of them a minute's worth of "5m ago"
     def _apply_pending(self) -> None:
         """Put the store's changes in the tables, a slice at a time, until the flush budget is
         spent; what is left waits for the next frame.
@@ -161,6 +157,10 @@ class MainScreen(Screen[None]):
         self._carrying = False
         self._apply_pending()
 
+    def refresh_relative_times(self) -> None:
+        """Rewrite the relative times that have moved on: a slice of the builds, every invocation.
+
+        Builds are done a slice per flush: with 100,000 of them a minute's worth of "5m ago"
         changes is thousands of rows, too many to rewrite between two key presses.
         """
         now_ms = self._now_ms()
