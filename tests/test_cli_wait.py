@@ -19,6 +19,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hostile_server import BUILD_ID, HOSTILE_INVOCATION_ID_SHOWN, WATCHED_COMMIT, assert_harmless
+from hostile_server import serve as serve_hostile
 
 from buildwatch.sim import FaultSpec, SimConfig, SimulatorThread
 from buildwatch.sim.develocity_data import BIG_BUILD_EVERY, plan_build
@@ -363,6 +365,43 @@ def test_a_usage_error_exits_2_with_its_reason(
     assert done.returncode == 2
     assert said in done.stderr
     assert done.stdout == ""
+
+
+@pytest.mark.parametrize("json_lines", [False, True])
+def test_no_escape_sequence_from_a_server_reaches_the_output(config: Path, json_lines: bool) -> None:
+    url = serve_hostile()
+    env = {**os.environ, "BUILDWATCH_CONFIG": str(config), "BUILDWATCH_DEVELOCITY_URL": url,
+           "BUILDWATCH_DEVELOCITY_TOKEN": "t", "BUILDWATCH_BUILDBUDDY_URL": url,
+           "BUILDWATCH_BUILDBUDDY_API_KEY": KEY}
+    written = b""
+    for args in (["--commit", WATCHED_COMMIT, "--tool", "buildbuddy"], ["--build", BUILD_ID]):
+        done = subprocess.run(
+            [sys.executable, "-m", "buildwatch", "wait", *args, *(["--json"] if json_lines else [])],
+            env=env, capture_output=True, timeout=60,
+        )
+        assert done.returncode == 1, done.stderr
+        written += done.stdout + done.stderr
+
+    assert_harmless(written, *([] if json_lines else [HOSTILE_INVOCATION_ID_SHOWN.encode()]))
+
+
+@pytest.mark.parametrize("configured", ["develocity", "buildbuddy"])
+def test_without_tool_it_asks_the_servers_configured_and_no_other(
+    sim: SimulatorThread, config: Path, configured: str
+) -> None:
+    commit, build_ids = finished_commit_with_a_failed_invocation(sim)
+    failed_builds = [b for b in published(sim) if b["buildId"] in build_ids and b["failed"]]
+    expected = 1 if configured == "buildbuddy" or failed_builds else 0
+    only = {name: value for name, value in environment(sim, config).items()
+            if not name.startswith("BUILDWATCH_") or name == "BUILDWATCH_CONFIG"
+            or name.startswith(f"BUILDWATCH_{configured.upper()}_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "buildwatch", "wait", "--commit", commit, "--json"],
+        env=only, capture_output=True, text=True, timeout=60,
+    )
+
+    assert done.returncode == expected, done.stderr
+    assert {run["tool"] for run in summary(done.stdout)["runs"]} == {configured}
 
 
 def test_without_any_server_configured_it_says_so_and_exits_2(config: Path) -> None:
