@@ -330,20 +330,24 @@ def test_a_cancelled_run_is_not_a_success(sim: SimulatorThread, config: Path) ->
     assert done.stdout.splitlines()[-1] == "cancelled: 1 cancelled"
 
 
-def test_ctrl_c_ends_the_wait_with_130_and_a_summary(sim: SimulatorThread, config: Path) -> None:
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_or_sigterm_ends_the_wait_with_its_code_and_a_summary(
+    sim: SimulatorThread, config: Path, signum: int, code: int
+) -> None:
     commit = new_commit()
     invocation_id = sim.hold_invocation(commit)
     process = start(sim, config, "--commit", commit, "--tool", "buildbuddy", "--json")
     try:
         assert process.stdout is not None
         process.stdout.readline()  # appeared: it is waiting
-        process.send_signal(signal.SIGINT)
-        stdout, _ = process.communicate(timeout=30)
+        process.send_signal(signum)
+        stdout, stderr = process.communicate(timeout=30)
     finally:
         sim.end_invocation(invocation_id, "SUCCESS")
 
-    assert process.returncode == 130
-    assert (summary(stdout)["reason"], summary(stdout)["exitCode"]) == ("interrupted", 130)
+    assert process.returncode == code
+    assert (summary(stdout)["reason"], summary(stdout)["exitCode"]) == ("interrupted", code)
+    assert stderr == ""
 
 
 @pytest.mark.parametrize(
