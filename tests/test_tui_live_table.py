@@ -285,6 +285,41 @@ async def test_moving_the_cursor_down_pauses_and_arrivals_do_not_move_the_view()
     assert after[1:] == before[1:]
 
 
+def on_screen(app: App[None]) -> list[str]:
+    """What the terminal shows: the screen as composited from what each widget last drew."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+async def test_rows_arriving_above_a_paused_view_leave_the_screen_as_it_was() -> None:
+    app = TableApp(build(n) for n in range(30))
+    async with app.run_test(size=(60, 8)) as pilot:
+        table = await started(pilot)
+        await pilot.press("j", "j")
+        before = on_screen(app)
+        table.upsert_rows([build(n) for n in range(30, 400)])
+        await pilot.pause()
+        after = on_screen(app)
+        keys = [table.row_key_at(index) for index in range(round(table.scroll_y),
+                                                            round(table.scroll_y) + 6)]
+    assert keys == ["b29", "b28", "b27", "b26", "b25", "b24"]
+    # The scrollbar (the two columns at the right edge) moves; every cell of the rows stays.
+    assert [line[:-2] for line in after] == [line[:-2] for line in before]
+    assert after != before
+
+
+async def test_a_row_that_changes_on_screen_is_redrawn_while_paused() -> None:
+    app = TableApp(build(n) for n in range(30))
+    async with app.run_test(size=(60, 8)) as pilot:
+        table = await started(pilot)
+        await pilot.press("j", "j")
+        table.upsert_rows([build(40), build(27, status="FAILED"), build(41)])
+        await pilot.pause()
+        lines = on_screen(app)
+    assert [line.split()[:4] for line in lines if "build 27" in line] == [
+        ["*", "27", "build", "27"]]
+    assert any("FAILED" in line for line in lines)
+
+
 async def test_rows_arriving_while_paused_are_counted_for_a_badge() -> None:
     app = TableApp(build(n) for n in range(5))
     async with app.run_test(size=(60, 8)) as pilot:

@@ -43,6 +43,9 @@ from buildwatch.tui.widgets.table_render import (
     to_strip,
 )
 
+SCROLLBAR_S = 0.1
+"""How often new rows move the scrollbar, at most."""
+
 
 class LiveTable(ScrollView, can_focus=True):
     """A keyed, sorted, filterable table that follows a live feed."""
@@ -137,6 +140,10 @@ class LiveTable(ScrollView, can_focus=True):
         self._cursor_key: str | None = None
         self._row_cache: LRUCache[tuple[Any, ...], Strip] = LRUCache(1024)
         self._marked_lines: dict[int, float] = {}
+        self._scrollbar_due = False
+        self._scrollbar_shown_at = float("-inf")
+        self._repaint_after_data: list[tuple[str, int, bool]] | None = None
+        """While new data moves the view: what the lines showed before (see `_data_changed`)."""
 
     @property
     def row_count(self) -> int:
@@ -179,22 +186,22 @@ class LiveTable(ScrollView, can_focus=True):
 
     def upsert_rows(self, rows: Iterable[TableRow], *, highlight: bool = True) -> None:
         """Add new rows and replace changed ones; `highlight=False` leaves them unmarked."""
-        anchor = self._anchor()
+        anchor, shown = self._anchor(), self._shown_lines()
         added = self._model.upsert(rows, self._clock() if highlight else float("-inf"))
         if not self.following and added:
             self.new_while_paused += added
-        self._data_changed(anchor)
+        self._data_changed(anchor, shown)
 
     def remove_rows(self, keys: Iterable[str]) -> None:
         """Remove rows by key; unknown keys are ignored."""
-        anchor = self._anchor()
+        anchor, shown = self._anchor(), self._shown_lines()
         if self._model.remove(keys):
-            self._data_changed(anchor)
+            self._data_changed(anchor, shown)
 
     def clear(self) -> None:
         """Remove every row."""
         self._model.clear()
-        self._data_changed(None)
+        self._data_changed(None, None)
 
     def set_filter(self, text: str) -> None:
         """Show only rows with `text` in a cell, ignoring case; a leading `!` inverts."""
@@ -273,7 +280,11 @@ class LiveTable(ScrollView, can_focus=True):
         self.post_message(self.NewWhilePausedChanged(self, count))
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
-        super().watch_scroll_y(old_value, new_value)
+        if self._repaint_after_data is not None:
+            # New data moved the view: `_data_changed` repaints the lines whose row changed.
+            self._show_scrollbar_soon()
+        else:
+            super().watch_scroll_y(old_value, new_value)
         if self.following and round(new_value) > 0:
             self.following = False
 
@@ -328,9 +339,38 @@ class LiveTable(ScrollView, can_focus=True):
         self._layout_width = layout_width(self._layout)
         self._layout_version += 1
         self._update_virtual_size()
+        self.refresh()
 
     def _update_virtual_size(self) -> None:
-        self.virtual_size = Size(self._layout_width, self._model.shown + 1)
+        size = Size(self._layout_width, self._model.shown + 1)
+        if size == self.virtual_size:
+            return
+        # Not by assignment: the reactive would repaint every line, and whoever changed the
+        # rows repaints the lines that show something else (`_data_changed`).
+        self.set_reactive(LiveTable.virtual_size, size)
+        self._show_scrollbar_soon()
+
+    def _show_scrollbar_soon(self) -> None:
+        """Bring the scrollbar up to date now, or, if it was a moment ago, once that moment is
+        over: a backfill changes the table's height with every slice of rows, and a frame
+        drawn for the scrollbar alone would delay the frame of a key."""
+        if self._scrollbar_due:
+            return
+        wait = self._scrollbar_shown_at + SCROLLBAR_S - monotonic()
+        if wait <= 0:
+            self._show_scrollbar()
+        else:
+            self._scrollbar_due = True
+            self.set_timer(wait, self._show_scrollbar)
+
+    def _show_scrollbar(self) -> None:
+        self._scrollbar_due = False
+        self._scrollbar_shown_at = monotonic()
+        # Textual's own update of the scrollbars from `virtual_size` (a layout pass would do it
+        # too, and recomposite the whole table because its virtual size changed).
+        self._scroll_update(self.virtual_size)
+        if self.show_vertical_scrollbar:
+            self.vertical_scrollbar.position = self.scroll_y
 
     def _anchor(self) -> tuple[str, int] | None:
         """The row to keep still on screen while paused: the cursor, else the top row."""
@@ -341,16 +381,45 @@ class LiveTable(ScrollView, can_focus=True):
             return self._cursor_key, self._cursor_index - top
         return self._model.key_at(top), 0
 
-    def _data_changed(self, anchor: tuple[str, int] | None) -> None:
+    def _shown_lines(self) -> list[tuple[str, int, bool]]:
+        """What the body's lines show, top to bottom: each row's key and version, and whether
+        the cursor is on it."""
+        model, top, cursor = self._model, round(self.scroll_y), self._cursor_index
+        lines = []
+        for index in range(top, min(model.shown, top + self._body_height)):
+            record = model.record(model.key_at(index))
+            lines.append((record.key, record.version, index == cursor))
+        return lines
+
+    def _data_changed(self, anchor: tuple[str, int] | None,
+                      shown: list[tuple[str, int, bool]] | None) -> None:
+        """Keep the cursor and the view where they belong after rows changed, and repaint.
+
+        With `shown`, what the lines showed before, only the lines that now show another row
+        (or a changed one, or the cursor come or gone) are repainted: while paused, a backfill
+        adds rows off screen and the anchor keeps every line as it was, so there is nothing to
+        draw but the scrollbar.
+        """
         self._update_virtual_size()
-        if self.following:
-            self._move_cursor(0, user=False)
-        else:
-            self._move_cursor(self._index_of_cursor(), user=False, scroll=False)
-            anchor_index = None if anchor is None else self._model.index_of(anchor[0])
-            if anchor is not None and anchor_index is not None:
-                self.scroll_to(y=anchor_index - anchor[1], animate=False, force=True)
-        self.refresh()
+        self._repaint_after_data = shown
+        try:
+            if self.following:
+                self._move_cursor(0, user=False)
+            else:
+                self._move_cursor(self._index_of_cursor(), user=False, scroll=False)
+                anchor_index = None if anchor is None else self._model.index_of(anchor[0])
+                if anchor is not None and anchor_index is not None:
+                    self.scroll_to(y=anchor_index - anchor[1], animate=False, force=True)
+        finally:
+            self._repaint_after_data = None
+        if shown is None:
+            self.refresh()
+            return
+        now = self._shown_lines()
+        top = round(self.scroll_y)
+        for y in range(max(len(shown), len(now))):
+            if y >= len(shown) or y >= len(now) or shown[y] != now[y]:
+                self.refresh_line(top + y + 1)
 
     def _order_changed(self) -> None:
         self._update_virtual_size()
@@ -372,8 +441,9 @@ class LiveTable(ScrollView, can_focus=True):
         self._cursor_key = self._model.key_at(self._cursor_index) if shown else None
         if scroll:
             self._scroll_to_cursor()
-        for row in (old_index, self._cursor_index):
-            self.refresh_line(row + 1)
+        if self._repaint_after_data is None:
+            for row in (old_index, self._cursor_index):
+                self.refresh_line(row + 1)
         if user and self.following and self._cursor_index > 0:
             self.following = False
         if self._cursor_key != old_key:
