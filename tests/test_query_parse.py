@@ -14,6 +14,7 @@ from buildwatch.core.query import (
     Span,
     Word,
     completion_at,
+    format_key,
     format_query,
     format_value,
     parse,
@@ -102,8 +103,14 @@ def test_formatting_quotes_only_what_needs_it() -> None:
 
 
 def test_a_completion_value_is_quoted_only_when_it_must_be() -> None:
-    assert [format_value(value) for value in ("main", "CI job", "", '"x')] == [
-        "main", '"CI job"', '""', r'"\"x"'
+    assert [format_value(value) for value in ("main", "a:b", "CI job", "", '"x')] == [
+        "main", "a:b", '"CI job"', '""', r'"\"x"'
+    ]
+
+
+def test_a_custom_value_name_is_quoted_also_when_it_holds_an_operator() -> None:
+    assert [format_key(key) for key in ("GIT_BRANCH", "a:b", "x>1", "CI job")] == [
+        "GIT_BRANCH", '"a:b"', '"x>1"', '"CI job"'
     ]
 
 

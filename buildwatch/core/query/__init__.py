@@ -23,6 +23,7 @@ from buildwatch.core.query.parse import (
     QueryError,
     Span,
     Word,
+    format_key,
     format_query,
     format_value,
     parse,
@@ -31,5 +32,5 @@ from buildwatch.core.query.parse import (
 __all__ = [
     "BUILD_FIELDS", "FIELD_NAMES", "INVOCATION_FIELDS", "BuildRecord", "CompiledQuery",
     "Completion", "FieldTerm", "Pane", "Query", "QueryError", "Span", "Word", "compile_query",
-    "completion_at", "format_query", "format_value", "parse",
+    "completion_at", "format_key", "format_query", "format_value", "parse",
 ]  # fmt: skip

@@ -1,8 +1,9 @@
 """What the text before the cursor is in the middle of typing, for completion.
 
 The caller (the filter input) offers the candidates: field names (`FIELD_NAMES`), custom value
-names, or the values seen of a field. Completing replaces `text[start:cursor]`; the candidate is
-written with `parse.format_value` (quoted when it must be).
+names, or the values seen of a field. Completing replaces `text[start:cursor]` with the
+candidate as `format_value` (a field's value) or `format_key` (a custom value's name) writes it,
+quoted when it must be.
 """
 
 from __future__ import annotations

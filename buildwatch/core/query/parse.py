@@ -120,10 +120,7 @@ def format_term(term: Term) -> str:
         text = term.text
         needs = not text or _SPACE.search(text) or _NEEDS_QUOTES_AS_WORD.match(text)
         return sign + (quote(text) if needs else text)
-    key = ""
-    if term.key is not None:
-        needs_key = not term.key or term.key.startswith('"') or _UNQUOTED_KEY.fullmatch(term.key) is None
-        key = ":" + (quote(term.key) if needs_key else term.key)
+    key = "" if term.key is None else ":" + format_key(term.key)
     return f"{sign}{term.field}{key}{term.operator}{format_value(term.value)}"
 
 
@@ -131,6 +128,12 @@ def format_value(value: str) -> str:
     """A field's value as a query writes it: quoted if it is empty, holds a space or starts
     with a quote (what completion inserts, too)."""
     return quote(value) if not value or value.startswith('"') or _SPACE.search(value) else value
+
+
+def format_key(key: str) -> str:
+    """A custom value's name as `value:KEY` writes it: quoted unless it is all unquoted text."""
+    plain = key and not key.startswith('"') and _UNQUOTED_KEY.fullmatch(key) is not None
+    return key if plain else quote(key)
 
 
 def quote(text: str) -> str:
