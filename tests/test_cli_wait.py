@@ -253,6 +253,42 @@ def test_a_running_invocation_is_waited_for_until_it_succeeds(
     assert stderr == ""
 
 
+def test_a_build_of_the_commit_published_during_the_wait_is_found_in_the_listing(
+    sim: SimulatorThread, config: Path
+) -> None:
+    world = World(SEED)
+    index = len(published(sim))
+    while index % BIG_BUILD_EVERY == 7:
+        index += 1
+    sim.publish_builds(index - len(published(sim)))
+    upcoming = plan_build(world, index, 0)
+    commit = upcoming.commit.sha
+    invocation_id = sim.hold_invocation(commit)  # keeps the wait going until the test ends it
+    before = len(sim.requests)
+    process = start(sim, config, "--commit", commit, "--json")
+    try:
+        assert process.stdout is not None
+        # Once it lists from the last build it read, it has read what was there at the start.
+        until(
+            lambda: any("/builds/sinceBuild/" in r.path for r in sim.requests[before:]),
+            "the command never listed the builds again",
+        )
+        sim.publish_builds(1)
+        seen = [json.loads(process.stdout.readline())]
+        while (seen[-1]["event"], seen[-1]["id"]) != ("finished", upcoming.build_id):
+            seen.append(json.loads(process.stdout.readline()))
+    finally:
+        sim.end_invocation(invocation_id, "SUCCESS")
+    stdout, stderr = process.communicate(timeout=60)
+
+    runs = summary(stdout)["runs"]
+    assert {"tool": "develocity", "id": upcoming.build_id, "commit": commit} in [
+        {key: run[key] for key in ("tool", "id", "commit")} for run in runs
+    ]
+    worst = summary(stdout)["outcome"]
+    assert process.returncode == (0 if worst == "succeeded" else 1), stderr
+
+
 def test_a_refused_develocity_key_exits_3(sim: SimulatorThread, config: Path) -> None:
     build = published(sim)[0]["buildId"]
     done = wait(sim, config, "--build", build, "--json", token="wrong-token")
