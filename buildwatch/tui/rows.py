@@ -85,18 +85,27 @@ def linked(text: str, url: str | None) -> Text:
     return Text(shown, style=Style(link=url)) if url else Text(shown)
 
 
+# One Text per outcome, shared by every row that shows it (the table copies a cell to draw it):
+# a backfill builds 100,000 rows.
+_UNREADABLE = Text("? unreadable", style=_QUIET)
+_RETRYING = Text("… retrying", style=_QUIET)
+_READING = Text("… reading", style=_QUIET)
+_NOT_READ = Text("· not read", style=_QUIET)
+_BUILD_OUTCOMES = {"failed": Text("✗ FAILED", style=_FAILED),
+                   "success": Text("✓ succeeded", style=_SUCCEEDED)}
+_UNKNOWN = Text("? unknown", style=_QUIET)
+
+
 def build_outcome(entry: BuildEntry, *, reading: bool = True) -> Text:
-    """The build's outcome as a word with a symbol."""
+    """The build's outcome as a word with a symbol (a shared Text: copy it to change it)."""
     if entry.summary is None:
         if entry.problem and not entry.retrying:
-            return Text("? unreadable", style=_QUIET)
+            return _UNREADABLE
+        if not reading:
+            return _NOT_READ
         # A read that failed for now is tried again: the build is not unreadable.
-        waiting = "… retrying" if entry.retrying else "… reading"
-        return Text(waiting if reading else "· not read", style=_QUIET)
-    return {
-        "failed": Text("✗ FAILED", style=_FAILED),
-        "success": Text("✓ succeeded", style=_SUCCEEDED),
-    }.get(entry.summary.outcome, Text("? unknown", style=_QUIET))
+        return _RETRYING if entry.retrying else _READING
+    return _BUILD_OUTCOMES.get(entry.summary.outcome, _UNKNOWN)
 
 
 def build_row(
