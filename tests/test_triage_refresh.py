@@ -113,13 +113,30 @@ async def test_the_finished_invocations_of_the_builds_commits_are_recorded_with_
     assert len(flaky) == len(invocations) and all(f.passed_on_retry for f in flaky)
 
 
+async def hold_a_run_of_a_built_commit(sim: Simulator, scratch: Path) -> str:
+    """Start a BuildBuddy run, held in progress, of a commit the simulator's builds name (read
+    into a history of its own, so the store under test has not seen them)."""
+    scout = open_history(scratch / "scout.sqlite3").store
+    try:
+        await refresh(sim, scout, buildbuddy=False)
+        commit = next(run.commit for run, _ in recorded(scout, "develocity").values()
+                      if run.commit)
+    finally:
+        scout.close()
+    return sim.hold_invocation(commit)
+
+
 async def test_running_invocations_are_stored_but_not_recorded(
-    sim: Simulator, store: HistoryStore
+    sim: Simulator, store: HistoryStore, tmp_path: Path
 ) -> None:
+    running = await hold_a_run_of_a_built_commit(sim, tmp_path)
+
     await refresh(sim, store)
 
     stored = {invocation.invocation_id for invocation in store.load_invocations()}
-    assert set(recorded(store, "buildbuddy")) < stored
+    assert running in stored
+    assert running not in recorded(store, "buildbuddy")
+    assert set(recorded(store, "buildbuddy")) == stored - {running}
 
 
 async def test_only_the_builds_of_the_window_are_read(
@@ -134,8 +151,9 @@ async def test_only_the_builds_of_the_window_are_read(
 
 
 async def test_a_second_refresh_asks_only_for_new_builds_and_unfinished_invocations(
-    sim: Simulator, store: HistoryStore
+    sim: Simulator, store: HistoryStore, tmp_path: Path
 ) -> None:
+    await hold_a_run_of_a_built_commit(sim, tmp_path)
     await refresh(sim, store)
     asked = len(sim.ctx.requests)
     unfinished = {
@@ -148,6 +166,7 @@ async def test_a_second_refresh_asks_only_for_new_builds_and_unfinished_invocati
     again = sim.ctx.requests[asked:]
     assert [r.path.rsplit("/", 2)[-2] for r in again if r.api == "develocity"] == ["sinceBuild"]
     assert len([r for r in again if r.api == "buildbuddy"]) == len(unfinished)
+    assert len(unfinished) == 1
     assert said.progress == [
         f"asking BuildBuddy about the invocations of {len(unfinished):,} commits"
     ]
