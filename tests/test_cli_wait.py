@@ -21,6 +21,7 @@ import httpx
 import pytest
 from hostile_server import BUILD_ID, HOSTILE_INVOCATION_ID_SHOWN, WATCHED_COMMIT, assert_harmless
 from hostile_server import serve as serve_hostile
+from keyring_backend import TempDirKeyring
 
 from buildwatch.sim import FaultSpec, SimConfig, SimulatorThread
 from buildwatch.sim.develocity_data import BIG_BUILD_EVERY, plan_build
@@ -442,6 +443,37 @@ def test_without_tool_it_asks_the_servers_configured_and_no_other(
 
     assert done.returncode == expected, done.stderr
     assert {run["tool"] for run in summary(done.stdout)["runs"]} == {configured}
+
+
+def test_the_profile_names_the_servers_and_the_keyring_holds_their_keys(
+    sim: SimulatorThread, tmp_path: Path, temp_keyring: TempDirKeyring
+) -> None:
+    config = tmp_path / "servers.toml"
+    config.write_text(
+        f'default_profile = "work"\n[profiles.work.develocity]\nurl = "{sim.develocity_url}"\n'
+        f'[profiles.work.buildbuddy]\nurl = "{sim.buildbuddy_url}"\n'
+        + PROFILE.replace("profiles.default", "profiles.work")
+    )
+    temp_keyring.set_password("buildwatch", f"develocity:{sim.develocity_url}", "sim-token")
+    temp_keyring.set_password("buildwatch", f"buildbuddy:{sim.buildbuddy_url}", KEY)
+    commit = new_commit()
+    sim.end_invocation(sim.hold_invocation(commit), "SUCCESS")
+    env = {name: value for name, value in os.environ.items() if not name.startswith("BUILDWATCH_")}
+    before = len(sim.requests)
+    done = subprocess.run(
+        [sys.executable, "-m", "buildwatch", "wait", "--commit", commit, "--json"],
+        env={**env, "BUILDWATCH_CONFIG": str(config),
+             "PYTHON_KEYRING_BACKEND": "keyring_backend.TempDirKeyring",
+             "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), env.get("PYTHONPATH", "")])},
+        capture_output=True, text=True, timeout=60,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert [run["tool"] for run in summary(done.stdout)["runs"]] == ["buildbuddy"]
+    # Develocity was asked too, with the stored key: its listing holds none of the commit's builds.
+    assert any(
+        "/builds/since/" in r.path and r.status == 200 for r in sim.requests[before:]
+    )
 
 
 def test_without_any_server_configured_it_says_so_and_exits_2(config: Path) -> None:
