@@ -40,7 +40,9 @@ backfill_minutes = 240
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[SimulatorThread]:
-    with SimulatorThread(SimConfig(seed=SEED, builds=30, not_ready_s=1.0)) as simulator:
+    # A published build answers 503 for 2.5 s: long beside the retries' half second, so a
+    # command asking for a build just published meets the 503 however loaded the machine is.
+    with SimulatorThread(SimConfig(seed=SEED, builds=30, not_ready_s=2.5)) as simulator:
         yield simulator
 
 
