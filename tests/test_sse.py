@@ -296,7 +296,8 @@ def test_a_block_in_another_form_among_develocity_blocks_is_read_by_the_rules(
 
 def test_hundreds_of_event_types_in_one_batch_are_each_named() -> None:
     names = [f"Type{n}".encode() for n in range(600)]
-    events, _ = parse(develocity_messages(*((b"%d" % n, name, b"{}") for n, name in enumerate(names))))
+    body = develocity_messages(*((b"%d" % n, name, b"{}") for n, name in enumerate(names)))
+    events, _ = parse(body)
     assert [event.event.encode() for event in events] == names
 
 
@@ -304,7 +305,8 @@ def test_the_last_event_id_follows_batches_in_the_develocity_form_and_in_others(
     parser = SSEParser()
     odd = b": note\nid: 3\nevent: BuildEvent\ndata: {}\n\n"
     batches = [odd, develocity_messages((b"5", b"BuildEvent", b"{}")), odd]
-    assert [[event.id for event in parser.feed(batch)] for batch in batches] == [["3"], ["5"], ["3"]]
+    ids = [[event.id for event in parser.feed(batch)] for batch in batches]
+    assert ids == [["3"], ["5"], ["3"]]
     assert parser.last_event_id == "3"
 
 

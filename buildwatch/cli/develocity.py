@@ -4,7 +4,8 @@ Scripts rely on this contract: `--json` writes one line of JSON per message hold
 fields the server sent (the server's own bytes where they already are one safe line); without
 it the lines are for people, aligned and stripped of anything a terminal would interpret. An
 error is one line on stderr and a non-zero exit, never a traceback; Ctrl-C ends a `--follow`
-promptly with exit 0. The client, and asyncio, are imported inside the handlers, so `--help` stays instant.
+promptly with exit 0. The client, and asyncio, are imported inside the handlers, so `--help`
+stays instant.
 """
 
 from __future__ import annotations
