@@ -132,7 +132,9 @@ class DevelocityFeed:
                         store.skip_builds(batch.skipped)
                     # A batch can hold thousands of builds: they join the store a slice at a
                     # time, the loop given back between slices, so keys are answered meanwhile.
-                    for start in range(0, len(batch.builds), LISTING_SLICE):
+                    # An empty batch (the end of a replay) still reaches the store: it shows
+                    # the source live.
+                    for start in range(0, max(1, len(batch.builds)), LISTING_SLICE):
                         builds = batch.builds[start:start + LISTING_SLICE]
                         store.add_builds(builds)
                         self._received(builds)
