@@ -6,7 +6,12 @@ import pytest
 
 from buildwatch.sim.buildbuddy_data import BuildBuddyData
 from buildwatch.sim.buildbuddy_files import parse_resource_name, request_uri
-from buildwatch.sim.buildbuddy_invocations import MINUTE, plan_invocations
+from buildwatch.sim.buildbuddy_invocations import (
+    HUNG_FOR_US,
+    MINUTE,
+    hung_invocation,
+    plan_invocations,
+)
 from buildwatch.sim.buildbuddy_targets import MONOREPO
 from buildwatch.sim.world import World
 
@@ -28,10 +33,20 @@ def test_invocations_are_for_the_commits_develocity_builds_too() -> None:
 
 
 def test_a_few_invocations_are_running_and_end_minutes_after_the_start() -> None:
-    running = [p for p in plan_invocations(World(5), START) if p.elapsed(START) is not None]
+    hung = hung_invocation(World(5), START).invocation_id
+    running = [p for p in plan_invocations(World(5), START)
+               if p.elapsed(START) is not None and p.invocation_id != hung]
     assert 2 <= len(running) <= 8
     for plan in running:
         assert 2 * MINUTE < plan.created + plan.duration - START < 12 * MINUTE
+
+
+def test_one_ci_test_run_has_been_going_for_long_and_goes_on_for_hours() -> None:
+    hung = hung_invocation(World(5), START)
+    assert (hung.role, hung.command, hung.pattern) == ("CI", "test", "//...")
+    assert START - hung.created == HUNG_FOR_US
+    assert hung.created + hung.duration - START > 2 * 60 * MINUTE
+    assert hung in plan_invocations(World(5), START)
 
 
 def test_most_invocations_finished_in_the_past_hours() -> None:

@@ -36,6 +36,8 @@ BENCHMARK_INVOCATION_ID = "5eed0b5e-0000-4000-8000-00000000b1a5"
 test whose 200 MB test.log GetFile streams."""
 EVERY_STATUS_INVOCATION_ID = "5eed0b5e-0000-4000-8000-0000000a11a1"
 """An invocation with a target of every `Status` value, as old or future servers may send."""
+HUNG_FOR_US = 40 * MINUTE
+"""How long the hung CI invocation of the newest commit has run when the simulator starts."""
 
 Era = Literal["current", "2023", "2021"]
 """Which server version answers for an invocation. A 2023 server (mid 2023 to late 2024) sends
@@ -118,6 +120,7 @@ def plan_invocations(world: World, start_us: int) -> list[InvocationPlan]:
     plans.append(_every_status(world, start_us))
     plans.append(_benchmark(world, start_us))
     plans.extend(_old_servers(world, start_us))
+    plans.append(hung_invocation(world, start_us))
     return plans
 
 
@@ -280,6 +283,19 @@ def _benchmark(world: World, start_us: int) -> InvocationPlan:
         host=world.ci_hosts[0], command="test", pattern=_SOAK_TEST.label,
         created=start_us - 20 * 60 * MINUTE, duration=54 * MINUTE, exit_code="SUCCESS",
         targets=(soak,), analysed=15 * SECOND, action_count=96, instance="ci",
+    )
+
+
+def hung_invocation(world: World, start_us: int) -> InvocationPlan:
+    """A CI `bazel test //...` of the newest commit that has run for `HUNG_FOR_US` when the
+    simulator starts, several times as long as such a run takes, and goes on for hours more: a
+    slow run for the monitor to point out."""
+    rng = random.Random(f"hung:{world.seed}")
+    # Stretched as live runs are, to end a few hours after the start rather than minutes.
+    return _bazel_plan(
+        world, world.commits[-1], rng, role="CI", user="ci", host=rng.choice(world.ci_hosts),
+        created=start_us - HUNG_FOR_US, live=True, start_us=start_us + 3 * 60 * MINUTE,
+        fate="ok",
     )
 
 

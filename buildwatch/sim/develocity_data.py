@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterator
+from math import exp, log
 
 from buildwatch.sim.develocity_bazel import bazel_events
 from buildwatch.sim.develocity_gradle import gradle_events
@@ -26,6 +27,8 @@ _VERSIONS: dict[ToolType, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "npm": (("10.9.2", "11.0.0"), ("0.9.2", "1.0.1")),
 }
 FAILURE_RATE = 0.15
+SLOW_BUILD_SHARE = 0.04
+"""Builds that take several times their project's usual time (a cold cache, a busy agent)."""
 BIG_BUILD_EVERY = 50
 """One build in this many is a Gradle build with over 100,000 events."""
 _BIG_BUILD_OFFSET = 7
@@ -67,26 +70,38 @@ def plan_build(world: World, index: int, timestamp: int, *, exotic: bool = False
         "npm": world.npm_projects,
         "bazel": ("monorepo",),
     }[tool]
-    if big:
-        duration_ms = rng.randint(40, 90) * 60_000
-    else:
-        duration_ms = min(max(int(rng.lognormvariate(11.3, 0.9)), 8_000), 40 * 60_000)
+    big_minutes = rng.randint(40, 90) if big else 0
+    # How far off its project's usual time the build is, drawn where a duration always was, so
+    # that what is drawn after it stays as it was.
+    spread = 0.0 if big else rng.normalvariate(0.0, 1.0)
+    tool_version, agent_version = rng.choice(tool_versions), rng.choice(agent_versions)
+    project = rng.choice(projects)
     return BuildSummary(
         build_id=build_id(world.seed, index),
         index=index,
         timestamp=timestamp,
         tool_type=tool,
-        tool_version=rng.choice(tool_versions),
-        agent_version=rng.choice(agent_versions),
-        project=rng.choice(projects),
+        tool_version=tool_version,
+        agent_version=agent_version,
+        project=project,
         user=user,
         host=world.host_for(user, rng),
         commit=commit,
         failed=rng.random() < FAILURE_RATE,
-        duration_ms=duration_ms,
+        duration_ms=big_minutes * 60_000 if big else _duration_ms(world, project, index, spread),
         target_events=events or _big_build_size(index) if big else 0,
         exotic=exotic,
     )
+
+
+def _duration_ms(world: World, project: str, index: int, spread: float) -> int:
+    """How long a build of `project` takes: about its project's usual time (from 30 seconds to
+    12 minutes, fixed by the seed), `spread` standard deviations off it, and now and then
+    (`SLOW_BUILD_SHARE`, a cold cache) several times as long."""
+    usual = random.Random(f"develocity-usual:{world.seed}:{project}").uniform(log(30), log(720))
+    slow = random.Random(f"develocity-slow:{world.seed}:{index}")
+    factor = slow.uniform(2.5, 4.0) if slow.random() < SLOW_BUILD_SHARE else 1.0
+    return min(max(int(exp(usual + 0.2 * spread) * 1000 * factor), 8_000), 40 * 60_000)
 
 
 def _big_build_size(index: int) -> int:

@@ -12,11 +12,12 @@ from rich.style import Style
 from rich.text import Text
 
 from buildwatch.core.buildbuddy.models import Invocation
-from buildwatch.core.buildbuddy.triage import InvocationResult, invocation_result
-from buildwatch.core.durations import duration_text
+from buildwatch.core.buildbuddy.triage import InvocationResult, invocation_result, is_running
+from buildwatch.core.durations import duration_text, rough_duration_text
 from buildwatch.core.links import build_scan_url, invocation_url
 from buildwatch.core.monitor.store import BuildEntry, relative_seconds
 from buildwatch.core.sanitize import sanitize_line
+from buildwatch.core.triage.typical_durations import Typical, invocation_duration_ms
 from buildwatch.tui.widgets.table_model import Column, TableRow
 
 # In a narrow terminal the columns with a hide_order go first, lowest first: what an on-call
@@ -31,7 +32,7 @@ BUILD_COLUMNS = (
     Column("host", "Host", min_width=6, hide_order=1),
     Column("branch", "Branch", min_width=6, hide_order=5),
     Column("tags", "Tags", min_width=4, hide_order=2),
-    Column("duration", "Duration", width=8, align="right"),
+    Column("duration", "Duration", width=11, align="right"),
     Column("published", "Published", width=11, align="right"),
 )
 
@@ -43,7 +44,7 @@ INVOCATION_COLUMNS = (
     Column("user", "User", min_width=6, hide_order=4),
     Column("host", "Host", min_width=6, hide_order=1),
     Column("role", "Role", width=10, hide_order=3),
-    Column("duration", "Duration", width=8, align="right"),
+    Column("duration", "Duration", width=11, align="right"),
     Column("actions", "Actions", width=7, align="right", hide_order=2),
     Column("commit", "Commit", width=8, hide_order=5),
     Column("created", "Created", width=9, align="right"),
@@ -53,6 +54,8 @@ _FAILED = Style(color="red", bold=True)
 _SUCCEEDED = Style(color="green")
 _RUNNING = Style(color="yellow")
 _QUIET = Style(dim=True)
+_OFF_TYPICAL = Style(color="dark_orange")
+_SLOW = Style(color="dark_orange", bold=True)
 _TOOLS = {"gradle": "Gradle", "maven": "Maven", "bazel": "Bazel", "npm": "npm"}
 
 
@@ -108,11 +111,27 @@ def build_outcome(entry: BuildEntry, *, reading: bool = True) -> Text:
     return _BUILD_OUTCOMES.get(entry.summary.outcome, _UNKNOWN)
 
 
+def duration_cell(seconds: float | None, typical: Typical | None) -> str | Text:
+    """A finished run's duration, and how many times its work's typical one it took when that
+    is notably more (`16m40s x2.4`)."""
+    shown = duration_text(seconds, unknown="-", tenths=False)
+    if seconds is None or typical is None:
+        return shown
+    deviation = typical.deviation(int(seconds * 1000))
+    if not deviation.notable:
+        return shown
+    ratio = deviation.ratio
+    times = f"x{ratio:.1f}" if ratio < 10 else f"x{ratio:.0f}"
+    return Text.assemble(shown, " ", (times, _SLOW if deviation.slow else _OFF_TYPICAL))
+
+
 def build_row(
-    entry: BuildEntry, now_ms: int, develocity_url: str | None, *, reading: bool = True
+    entry: BuildEntry, now_ms: int, develocity_url: str | None, *, reading: bool = True,
+    typical: Typical | None = None,
 ) -> TableRow:
     """The table row of a build; without `reading` (offline), a build with no summary yet is
-    shown as not read rather than as being read."""
+    shown as not read rather than as being read. With its work's `typical` duration, a build
+    that took notably longer says how many times longer."""
     summary = entry.summary
     url = build_scan_url(develocity_url, entry.build_id) if develocity_url else None
     # A v1 listing does not name the tool: the summary's events do.
@@ -131,7 +150,7 @@ def build_row(
         _clean(summary.host if summary else None),
         _clean(summary.git_branch if summary else None),
         _clean(", ".join(summary.tags) if summary else None),
-        duration_text(duration_s, unknown="-", tenths=False),
+        duration_cell(duration_s, typical),
         relative_time(entry.published_ms, now_ms),
     )
     numbers = {9: -1.0 if duration_s is None else duration_s, 10: entry.published_ms or 0}
@@ -148,23 +167,33 @@ _INVOCATION_STATUSES: dict[InvocationResult, tuple[str, Style]] = {
 }
 
 
-def invocation_status(invocation: Invocation, *, polled: bool = True) -> Text:
+def invocation_status(invocation: Invocation, *, polled: bool = True, slow: bool = False) -> Text:
     """The invocation's status as a word with a symbol; without `polled` (offline), one seen
-    running is shown as such, not as running still."""
+    running is shown as such, not as running still; one running `slow` says so."""
     result = invocation_result(invocation)
     if result == "running" and not polled:
         return Text("· was running", style=_QUIET)
+    if result == "running" and slow:
+        return Text("⟳ SLOW", style=_SLOW)
     return Text(*_INVOCATION_STATUSES[result])
 
 
 def invocation_row(
-    invocation: Invocation, now_ms: int, buildbuddy_url: str | None, *, polled: bool = True
+    invocation: Invocation, now_ms: int, buildbuddy_url: str | None, *, polled: bool = True,
+    typical: Typical | None = None,
 ) -> TableRow:
-    """The table row of an invocation; `polled` as in `invocation_status`."""
+    """The table row of an invocation; `polled` as in `invocation_status`. A running one shows
+    how long it has run, against its work's `typical` duration when known (`4m12s/~3m`), and
+    is marked SLOW past `SLOW_RATIO` times it; a finished one as `duration_cell` says."""
     key = invocation.invocation_id
     url = invocation_url(buildbuddy_url, key) if buildbuddy_url else None
-    status = invocation_status(invocation, polled=polled)
-    duration = _seconds(invocation.duration)
+    running = polled and is_running(invocation)
+    elapsed_ms = invocation_duration_ms(invocation, now_ms) if running else None
+    slow = typical is not None and elapsed_ms is not None and typical.deviation(elapsed_ms).slow
+    status = invocation_status(invocation, polled=polled, slow=slow)
+    duration = _seconds(invocation.duration) if elapsed_ms is None else elapsed_ms / 1000
+    shown = (_elapsed_cell(elapsed_ms, typical) if elapsed_ms is not None
+             else duration_cell(duration, typical))
     created_ms = (
         int(invocation.created_at.timestamp() * 1000) if invocation.created_at else None
     )
@@ -176,7 +205,7 @@ def invocation_row(
         _clean(invocation.user),
         _clean(invocation.host),
         _clean(invocation.role),
-        duration_text(duration, unknown="-", tenths=False),
+        shown,
         str(invocation.action_count),
         _clean(invocation.commit_sha[:7]),
         relative_time(created_ms, now_ms),
@@ -185,6 +214,15 @@ def invocation_row(
         7: -1.0 if duration is None else duration, 8: invocation.action_count, 10: created_ms or 0,
     }
     return TableRow(key, cells, _sort_values(cells, numbers))
+
+
+def _elapsed_cell(elapsed_ms: int, typical: Typical | None) -> str | Text:
+    """A running invocation's time so far, against its work's typical duration if known."""
+    elapsed = duration_text(elapsed_ms / 1000, tenths=False)
+    if typical is None:
+        return Text(elapsed, style=_RUNNING)
+    return Text.assemble((elapsed, _RUNNING), (f"/{rough_duration_text(typical.p50_ms / 1000)}",
+                                               _QUIET))
 
 
 def _sort_values(cells: tuple[str | Text, ...], numbers: dict[int, float]) -> tuple[object, ...]:

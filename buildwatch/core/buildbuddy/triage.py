@@ -111,12 +111,13 @@ def size_text(count: int) -> str:
 
 
 def invocation_header(
-    invocation: Invocation, web_url: str | None, *, last_seen: bool = False
+    invocation: Invocation, web_url: str | None, *, last_seen: bool = False, typical: str = ""
 ) -> list[tuple[str, str]]:
     """(label, value) pairs for the header, in reading order; unknown values are left out.
 
     `last_seen` when `invocation` is a stored state rather than the server's answer: a run
-    seen in progress is then not claimed to be going on still.
+    seen in progress is then not claimed to be going on still. `typical` is how long its
+    command and pattern usually take (`Typical.text()`), if known.
     """
     result = invocation_result(invocation)
     outcome = _HEADLINES[result]
@@ -127,6 +128,7 @@ def invocation_header(
     pairs = [
         ("status", outcome),
         ("duration", duration_text(invocation.duration)),
+        ("typical", typical),
         ("command", f"bazel {invocation.command} {invocation.pattern}".strip()),
         ("actions", str(invocation.action_count) if invocation.action_count else ""),
         ("link", web_url or ""),

@@ -30,8 +30,11 @@ def _time(ms: int | None) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def header_pairs(summary: BuildSummary, scan_url: str | None) -> list[tuple[str, str]]:
-    """(label, value) pairs for a build's header, unknown values left out."""
+def header_pairs(
+    summary: BuildSummary, scan_url: str | None, typical: str = ""
+) -> list[tuple[str, str]]:
+    """(label, value) pairs for a build's header, unknown values left out; `typical` is how
+    long its work usually takes (`Typical.text()`), if known."""
     outcome = {"failed": "FAILED", "success": "SUCCESS"}.get(summary.outcome, "IN PROGRESS / UNKNOWN")
     tool = " ".join(part for part in (summary.tool_type, summary.tool_version) if part)
     branch_commit = " @ ".join(part for part in (summary.git_branch, (summary.git_commit or "")[:12])
@@ -39,6 +42,7 @@ def header_pairs(summary: BuildSummary, scan_url: str | None) -> list[tuple[str,
     pairs = [
         ("outcome", outcome),
         ("duration", duration_text(ms_to_seconds(summary.duration_ms))),
+        ("typical", typical),
         ("tool", tool),
         ("project", summary.project or ""),
         ("requested", " ".join(summary.requested)),

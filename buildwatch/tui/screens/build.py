@@ -362,7 +362,9 @@ class BuildScreen(DrillDownScreen):
     def _show_header(self, summary: BuildSummary) -> None:
         web = services(self.app).develocity_url
         url = build_scan_url(web, self.build_id) if web else None
-        header = header_text(header_pairs(summary, url), HEADER_LINES)
+        typical = services(self.app).store.timings.of_build(summary)
+        header = header_text(header_pairs(summary, url, typical.text() if typical else ""),
+                             HEADER_LINES)
         if header != self._header_shown:
             self._header_shown = header
             self.query_one("#build-header", Static).update(header)

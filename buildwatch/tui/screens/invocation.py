@@ -307,7 +307,10 @@ class InvocationScreen(DrillDownScreen):
         url = invocation_url(web, self.invocation_id) if web else None
         # A note says why the stored state is shown instead of the server's answer.
         last_seen = note is not None and self.invocation is None
-        text = header_text(invocation_header(invocation, url, last_seen=last_seen), HEADER_LINES)
+        typical = services(self.app).store.timings.of_invocation(invocation)
+        pairs = invocation_header(invocation, url, last_seen=last_seen,
+                                  typical=typical.text() if typical else "")
+        text = header_text(pairs, HEADER_LINES)
         if note is not None:
             text.append(f"\n{sanitize_line(note)}", style="italic yellow")
         self.query_one("#invocation-header", Static).update(text)

@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from buildwatch.core.buildbuddy.models import Invocation
+from buildwatch.core.buildbuddy.triage import is_running
 from buildwatch.core.links import build_scan_url, invocation_url
 from buildwatch.core.monitor.heap import HeapSettler
 from buildwatch.core.monitor.pacing import SLICE_S, TimeBudget
@@ -52,6 +53,9 @@ DUE_PER_FLUSH = 100
 INVOCATION_TIMES_S = 30.0
 
 _PANE_SOURCES: dict[str, SourceName] = {"builds": "develocity", "invocations": "buildbuddy"}
+ELAPSED_S = 1.0
+"""How often running invocations' times so far (and whether they are slow) are rewritten, and
+every invocation's deviation once the typical durations have changed."""
 
 
 class MainScreen(Screen[None]):
@@ -103,6 +107,8 @@ class MainScreen(Screen[None]):
         self._tables: dict[str, LiveTable] = {}
 
     def compose(self) -> ComposeResult:
+        self._timings_shown = 0
+        """The version of the typical durations the invocation rows were last rewritten for."""
         yield StatusBar(id="status")
         for pane, columns in (("builds", BUILD_COLUMNS), ("invocations", INVOCATION_COLUMNS)):
             with Vertical(id=f"{pane}-pane", classes="pane"):
@@ -122,6 +128,7 @@ class MainScreen(Screen[None]):
         self.set_interval(INVOCATION_TIMES_S, self.refresh_invocation_times)
         self.flush()
 
+        self.set_interval(ELAPSED_S, self.refresh_invocation_durations)
     def flush(self) -> None:
         """Move what changed in the store onto the screen, and redraw the status."""
         self._apply_pending()
@@ -172,6 +179,17 @@ class MainScreen(Screen[None]):
 
     def refresh_invocation_times(self) -> None:
         """Rewrite every invocation row (there are few) so "created" times stay true."""
+    def refresh_invocation_durations(self) -> None:
+        """Rewrite the rows of running invocations, whose time so far moves every second, and
+        of every invocation (there are few) when the typical durations changed."""
+        now_ms, timings = self._now_ms(), self._store.timings.version
+        every = timings != self._timings_shown
+        self._timings_shown = timings
+        rows = [self._invocation_row(item, now_ms)
+                for item in self._store.invocations.values() if every or is_running(item)]
+        if rows:
+            self._invocations.upsert_rows(rows, highlight=False)
+
         now_ms = self._now_ms()
         self._invocations.upsert_rows(
             [self._invocation_row(item, now_ms) for item in self._store.invocations.values()],
@@ -228,12 +246,14 @@ class MainScreen(Screen[None]):
             self._due.schedule(entry.build_id, next_change_ms(entry.published_ms, now_ms))
         session = self._session
         return build_row(entry, now_ms, session.develocity_url,
-                         reading=not session.settings.offline)
+                         reading=not session.settings.offline,
+                         typical=self._store.timings.of_build(entry.summary))
 
     def _invocation_row(self, invocation: Invocation, now_ms: int) -> TableRow:
         session = self._session
         return invocation_row(invocation, now_ms, session.buildbuddy_url,
-                              polled=not session.settings.offline)
+                              polled=not session.settings.offline,
+                              typical=self._store.timings.of_invocation(invocation))
 
     def _show_title(self, pane: str) -> None:
         table = self._table(pane)
