@@ -22,6 +22,7 @@ TEST_FILES = (
     "tests/test_tui_drilldown_snapshots.py",
     "tests/test_tui_failures.py::test_failures_view_picture",
     "tests/test_tui_failures.py::test_failure_group_picture",
+    "tests/test_tui_typical_durations.py::test_timing_context_picture",
 )
 
 SCREENSHOTS = {
@@ -37,6 +38,7 @@ SCREENSHOTS = {
     "credentials.svg": "test_tui_main_snapshots/test_auth_failed.svg",
     "failures.svg": "test_tui_failures/test_failures_view_picture[160x48].svg",
     "failure-group.svg": "test_tui_failures/test_failure_group_picture[160x48].svg",
+    "timing.svg": "test_tui_typical_durations/test_timing_context_picture[200x50].svg",
 }
 """Screenshot name -> the snapshot it is a copy of."""
 
