@@ -84,14 +84,20 @@ async def typical_known(pilot: Pilot[None], app: RecordingApp) -> None:
     await wait_for(pilot, ready)
 
 
+async def shown(pilot: Pilot[None], app: RecordingApp, key: str) -> dict[str, str]:
+    """Invocation `key`'s row, once its work's typical duration is known and it is listed."""
+    await typical_known(pilot, app)
+    table = invocations_table(app)
+    await wait_for(pilot, lambda: table._model.index_of(key) is not None)
+    return cells(table, key)
+
+
 async def test_a_running_invocation_far_past_its_typical_duration_is_marked_slow(
     sim: SimulatorThread,
 ) -> None:
     app = watching_every_commit(sim, lambda: FIXED_NOW_MS)
     async with app.run_test(size=SIZE) as pilot:
-        await typical_known(pilot, app)
-        await wait_for(pilot, lambda: HUNG in invocations_table(app)._model._rows)
-        row = cells(invocations_table(app), HUNG)
+        row = await shown(pilot, app, HUNG)
 
         assert row["status"] == "⟳ SLOW"
         assert re.fullmatch(r"(39m59|40m00)s/~\d+m", row["duration"])
@@ -102,9 +108,7 @@ async def test_a_running_invocation_within_its_typical_duration_is_not_marked(
 ) -> None:
     app = watching_every_commit(sim, lambda: FIXED_NOW_MS)
     async with app.run_test(size=SIZE) as pilot:
-        await typical_known(pilot, app)
-        await wait_for(pilot, lambda: LIVE in invocations_table(app)._model._rows)
-        row = cells(invocations_table(app), LIVE)
+        row = await shown(pilot, app, LIVE)
 
         assert row["status"] == "⟳ in progress"
         assert "/~" in row["duration"]
@@ -117,10 +121,8 @@ async def test_a_running_invocation_becomes_slow_as_it_runs_on_without_news(
     """A minute into the hung run: not slow yet."""
     app = watching_every_commit(sim, lambda: now[0])
     async with app.run_test(size=SIZE) as pilot:
-        await typical_known(pilot, app)
+        assert (await shown(pilot, app, HUNG))["status"] == "⟳ in progress"
         table = invocations_table(app)
-        await wait_for(pilot, lambda: HUNG in table._model._rows)
-        assert cells(table, HUNG)["status"] == "⟳ in progress"
         typical = app.store.timings.of_invocation(app.store.invocations[HUNG])
         assert typical is not None
         now[0] += int(typical.p50_ms * (SLOW_RATIO + 1))
