@@ -1,5 +1,5 @@
-"""Everything the live monitor knows: builds, invocations, watched commits, failure groups and
-each source's health.
+"""Everything the live monitor knows: builds, invocations, watched commits, failure groups,
+typical durations and each source's health.
 
 The feeds write here as fast as data arrives; the screen reads `drain()` on a timer, so the
 arrival rate never drives the repaint rate. Nothing here knows about Textual or the network.
