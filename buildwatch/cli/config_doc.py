@@ -51,6 +51,8 @@ def _values(setting: Setting) -> str:
         return " or ".join(_code(choice) for choice in get_args(kind))
     if get_origin(kind) is tuple:
         item, _ = unwrap(get_args(kind)[0])
+        if "title" in about:
+            return str(about["title"])
         if get_origin(item) is Literal:
             return "a list of " + ", ".join(_code(choice) for choice in get_args(item))
         return "a list of strings"

@@ -110,6 +110,27 @@ class BuildBuddySettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unkno
     ] = None
 
 
+# Given to git as one argument each: one starting with `-` would be read as an option.
+_GIT_ARGUMENT = r"^[^-\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+
+
+class GitBranchWatch(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One entry of `[watch] git`: a branch whose newest commits are watched
+    (`buildwatch.core.gitwatch`)."""
+
+    path: Annotated[
+        str,
+        Meta(pattern=_GIT_ARGUMENT, title="a path or URL (not starting with \"-\")", examples=["~/src/monorepo"],
+             description="a checkout (`~` allowed), or a remote URL read with `git ls-remote`"),
+    ]
+    branch: Annotated[
+        str,
+        Meta(pattern=_GIT_ARGUMENT, title="a branch (not starting with \"-\")", examples=["main", "origin/main"],
+             description="the branch or ref to read (`origin/main` follows what fetch brings)"),
+    ] = "HEAD"
+    commits: Annotated[int, Meta(ge=1, le=500, description="how many of its newest commits")] = 20
+
+
 class WatchSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A profile's `[watch]` table: what is watched from the start."""
 
@@ -117,6 +138,19 @@ class WatchSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
         tuple[str, ...],
         Meta(description="commits whose BuildBuddy invocations are polled from the start"),
     ] = ()
+    git: Annotated[
+        tuple[GitBranchWatch, ...],
+        Meta(
+            title='a list of `{ path = "~/src/repo", branch = "main", commits = 20 }`',
+            description="branches whose newest commits are watched, read at each BuildBuddy poll "
+            "(see Watching a git branch)",
+        ),
+    ] = ()
+    git_fetch_seconds: Annotated[
+        float,
+        Meta(ge=0, le=86400, description="how often `git fetch` runs in each watched checkout; "
+             "0: never (the local ref is read as it is)"),
+    ] = 0.0
 
 
 class UiPreferences(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -9,8 +9,8 @@ settings, but its errors name a path (`$.profiles.work.ui`), and tomllib keeps n
 mistake as `file:line:column: message`, in the setting's own words ("must be an integer, not a
 string"); what it returns converts without error. It supports what a TOML setting holds:
 tables (Structs, and dicts of free keys), strings, integers and numbers (with `ge`/`le` bounds),
-booleans, literals, lists of strings or of a literal's words, and `X | None` for a setting that
-is unset by default.
+booleans, literals, lists of strings, of a literal's words or of tables, and `X | None` for a
+setting that is unset by default.
 
 A string's `Meta` may add a `pattern` it must match, with a `title` and `examples` that say what
 it must be (`keys like "w" or "w,ctrl+w"`), and `extra={"clean": function}`: a function that
@@ -176,11 +176,17 @@ class SchemaChecker:
                     (*key, name),
                     f"unknown setting {dotted((*key, name))}; expected one of {', '.join(sorted(fields))}",
                 )
+        missing = [field.name for field in _fields(schema) if field.required and field.name not in table]
+        if missing:
+            raise self._error(key, f"{dotted(key)} needs {', '.join(missing)}")
         return {name: self._value(value, fields[name], (*key, name)) for name, value in table.items()}
 
     def _item(self, entry: Any, annotation: Any, key: Key) -> Any:
-        """One entry of the list at `key`: a word from a literal's choices, or a string."""
+        """One entry of the list at `key`: a word from a literal's choices, a string, or a table
+        (reported at the list's line: the entries of an inline list are not told apart)."""
         kind, _ = unwrap(annotation)
+        if _is_struct(kind):
+            return self._struct(self._typed(entry, dict, key), kind, key)
         if get_origin(kind) is Literal:
             choices = get_args(kind)
             if not _is_choice(entry, choices):

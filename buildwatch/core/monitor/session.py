@@ -31,6 +31,7 @@ from buildwatch.core.credentials import (
 )
 from buildwatch.core.develocity.client import DevelocityClient, Since
 from buildwatch.core.errors import BuildwatchError, ConfigError
+from buildwatch.core.gitwatch import BranchSpec, BranchWatcher
 from buildwatch.core.history.resume import ResumePoint
 from buildwatch.core.monitor.feeds import (
     DEFAULT_ENRICH_CONCURRENCY,
@@ -61,6 +62,8 @@ class MonitorSettings:
     history: Path | None = None
     resume: bool = True
     offline: bool = False
+    branches: tuple[BranchSpec, ...] = ()
+    """Git branches whose newest commits are watched while BuildBuddy is polled."""
 
 
 class MonitorSession:
@@ -214,10 +217,19 @@ class MonitorSession:
                 polling, store, interval_s=self.settings.profile.ui.poll_interval_seconds,
                 backoff=self._backoff, history=self.history,
             )
+            watcher = BranchWatcher(
+                self.settings.branches, store,
+                interval_s=self.settings.profile.ui.poll_interval_seconds,
+                fetch_interval_s=self.settings.profile.watch.git_fetch_seconds,
+            )
+            branches = asyncio.create_task(watcher.run())
             try:
                 await self._poller.run()
             finally:
                 self._poller = None
+                branches.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await branches
 
     async def aclose(self) -> None:
         """Close the clients the screens share."""

@@ -25,7 +25,7 @@ from buildwatch.core.triage.typical_durations import TypicalDurations
 
 SourceName = Literal["develocity", "buildbuddy"]
 SourceState = Literal["connecting", "live", "reconnecting", "auth_failed", "offline"]
-WatchOrigin = Literal["command line", "config", "develocity", "you"]
+WatchOrigin = Literal["command line", "config", "develocity", "git", "you"]
 
 RATE_WINDOW_S = 10.0
 """Messages per second are averaged over this window."""
@@ -70,6 +70,8 @@ class SourceStatus:
     """The pane holds only what the local history had: the server has not answered since."""
     skipped: int = 0
     """Messages from this source that could not be read (malformed JSON, ...) and were left out."""
+    git_problem: str = ""
+    """Why a watched git branch could not be read at the last look; empty when all were."""
 
     def rate(self, now: float) -> float:
         """Messages per second over the last `RATE_WINDOW_S`."""
@@ -368,6 +370,12 @@ class MonitorStore:
         if self.on_watch is not None:
             self.on_watch(sha)
         return True
+
+    def unwatch_git(self, commit: str) -> None:
+        """Stop watching a commit that only a git branch brought in (it left the branch's newest
+        commits); one watched for another reason stays."""
+        if self._watched.get(commit) == "git":
+            del self._watched[commit]
 
     def watched_commits(self) -> list[str]:
         """The commits to poll, the ones the user named first."""

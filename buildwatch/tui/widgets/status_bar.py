@@ -30,6 +30,9 @@ def status_text(status: SourceStatus, noun: str, now: float) -> Text:
     text.append(status.state_text(now), style)
     if status.showing_history and state != "live":
         text.append(f" · {HISTORY_SHOWN}", Style(color="yellow", bold=True))
+    if status.git_problem:
+        # Early in the line: a narrow terminal cuts its end.
+        text.append(f" · {sanitize_line(status.git_problem)}", Style(color="red", bold=True))
     text.append(f" · {status.count:,} {noun}{'s' * (status.count != 1)}")
     # A rate is news only while connected, an age only once something has arrived.
     if state == "live":
