@@ -214,7 +214,7 @@ def _develocity_source(
         client, commit, tracker, changed,
         since_ms=max(0, int(time.time() * 1000) - lookback_ms),
         interval_s=profile.ui.poll_interval_seconds, git_names=git_names,
-        web_url=connection.base_url, warn=warn,
+        web_url=connection.base_url, warn=warn, on_retry=report_retry,
     )
 
 

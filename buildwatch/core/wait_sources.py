@@ -7,6 +7,9 @@ every source is caught up, at least one run has appeared and every run has finis
 - `DevelocityBuild` reads one build by id. A build that is being processed answers 503, which
   the client waits through within its retry budget; one just finished may not be known yet
   (404), so "not found" is waited through for `NOT_FOUND_GRACE_S` before it is believed.
+  A build's read (here and below) is tried again until the client's budget is spent and
+  `PROCESSING_GRACE_S` has passed since its first try: a big build answers 503 that long while
+  it is processed, however short the waits between attempts are.
 - `DevelocityCommit` reads the build listing again and again, from a while before the command
   started, and the summary of each build it lists, to match the commit in its custom values.
   Develocity lists a build only once it has finished, so a matched build is finished at once;
@@ -22,9 +25,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from contextlib import aclosing
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from buildwatch.core.backoff import Backoff, RetryNotice
 from buildwatch.core.buildbuddy.client import BuildBuddyClient
@@ -35,7 +38,7 @@ from buildwatch.core.develocity.git_values import GitValueNames
 from buildwatch.core.develocity.models import Build
 from buildwatch.core.develocity.summary import BuildSummary, SummaryBuilder
 from buildwatch.core.develocity.summary_reader import read_summary, read_summary_of
-from buildwatch.core.errors import NotFoundError
+from buildwatch.core.errors import NotFoundError, UnavailableError
 from buildwatch.core.links import build_scan_url, invocation_url
 from buildwatch.core.wait_runs import Run, RunOutcome, RunTracker
 
@@ -43,9 +46,13 @@ NOT_FOUND_GRACE_S = 10.0
 """How long a build id the server does not know is asked for again before exit 4: a build is
 known within seconds of the build tool printing its address, so an id still unknown after this
 is a wrong id (or a wrong server)."""
+PROCESSING_GRACE_S = 120.0
+"""The least time a build's read is tried for before the server counts as failing: the client's
+budget is a number of attempts, whose waits the profile may make short."""
 SUMMARY_CONCURRENCY = 4
 """Summaries read at once while matching a listing's builds to the commit."""
 
+_T = TypeVar("_T")
 _DEVELOCITY_OUTCOMES: dict[str, RunOutcome] = {
     "success": "succeeded", "failed": "failed", "unknown": "unknown"
 }
@@ -93,7 +100,10 @@ class DevelocityBuild:
         tries = 0
         while True:
             try:
-                summary = await read_summary_of(self._client, self._build_id, self._git_names)
+                summary = await _patiently(
+                    lambda: read_summary_of(self._client, self._build_id, self._git_names),
+                    self._on_retry,
+                )
                 break
             except NotFoundError as error:
                 now = time.monotonic()
@@ -127,6 +137,7 @@ class DevelocityCommit:
         git_names: GitValueNames,
         web_url: str,
         warn: Callable[[str], None],
+        on_retry: Callable[[RetryNotice], None],
     ) -> None:
         self._client = client
         self._commit = commit.lower()
@@ -137,6 +148,7 @@ class DevelocityCommit:
         self._git_names = git_names
         self._web_url = web_url
         self._warn = warn
+        self._on_retry = on_retry
         self._seen: set[str] = set()
         self._last_build: str | None = None
         self._limit = asyncio.Semaphore(SUMMARY_CONCURRENCY)
@@ -173,7 +185,7 @@ class DevelocityCommit:
         builder = SummaryBuilder(build, self._git_names)
         async with self._limit:
             try:
-                await read_summary(self._client, builder)
+                await _patiently(lambda: read_summary(self._client, builder), self._on_retry)
             except NotFoundError as error:
                 # Listed, then gone (deleted since): it can be no run of the commit's any more.
                 self._warn(f"skipped build {build.build_id}: {error}")
@@ -255,6 +267,21 @@ def buildbuddy_run(invocation: Invocation, web_url: str) -> Run:
         outcome=None if result == "running" else result,
         url=invocation_url(web_url, invocation.invocation_id),
     )
+
+
+async def _patiently(read: Callable[[], Awaitable[_T]], on_retry: Callable[[RetryNotice], None]) -> _T:
+    """`read()`, made again when it gives up (`UnavailableError`) until `PROCESSING_GRACE_S` has
+    passed since the first try; then its error is raised."""
+    first = time.monotonic()
+    reads = 1
+    while True:
+        try:
+            return await read()
+        except UnavailableError as error:
+            if time.monotonic() - first >= PROCESSING_GRACE_S:
+                raise
+            on_retry(RetryNotice(f"{error}; asking again", 0.0, reads))
+            reads += 1
 
 
 async def _all_or_none(work: list[Coroutine[Any, Any, None]]) -> None:
