@@ -50,7 +50,7 @@ async def test_a_commit_made_while_the_app_runs_brings_its_invocation_into_the_p
         pushed = commit(repo)
         later = sim.hold_invocation(pushed)
         await wait_for(pilot, lambda: shown(app, later))
-        assert app.store.named(pushed)
+        assert pushed in app.store.watched_commits()
 
 
 async def test_a_branch_that_is_not_a_repository_is_in_the_status_line_at_80x24_and_the_pane_polls_on(
