@@ -18,7 +18,7 @@ from typing import Any
 
 from buildwatch.cli.common import add_profile_argument, profile_from_args, warn
 from buildwatch.cli.develocity import parse_since
-from buildwatch.cli.tui import commits_from_args
+from buildwatch.cli.tui import branches_from_args, commits_from_args
 from buildwatch.core.errors import ConfigError
 
 DEFAULT_HOST = "127.0.0.1"
@@ -72,6 +72,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         metavar="SHA",
         help="passed to each monitor: watch this commit's invocations (repeatable)",
     )
+    serve.add_argument(
+        "--watch-branch",
+        action="append",
+        default=[],
+        metavar="PATH[@BRANCH]",
+        help="passed to each monitor: watch a git branch's newest commits (repeatable)",
+    )
     serve.set_defaults(handler=run_serve)
 
 
@@ -108,7 +115,7 @@ def app_command(args: argparse.Namespace) -> list[str]:
     command = [sys.executable, "-m", "buildwatch"]
     if args.demo:
         return [*command, "demo"]
-    profile_from_args(args)
+    profile = profile_from_args(args)
     if args.profile is not None:
         command += ["--profile", args.profile]
     if args.since is not None:
@@ -116,6 +123,8 @@ def app_command(args: argparse.Namespace) -> list[str]:
         command += ["--since", args.since]
     for sha in commits_from_args(args.watch_commit):
         command += ["--watch-commit", sha]
+    branches_from_args(profile, args.watch_branch)
+    command += [f"--watch-branch={value}" for value in args.watch_branch]
     return command
 
 

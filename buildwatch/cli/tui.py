@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from buildwatch.core.config import Profile
     from buildwatch.core.develocity.client import Since
+    from buildwatch.core.gitwatch import BranchSpec
     from buildwatch.core.monitor.session import MonitorSettings
     from buildwatch.core.monitor.store import WatchOrigin
 
@@ -42,6 +43,14 @@ def add_monitor_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="SHA",
         help="watch this commit's BuildBuddy invocations (repeatable)",
+    )
+    parser.add_argument(
+        "--watch-branch",
+        action="append",
+        default=[],
+        metavar="PATH[@BRANCH]",
+        help="watch the newest commits of a git branch, in a checkout or at a remote URL "
+        "(repeatable; default branch: HEAD)",
     )
     parser.add_argument(
         "--offline",
@@ -91,6 +100,7 @@ def monitor_settings(args: argparse.Namespace, profile: Profile) -> MonitorSetti
         history=_history_file(profile),
         resume=args.since is None,
         offline=args.offline,
+        branches=branches_from_args(profile, args.watch_branch),
     )
 
 
@@ -144,6 +154,19 @@ def commits_from_args(values: Sequence[str]) -> list[str]:
             raise ConfigError(f"--watch-commit {value!r}: expected a commit SHA (7 or more hex digits)")
         commits.append(sha)
     return commits
+
+
+def branches_from_args(profile: Profile, values: Sequence[str]) -> tuple[BranchSpec, ...]:
+    """The profile's `[watch] git` branches, then the `--watch-branch` ones; a branch or path
+    that git would take for an option is a one-line error."""
+    from buildwatch.core.gitwatch import BranchSpec
+
+    configured = [BranchSpec.from_settings(entry) for entry in profile.watch.git]
+    try:
+        given = [BranchSpec.parse(value) for value in values]
+    except ConfigError as error:
+        raise ConfigError(f"--watch-branch: {error}") from None
+    return (*configured, *given)
 
 
 def _add_mouse_argument(parser: argparse.ArgumentParser) -> None:
