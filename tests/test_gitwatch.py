@@ -5,8 +5,10 @@ BuildBuddy status line, the watcher going on."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -169,26 +171,67 @@ async def test_a_missing_git_is_shown(tmp_path: Path, monkeypatch: pytest.Monkey
     assert "git is not installed (not found on PATH)" in status_line(store)
 
 
-@pytest.fixture
-async def silent_server() -> AsyncIterator[int]:
-    """A port that accepts connections and never answers."""
-    held: list[asyncio.StreamWriter] = []
+@dataclass
+class SilentServer:
+    """A port that accepts connections and never answers; what connected to it."""
 
-    async def accept(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        held.append(writer)
+    port: int
+    connections: list[asyncio.StreamReader] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"git://127.0.0.1:{self.port}/repo.git"
+
+
+@pytest.fixture
+async def silent_server() -> AsyncIterator[SilentServer]:
+    connections: list[asyncio.StreamReader] = []
+    writers: list[asyncio.StreamWriter] = []
+
+    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(reader)
+        writers.append(writer)
 
     server = await asyncio.start_server(accept, "127.0.0.1", 0)
-    yield server.sockets[0].getsockname()[1]
-    for writer in held:
+    yield SilentServer(server.sockets[0].getsockname()[1], connections)
+    for writer in writers:
         writer.close()
     server.close()
 
 
-async def test_a_git_command_past_its_timeout_is_stopped_and_shown(silent_server: int) -> None:
+async def gone(connection: asyncio.StreamReader) -> bool:
+    """Whether the client at the other end of `connection` closes it within 10 s: git sent its
+    request and waits for an answer, so the end of its stream is git stopped."""
+    async def until_end() -> None:
+        while await connection.read(4096):
+            pass
+
+    try:
+        await asyncio.wait_for(until_end(), 10)
+    except TimeoutError:
+        return False
+    return True
+
+
+async def test_a_git_command_past_its_timeout_is_stopped_and_shown(
+    silent_server: SilentServer,
+) -> None:
     store = MonitorStore()
-    url = f"git://127.0.0.1:{silent_server}/repo.git"
-    await watcher(store, BranchSpec(url, "main"), timeout_s=0.5).look()
+    await watcher(store, BranchSpec(silent_server.url, "main"), timeout_s=0.5).look()
     assert "git took longer than 0.5s and was stopped" in status_line(store)
+    assert await gone(silent_server.connections[0])
+
+
+async def test_cancelling_the_watcher_stops_the_git_it_was_waiting_for(
+    silent_server: SilentServer,
+) -> None:
+    running = asyncio.create_task(watcher(MonitorStore(), BranchSpec(silent_server.url)).run())
+    while not silent_server.connections:
+        await asyncio.sleep(0.01)
+    running.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await running
+    assert await gone(silent_server.connections[0])
 
 
 async def test_the_problem_clears_once_the_branch_reads_again(tmp_path: Path) -> None:
@@ -218,6 +261,8 @@ async def test_the_watcher_keeps_looking_after_a_failure(tmp_path: Path) -> None
         assert not running.done()
     finally:
         running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
 
 
 @pytest.mark.parametrize("branch", ["--upload-pack=x", "-n", "main\nx"])

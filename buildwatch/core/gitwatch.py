@@ -3,8 +3,8 @@ invocations only by commit, shows a branch's runs without Develocity.
 
 git runs as a subprocess, never through a shell: a path or branch is one argument, never parsed.
 A branch or URL starting with `-` is refused, so none is taken for an option. git never asks for
-a password (`GIT_TERMINAL_PROMPT=0`), never runs a transport given by a URL (`ext::`), and is
-stopped after `GIT_TIMEOUT_S`.
+a password (`GIT_TERMINAL_PROMPT=0`, and no terminal for ssh to ask on), never runs a transport
+given by a URL (`ext::`), and is stopped, with its helpers, after `GIT_TIMEOUT_S`.
 
 A checkout's branch is read with `git log` at every look (a local read); `git fetch` runs only
 at the configured fetch interval. A remote URL is asked with `git ls-remote` for its branch
@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import os
 import re
+import signal
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -99,6 +100,9 @@ async def run_git(arguments: Iterable[str], *, timeout_s: float = GIT_TIMEOUT_S)
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             env={**os.environ, **_GIT_ENV},
+            # No controlling terminal: ssh cannot ask for a password or a host key on the
+            # app's screen (it fails instead), and a timeout stops git's helpers with it.
+            start_new_session=True,
         )
     except FileNotFoundError:
         raise GitError("git is not installed (not found on PATH)") from None
@@ -107,10 +111,13 @@ async def run_git(arguments: Iterable[str], *, timeout_s: float = GIT_TIMEOUT_S)
     try:
         out, err = await asyncio.wait_for(process.communicate(), timeout_s)
     except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            process.kill()
-        await process.wait()
         raise GitError(f"git took longer than {timeout_s:g}s and was stopped") from None
+    finally:
+        # Stopped too when the watcher is cancelled: no git is left running behind the app.
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            await process.wait()
     if process.returncode != 0:
         # git's own verdict, not the usage text some commands print after it.
         lines = [line for line in err.decode(errors="replace").splitlines() if line.strip()]
