@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 
-from buildwatch.tui.clipboard import clipboard_sequence, osc52, tmux_passthrough
+from buildwatch.core.terminal_sequences import osc52, tmux_passthrough
+from buildwatch.tui.clipboard import clipboard_sequence
 
 
 def test_osc52_carries_the_text_base64_encoded() -> None:
