@@ -42,7 +42,7 @@ from buildwatch.tui.screens.help import HelpScreen
 from buildwatch.tui.screens.main import MainScreen
 
 SIZE = (160, 48)
-KEEP_EVERYTHING = UiPreferences(notify_on=(), history_max_age_days=100_000)
+KEEP_EVERYTHING = UiPreferences(notify=(), history_max_age_days=100_000)
 """The builds are dated in the past: retention must keep them."""
 LIVE_RUNS = 20
 """Failing runs recorded while the view is open, one at a time."""

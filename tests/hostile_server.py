@@ -16,10 +16,12 @@ from aiohttp import web
 HOSTILE = (
     "\x1b]0;PWNED-TITLE\x07 \x1b]2;PWNED-TITLE-2\x1b\\ \x1b]52;c;ZXZpbA==\x07 "
     "\x1b]8;;https://evil.example\x07click\x1b]8;;\x07 \x1b[6n \x1b[2J\x1b[H\x1b[5A "
-    "\x1bP+q544e\x1b\\ \x9b6n \x1bc [bold red]FAKE[/] [link=https://evil.example]x[/link]"
+    "\x1bP+q544e\x1b\\ \x9b6n \x1bc [bold red]FAKE[/] [link=https://evil.example]x[/link] "
+    "semi;colon\x9c"
 )
 """OSC 0/2 title, OSC 52 clipboard, OSC 8 link, CSI 6n query, screen clear, cursor moves, DCS,
-8-bit CSI, reset, and Rich markup."""
+8-bit CSI, reset, Rich markup, and what would end a field or a sequence of a desktop
+notification: a `;` and an 8-bit ST."""
 HOSTILE_SHOWN = "[bold red]FAKE[/]"
 """What of HOSTILE's markup must be on the screen, literally."""
 
@@ -45,6 +47,7 @@ FORBIDDEN = {
     "CSI screen clear": b"\x1b[2J",
     "DCS": b"\x1bP",
     "8-bit CSI": b"\xc2\x9b",
+    "8-bit ST": b"\xc2\x9c",
     "terminal reset": b"\x1bc",
     "a line break from an id": b"\r\n[b]",
 }

@@ -37,9 +37,13 @@ commits = ["4f2a9c1"]
 [profiles.work.ui]
 backfill_minutes = 15
 poll_interval_seconds = 2
-notify_on = ["failed", "cancelled"]
+notify = ["osc9", "osc777", "osc99", "bell"]
+notify_builds_when = "outcome:failed branch:main"
+notify_invocations_when = "status:cancelled user:me"
 notify_only_watched = true
+quiet = true
 theme = "nord"
+me = ["alice"]
 
 [profiles.home]
 """
@@ -71,9 +75,13 @@ def test_every_setting_of_a_profile_is_read(tmp_path: Path) -> None:
         ui=UiPreferences(
             backfill_minutes=15,
             poll_interval_seconds=2.0,
-            notify_on=("failed", "cancelled"),
+            notify=("osc9", "osc777", "osc99", "bell"),
+            notify_builds_when="outcome:failed branch:main",
+            notify_invocations_when="status:cancelled user:me",
             notify_only_watched=True,
+            quiet=True,
             theme="nord",
+            me=("alice",),
         ),
     )
 
@@ -169,11 +177,41 @@ def test_a_wait_between_reconnections_outside_half_a_second_to_a_minute_is_refus
     assert message.endswith("profiles.work.ui.retry_max_seconds must be between 0.5 and 60")
 
 
-def test_an_unknown_notification_filter_lists_the_known_ones(tmp_path: Path) -> None:
-    message = load_error(tmp_path, '[profiles.work.ui]\nnotify_on = ["failed", "flaky"]\n')
+def test_an_unknown_kind_of_notification_lists_the_known_ones(tmp_path: Path) -> None:
+    message = load_error(tmp_path, '[profiles.work.ui]\nnotify = ["bell", "osc8"]\n')
 
     assert message.endswith(
-        "profiles.work.ui.notify_on has 'flaky'; use any of failed, succeeded, cancelled"
+        "profiles.work.ui.notify has 'osc8'; use any of toast, bell, osc9, osc777, osc99"
+    )
+
+
+def test_a_notification_filter_that_is_not_a_query_is_refused_at_its_line(tmp_path: Path) -> None:
+    message = load_error(tmp_path, '[profiles.work.ui]\nnotify_builds_when = "outcome:failed projct:app"\n')
+
+    assert message == (
+        f"{tmp_path / 'config.toml'}:2:1: profiles.work.ui.notify_builds_when: unknown field "
+        "'projct': did you mean 'project'? at column 16 of the query"
+    )
+
+
+def test_a_notification_filter_is_a_query_of_its_own_pane(tmp_path: Path) -> None:
+    message = load_error(tmp_path, '[profiles.work.ui]\nnotify_invocations_when = "outcome:failed"\n')
+
+    assert "profiles.work.ui.notify_invocations_when: unknown field 'outcome'" in message
+
+
+def test_me_in_a_notification_filter_needs_the_profiles_names(tmp_path: Path) -> None:
+    text = '[profiles.work.ui]\nnotify_builds_when = "user:me"\n'
+
+    assert "`me` needs your user names" in load_error(tmp_path, text)
+    assert load_config(write(tmp_path, text + 'me = ["alice"]\n')).profile("work").ui.me == ("alice",)
+
+
+def test_a_notification_filter_that_is_not_a_string_says_a_query_is_expected(tmp_path: Path) -> None:
+    message = load_error(tmp_path, "[profiles.work.ui]\nnotify_builds_when = true\n")
+
+    assert message.endswith(
+        'profiles.work.ui.notify_builds_when must be a query like "outcome:failed branch:main"'
     )
 
 

@@ -23,7 +23,8 @@ auth = "basic"
 repository = ["Repo URL", "quote\\"d"]
 
 [profiles.work.ui]
-notify_on = ["failed", "succeeded"]
+notify = ["osc777", "toast"]
+notify_builds_when = 'outcome:failed value:"CI job"=nightly'
 """
 
 
@@ -115,7 +116,7 @@ def test_config_edit_reports_a_mistake_by_line_and_keeps_the_file(
     assert main(["config", "edit"]) == 2
 
     err = capsys.readouterr().err
-    assert err.startswith(f"buildwatch: {config_file}:12:")
+    assert err.startswith(f"buildwatch: {config_file}:13:")
     assert "the file is kept as you saved it" in err
     assert config_file.read_text() == PROFILE + "[profiles.work.ui\n"
 

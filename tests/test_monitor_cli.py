@@ -64,13 +64,13 @@ def test_demo_refuses_a_negative_rate(capsys: pytest.CaptureFixture[str]) -> Non
     assert "--rate" in capsys.readouterr().err
 
 
-def test_the_config_can_rebind_keys_and_ask_for_the_bell() -> None:
+def test_the_config_can_rebind_keys_and_ask_for_desktop_notifications() -> None:
     config = parse_config(
-        '[profiles.default.ui]\nbell = true\n[profiles.default.ui.keys]\n"main.watch" = "x,ctrl+w"\n',
+        '[profiles.default.ui]\nnotify = ["osc9"]\n[profiles.default.ui.keys]\n"main.watch" = "x,ctrl+w"\n',
         Path("config.toml"),
     )
     ui = config.profile().ui
-    assert ui.bell
+    assert ui.notify == ("osc9",)
     assert ui.keys == {"main.watch": "x,ctrl+w"}
 
 

@@ -8,7 +8,12 @@ from typing import Any
 from buildwatch.core.buildbuddy.models import Invocation
 from buildwatch.core.develocity.models import Build
 from buildwatch.core.develocity.summary import BuildSummary
-from buildwatch.core.monitor.store import AUTO_WATCHED_COMMITS, MonitorStore, normalize_commit
+from buildwatch.core.monitor.store import (
+    AUTO_WATCHED_COMMITS,
+    BuildEntry,
+    MonitorStore,
+    normalize_commit,
+)
 
 START_MS = 1_700_000_000_000
 SHA = "4f2a9c1e0b7d"
@@ -68,12 +73,20 @@ def test_drain_hands_each_changed_row_once() -> None:
     assert not store.drain()
 
 
-def test_a_failed_build_published_after_start_raises_a_notice() -> None:
+def notified(store: MonitorStore) -> list[str]:
+    """The ids of the runs the store's drained notices are about."""
+    return [notice.run.build_id if isinstance(notice.run, BuildEntry) else notice.run.invocation_id
+            for notice in store.drain().notices]
+
+
+def test_a_build_published_after_start_raises_a_notice_with_its_summary() -> None:
     store = new_store()
-    store.add_builds([build("b1")])
+    store.add_builds([build("b1"), build("b2")])
     store.enrich(summary("b1", "failed"))
+    store.enrich(summary("b2", "success"))
     notices = store.drain().notices
-    assert [(notice.key, notice.outcome) for notice in notices] == [("b1", "failed")]
+    assert [notice.run for notice in notices] == [store.builds["b1"], store.builds["b2"]]
+    assert all(isinstance(notice.run, BuildEntry) and notice.run.summary for notice in notices)
 
 
 def test_a_failed_build_from_the_backfill_raises_no_notice() -> None:
@@ -83,20 +96,22 @@ def test_a_failed_build_from_the_backfill_raises_no_notice() -> None:
     assert store.drain().notices == []
 
 
-def test_a_successful_build_raises_no_notice_by_default() -> None:
+def test_a_build_summary_read_again_raises_no_second_notice() -> None:
     store = new_store()
     store.add_builds([build("b1")])
-    store.enrich(summary("b1", "success"))
-    assert store.drain().notices == []
+    store.enrich(summary("b1", "failed"))
+    store.drain()
+    store.enrichment_failed("b1", "503", retrying=True)
+    store.enrich(summary("b1", "failed"))
+    assert notified(store) == ["b1"]
 
 
-def test_notify_only_watched_ignores_failures_of_other_commits() -> None:
-    store = new_store(notify_only_watched=True)
+def test_only_commits_you_named_are_named_not_those_builds_brought_in() -> None:
+    store = new_store()
     store.watch(SHA, "command line")
-    store.add_builds([build("b1"), build("b2")])
-    store.enrich(summary("b1", "failed", commit="0123456789ab"))
-    store.enrich(summary("b2", "failed", commit=SHA))
-    assert [notice.key for notice in store.drain().notices] == ["b2"]
+    store.watch("0123456789ab", "develocity")
+    assert store.named(SHA.upper()) and not store.named("0123456789ab")
+    assert not store.named(None) and not store.named("not a sha")
 
 
 def test_an_enriched_build_watches_its_commit() -> None:
@@ -138,13 +153,42 @@ def test_an_invocation_seen_running_then_failing_raises_a_notice() -> None:
     store.upsert_invocations([invocation("i1", status="PARTIAL_INVOCATION_STATUS",
                                          created_ms=START_MS - 60_000)])
     store.upsert_invocations([invocation("i1", created_ms=START_MS - 60_000)])
-    assert [notice.key for notice in store.drain().notices] == ["i1"]
+    assert notified(store) == ["i1"]
 
 
 def test_an_invocation_that_failed_before_start_raises_no_notice() -> None:
     store = new_store()
     store.upsert_invocations([invocation("i1", created_ms=START_MS - 60_000)])
     assert store.drain().notices == []
+
+
+def test_an_invocation_the_history_held_running_that_ended_before_start_raises_no_notice() -> None:
+    store = new_store()
+    running = invocation("i1", status="PARTIAL_INVOCATION_STATUS", created_ms=START_MS - 600_000)
+    store.load_history((), [running])
+    store.drain()
+    # It ran for a minute, and ended nine minutes before the monitor started.
+    store.upsert_invocations([invocation("i1", created_ms=START_MS - 600_000,
+                                         durationUsec=str(60_000_000))])
+    assert store.drain().notices == []
+
+
+def test_an_invocation_the_history_held_running_that_ended_after_start_raises_a_notice() -> None:
+    store = new_store()
+    running = invocation("i1", status="PARTIAL_INVOCATION_STATUS", created_ms=START_MS - 60_000)
+    store.load_history((), [running])
+    store.drain()
+    store.upsert_invocations([invocation("i1", created_ms=START_MS - 60_000,
+                                         durationUsec=str(120_000_000))])
+    assert notified(store) == ["i1"]
+
+
+def test_an_invocation_that_changes_after_it_finished_raises_no_second_notice() -> None:
+    store = new_store()
+    store.upsert_invocations([invocation("i1", status="PARTIAL_INVOCATION_STATUS")])
+    store.upsert_invocations([invocation("i1")])
+    assert store.upsert_invocations([invocation("i1", actionCount="7")]) == 1
+    assert notified(store) == ["i1"]
 
 
 def test_reconnecting_counts_down_then_stays_reconnecting_until_a_connection_opens() -> None:

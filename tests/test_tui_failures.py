@@ -40,9 +40,9 @@ from buildwatch.tui.widgets.table_model import plain
 
 pytestmark = pytest.mark.timeout(120)
 SIZE = (160, 40)
-KEEP_EVERYTHING = UiPreferences(notify_on=(), history_max_age_days=100_000)
+KEEP_EVERYTHING = UiPreferences(notify=(), history_max_age_days=100_000)
 """The world is dated by the frozen clock, long ago: retention must not take it away."""
-QUIET = UiPreferences(notify_on=())
+QUIET = UiPreferences(notify=())
 SnapCompare = Callable[..., bool]
 NEW = gradle_test(world.NEW_TEST)
 FLAKY = gradle_test(world.FLAKY_TEST)

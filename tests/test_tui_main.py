@@ -245,9 +245,9 @@ async def test_a_keymap_from_the_config_rebinds_a_key(sim: SimulatorThread) -> N
         assert isinstance(app.screen, WatchCommitScreen)
 
 
-async def test_a_new_failed_build_notifies_and_rings_when_asked() -> None:
+async def test_a_new_failed_build_notifies_and_rings_by_default() -> None:
     with SimulatorThread(sim_config(now_ms=None)) as live_sim:
-        app = app_on(live_sim, ui=UiPreferences(bell=True))
+        app = app_on(live_sim)
         async with app.run_test(size=SIZE) as pilot:
             await wait_for(pilot, all_enriched(app, BUILDS))
             backfill = set(app.store.builds)

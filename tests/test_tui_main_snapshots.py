@@ -30,7 +30,7 @@ from buildwatch.tui.screens.credentials import CredentialsScreen
 
 pytestmark = pytest.mark.timeout(90)
 BUILDS = 12
-QUIET = UiPreferences(notify_on=())
+QUIET = UiPreferences(notify=())
 LARGE = (160, 48)
 
 SnapCompare = Callable[..., bool]

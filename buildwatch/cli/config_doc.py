@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, Literal, cast, get_args, get_origin
 
 from buildwatch.core.config import ConfigFile, ProfileSettings
 from buildwatch.core.toml_schema import Setting, dotted, optional, settings, unwrap
@@ -59,6 +59,8 @@ def _values(setting: Setting) -> str:
     if get_origin(kind) is dict:
         return 'a table of `"id" = "keys"`'
     low, high = about.get("ge"), about.get("le")
+    if kind is str and "title" in about:
+        return cast(str, about["title"])
     number = {int: "an integer", float: "a number"}.get(kind)
     if number is not None:
         if low is not None and high is not None:

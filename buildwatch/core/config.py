@@ -10,7 +10,8 @@ It never holds a secret: tokens, passwords and API keys live in the OS keyring o
     url = "https://develocity.example.com"
 
     [profiles.work.ui]
-    notify_on = ["failed"]
+    notify = ["osc9", "bell"]
+    notify_builds_when = "outcome:failed branch:main"
 
 The Structs below are the one description of what a file may hold: the keys it accepts, their
 types, bounds and defaults, what `buildwatch config show` prints and the README's table of
@@ -31,6 +32,7 @@ from urllib.parse import urlsplit, urlunsplit
 import msgspec
 from msgspec import Meta
 
+from buildwatch.core.buildbuddy.models import Invocation
 from buildwatch.core.connection import DEFAULT_BUILDBUDDY_URL
 from buildwatch.core.develocity.git_values import (
     DEFAULT_GIT_VALUE_NAMES,
@@ -38,14 +40,24 @@ from buildwatch.core.develocity.git_values import (
     GitValueNames,
 )
 from buildwatch.core.errors import ConfigError
-from buildwatch.core.toml_schema import SchemaChecker
+from buildwatch.core.query import (
+    BUILD_FIELDS,
+    INVOCATION_FIELDS,
+    BuildRecord,
+    CompiledQuery,
+    QueryError,
+    compile_query,
+)
+from buildwatch.core.toml_schema import Key, SchemaChecker, dotted
 
 CONFIG_ENV = "BUILDWATCH_CONFIG"
 PROFILE_ENV = "BUILDWATCH_PROFILE"
 DEFAULT_PROFILE = "default"
 
 AuthKind = Literal["token", "basic"]
-NotifyOutcome = Literal["failed", "succeeded", "cancelled"]
+NotifyKind = Literal["toast", "bell", "osc9", "osc777", "osc99"]
+"""How a notification is given: a toast in the app, the terminal bell, or a desktop notification
+by one of the escape sequences terminals understand (`buildwatch.core.terminal_sequences`)."""
 
 
 def normalize_base_url(url: str, what: str = "URL") -> str:
@@ -164,18 +176,31 @@ class UiPreferences(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
         float,
         Meta(ge=0.5, le=3600, description="how often BuildBuddy is asked about watched commits"),
     ] = 5.0
-    notify_on: Annotated[
-        tuple[NotifyOutcome, ...],
-        Meta(description="which finished builds and invocations raise a notification"),
-    ] = ("failed",)
+    notify: Annotated[
+        tuple[NotifyKind, ...],
+        Meta(description="how a notification is given: a toast in the app, the terminal bell, "
+             "a desktop notification by OSC 9, OSC 777 or OSC 99 (see Notifications)"),
+    ] = ("toast", "bell")
+    notify_builds_when: Annotated[
+        str,
+        Meta(title="a query", examples=["outcome:failed branch:main"], description="which builds published while the monitor runs raise a "
+             "notification: a query of the builds pane (see Queries); `\"\"` for none"),
+    ] = "outcome:failed"
+    notify_invocations_when: Annotated[
+        str,
+        Meta(title="a query", examples=["status:failed user:me"], description="which invocations that finish while the monitor runs "
+             "raise a notification: a query of the invocations pane; `\"\"` for none"),
+    ] = "status:failed"
     notify_only_watched: Annotated[
         bool,
         Meta(description="notify only about commits you watch, not those builds brought in"),
     ] = False
+    quiet: Annotated[
+        bool, Meta(description="start quiet: no notification until `m` turns them back on")
+    ] = False
     theme: Annotated[
         str, Meta(description="a Textual theme; a name Textual does not know keeps the default")
     ] = "textual-dark"
-    bell: Annotated[bool, Meta(description="ring the terminal bell with each notification")] = False
     keys: Annotated[
         dict[str, _KeyList],
         Meta(
@@ -204,6 +229,18 @@ class UiPreferences(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
         Meta(ge=0.5, le=60, description="the longest wait between attempts to reach a server "
              "that is down (it is tried for as long as it stays down)"),
     ] = 60.0
+
+    def build_notifications(self, now_ms: int | None = None) -> CompiledQuery[BuildRecord] | None:
+        """`notify_builds_when` compiled (`now_ms`: what relative times count back from), or
+        None when it is empty: no build notifies. `QueryError` when it cannot be compiled."""
+        query = self.notify_builds_when
+        return compile_query(query, BUILD_FIELDS, me=self.me, now_ms=now_ms) if query.strip() else None
+
+    def invocation_notifications(self, now_ms: int | None = None) -> CompiledQuery[Invocation] | None:
+        """`notify_invocations_when` compiled, as `build_notifications`."""
+        query = self.notify_invocations_when
+        return (compile_query(query, INVOCATION_FIELDS, me=self.me, now_ms=now_ms)
+                if query.strip() else None)
 
 
 class CustomValueNames(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -304,13 +341,30 @@ def parse_config(text: str, path: Path) -> Config:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(_decode_error_message(path, error)) from None
-    checked = SchemaChecker(text, path).check(document, ConfigFile)
+    checker = SchemaChecker(text, path)
+    checked = checker.check(document, ConfigFile)
     parsed = msgspec.convert(checked, ConfigFile)
     profiles = {
         name: Profile(name=name, **msgspec.structs.asdict(settings))
         for name, settings in parsed.profiles.items()
     }
+    for name, profile in profiles.items():
+        _check_notify_queries(profile.ui, ("profiles", name, "ui"), checker)
     return Config(path=path, default_profile=parsed.default_profile, profiles=profiles)
+
+
+def _check_notify_queries(ui: UiPreferences, table: Key, checker: SchemaChecker) -> None:
+    """Compile the notification queries as the monitor will (`user:me` needs the table's `me`),
+    so a mistake is reported at its line when the file is read, not when the monitor opens."""
+    for setting, compile_it in (("notify_builds_when", ui.build_notifications),
+                                ("notify_invocations_when", ui.invocation_notifications)):
+        try:
+            compile_it()
+        except QueryError as error:
+            key = (*table, setting)
+            raise checker.error_at(
+                key, f"{dotted(key)}: {error.message} at column {error.column} of the query"
+            ) from None
 
 
 def _decode_error_message(path: Path, error: tomllib.TOMLDecodeError) -> str:

@@ -119,7 +119,7 @@ class SchemaChecker:
         where the schema wants one: ready for `msgspec.convert(..., schema)`."""
         return self._struct(document, schema, ())
 
-    def _error(self, key: Key, message: str) -> ConfigError:
+    def error_at(self, key: Key, message: str) -> ConfigError:
         """A ConfigError at the line and column where `key` is written (or its nearest table)."""
         position = self._locate(key)
         if position is None:
@@ -139,7 +139,7 @@ class SchemaChecker:
                     for entry, item in table.items()}
         if origin is Literal:
             if not _is_choice(value, arguments):
-                raise self._error(key, f"{name} must be {' or '.join(map(repr, arguments))}")
+                raise self.error_at(key, f"{name} must be {' or '.join(map(repr, arguments))}")
             return value
         if origin in (tuple, list):
             return [self._item(entry, arguments[0], key) for entry in self._typed(value, list, key)]
@@ -154,7 +154,7 @@ class SchemaChecker:
             text = self._typed(value, str, key, expected)
             pattern = about.get("pattern")
             if pattern is not None and not re.search(pattern, text):
-                raise self._error(key, f"{name} must be {expected or f'like {pattern!r}'}")
+                raise self.error_at(key, f"{name} must be {expected or f'like {pattern!r}'}")
             return self._clean(text, about, key)
         raise TypeError(f"{name}: a schema type a TOML file cannot hold: {kind!r}")
 
@@ -165,20 +165,20 @@ class SchemaChecker:
         fields = {field.name: field.type for field in _fields(schema)}
         for name in table:
             if _SECRET_KEY.search(name):
-                raise self._error(
+                raise self.error_at(
                     (*key, name),
                     f"{dotted((*key, name))} looks like a secret, and the configuration file never "
                     "holds one; remove it and use `buildwatch auth login` or the BUILDWATCH_* "
                     "environment variables",
                 )
             if name not in fields:
-                raise self._error(
+                raise self.error_at(
                     (*key, name),
                     f"unknown setting {dotted((*key, name))}; expected one of {', '.join(sorted(fields))}",
                 )
         missing = [field.name for field in _fields(schema) if field.required and field.name not in table]
         if missing:
-            raise self._error(key, f"{dotted(key)} needs {', '.join(missing)}")
+            raise self.error_at(key, f"{dotted(key)} needs {', '.join(missing)}")
         return {name: self._value(value, fields[name], (*key, name)) for name, value in table.items()}
 
     def _item(self, entry: Any, annotation: Any, key: Key) -> Any:
@@ -190,13 +190,13 @@ class SchemaChecker:
         if get_origin(kind) is Literal:
             choices = get_args(kind)
             if not _is_choice(entry, choices):
-                raise self._error(
+                raise self.error_at(
                     key, f"{dotted(key)} has {entry!r}; use any of {', '.join(map(str, choices))}"
                 )
             return entry
         if kind is str and isinstance(entry, str):
             return entry
-        raise self._error(key, f"{dotted(key)} must be a list of strings")
+        raise self.error_at(key, f"{dotted(key)} must be a list of strings")
 
     def _typed(
         self,
@@ -210,7 +210,7 @@ class SchemaChecker:
         if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
             # Name the expected type only: the value might be something the user did not mean to show.
             wanted = expected or f"{_describe(kinds)}, not {_describe((type(value),))}"
-            raise self._error(key, f"{dotted(key)} must be {wanted}")
+            raise self.error_at(key, f"{dotted(key)} must be {wanted}")
         return value
 
     def _check_bounds(self, number: float, about: Mapping[str, Any], key: Key) -> None:
@@ -225,7 +225,7 @@ class SchemaChecker:
             bound = f"be at least {low:g}"
         else:
             bound = f"be at most {high:g}"
-        raise self._error(key, f"{dotted(key)} must {bound}")
+        raise self.error_at(key, f"{dotted(key)} must {bound}")
 
     def _clean(self, text: str, about: Mapping[str, Any], key: Key) -> str:
         clean = cast(Callable[[str, str], str] | None, about.get("clean"))
@@ -234,7 +234,7 @@ class SchemaChecker:
         try:
             return clean(text, dotted(key))
         except ConfigError as error:
-            raise self._error(key, str(error)) from None
+            raise self.error_at(key, str(error)) from None
 
     def _locate(self, wanted: Key) -> tuple[int, int] | None:
         # tomllib drops positions, so find the key again in the text. Inline tables are not

@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from buildwatch.core.monitor.history import RETENTION_INTERVAL_S
+from buildwatch.core.monitor.notifier import Notifier
 from buildwatch.core.monitor.pacing import SLICE_S
 from buildwatch.core.monitor.session import MonitorSession, MonitorSettings
 from buildwatch.core.monitor.store import MonitorStore, SourceName, WatchOrigin
@@ -49,6 +50,7 @@ class BuildwatchApp(ProvidesServices, App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
+        Binding("m", "toggle_quiet", "Quiet notifications", show=False, id="app.quiet"),
     ]
 
     def __init__(
@@ -63,12 +65,8 @@ class BuildwatchApp(ProvidesServices, App[None]):
     ) -> None:
         super().__init__()
         ui = settings.profile.ui
-        self.store = MonitorStore(
-            notify_on=ui.notify_on,
-            notify_only_watched=ui.notify_only_watched,
-            notify_after_ms=now_ms(),
-            clock=clock,
-        )
+        self.store = MonitorStore(notify_after_ms=now_ms(), clock=clock)
+        self.notifier = Notifier(ui, self.store.named, now_ms())
         for commit, origin in watch:
             self.store.watch(commit, origin)
         self.session = MonitorSession(settings, self.store)
@@ -100,7 +98,7 @@ class BuildwatchApp(ProvidesServices, App[None]):
             self.session,
             now_ms=self._now_ms,
             restart=self.start_source,
-            bell=self.session.settings.profile.ui.bell,
+            notifier=self.notifier,
             highlight_seconds=self._highlight_seconds,
             flush_budget_s=self._flush_budget_s,
         ))
@@ -180,6 +178,15 @@ class BuildwatchApp(ProvidesServices, App[None]):
         if isinstance(self.screen, HelpScreen):
             return
         self.push_screen(HelpScreen(self.screen.active_bindings))
+
+    def action_toggle_quiet(self) -> None:
+        """Hold notifications back, or give them again."""
+        if self.notifier.toggle_quiet():
+            self.notify("no notifications until m is pressed again", title="Quiet")
+        else:
+            missed = self.notifier.missed
+            self.notify(f"{missed:,} held back while quiet" if missed else "none held back",
+                        title="Notifications on")
 
     def action_skipped(self) -> None:
         """List the builds left out as unreadable (the status line counts them)."""

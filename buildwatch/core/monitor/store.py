@@ -16,8 +16,7 @@ from itertools import islice
 from typing import Literal
 
 from buildwatch.core.buildbuddy.models import Invocation
-from buildwatch.core.buildbuddy.triage import InvocationResult, invocation_result
-from buildwatch.core.config import NotifyOutcome
+from buildwatch.core.buildbuddy.triage import is_running
 from buildwatch.core.develocity.models import Build, SkippedMessage
 from buildwatch.core.develocity.summary import BuildSummary
 from buildwatch.core.monitor.failures import FailureGroups
@@ -41,9 +40,6 @@ SKIPPED_START_BYTES = 120
 """How much of a skipped message's data is kept to show."""
 
 _COMMIT = re.compile(r"[0-9a-f]{7,64}")
-_BUILD_OUTCOMES: dict[str, NotifyOutcome] = {"failed": "failed", "success": "succeeded"}
-_NOTIFIED: dict[InvocationResult, NotifyOutcome] = {
-    "failed": "failed", "succeeded": "succeeded", "cancelled": "cancelled"}
 
 
 def normalize_commit(text: str) -> str | None:
@@ -130,13 +126,11 @@ class SkippedBuild:
 
 @dataclass(frozen=True)
 class Notice:
-    """A failure (or other outcome) the user asked to be told about."""
+    """News of a run that finished while the monitor ran: a build published since it started
+    (with its summary), or an invocation seen finishing. Whether it notifies is the notifier's
+    choice (`buildwatch.core.monitor.notifier`)."""
 
-    source: SourceName
-    key: str
-    title: str
-    message: str
-    outcome: NotifyOutcome
+    run: BuildEntry | Invocation
 
 
 @dataclass
@@ -154,11 +148,6 @@ class Changes:
         return bool(self.builds or self.invocations or self.notices)
 
 
-def invocation_outcome(invocation: Invocation) -> NotifyOutcome | None:
-    """How a finished invocation ended; None while it runs or when its end was not seen."""
-    return _NOTIFIED.get(invocation_result(invocation))
-
-
 def relative_seconds(seconds: float) -> str:
     """A duration in its largest unit: `42s`, `5m`, `3h`, `2d`."""
     seconds = max(0, int(seconds))
@@ -172,14 +161,12 @@ class MonitorStore:
     """Builds and invocations keyed by id, watched commits, source health, and a changes queue.
 
     `clock` is monotonic seconds (status ages and rates). Builds published, and invocations
-    created, before `notify_after_ms` (epoch ms) never raise a notice: the backfill is history.
+    finished, before `notify_after_ms` (epoch ms) never raise a notice: the backfill is history.
     """
 
     def __init__(
         self,
         *,
-        notify_on: Iterable[NotifyOutcome] = ("failed",),
-        notify_only_watched: bool = False,
         notify_after_ms: int | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -188,8 +175,6 @@ class MonitorStore:
         self.develocity = SourceStatus("Develocity")
         self.buildbuddy = SourceStatus("BuildBuddy")
         self.clock = clock
-        self._notify_on = frozenset(notify_on)
-        self._notify_only_watched = notify_only_watched
         self._notify_after_ms = (
             int(time.time() * 1000) if notify_after_ms is None else notify_after_ms
         )
@@ -288,7 +273,7 @@ class MonitorStore:
             status.showing_history = bool(known) and status.state != "live"
 
     def enrich(self, summary: BuildSummary) -> bool:
-        """Attach a build's summary; watch its commit; queue a notice if it asks for one.
+        """Attach a build's summary; watch its commit; queue a notice if it is news.
 
         Returns whether the summary was new or changed (a build the store does not hold, or
         the same summary read again, changes nothing).
@@ -302,16 +287,8 @@ class MonitorStore:
         self.timings.add_build(summary)
         if summary.git_commit:
             self.watch(summary.git_commit, "develocity")
-        outcome = _BUILD_OUTCOMES.get(summary.outcome)
-        published = summary.published_ms or 0
-        if outcome is not None and published >= self._notify_after_ms and self._wants(
-            outcome, summary.git_commit
-        ):
-            project = summary.project or summary.tool_type or summary.build_id
-            self._notices.append(Notice(
-                "develocity", summary.build_id, f"Build {outcome}: {project}",
-                " ".join(summary.requested) or summary.build_id, outcome,
-            ))
+        if (summary.published_ms or 0) >= self._notify_after_ms:
+            self._notices.append(Notice(self.builds[summary.build_id]))
         return True
 
     def enrichment_failed(self, build_id: str, problem: str, *, retrying: bool = False) -> None:
@@ -334,14 +311,8 @@ class MonitorStore:
             self._dirty_invocations[key] = None
             self.timings.add_invocation(invocation)
             changed += 1
-            outcome = invocation_outcome(invocation)
-            if outcome is not None and self._is_news(before, invocation) and self._wants(
-                outcome, invocation.commit_sha
-            ):
-                self._notices.append(Notice(
-                    "buildbuddy", key, f"Invocation {outcome}: {invocation.command or 'bazel'}",
-                    invocation.pattern or key, outcome,
-                ))
+            if not is_running(invocation) and self._is_news(before, invocation):
+                self._notices.append(Notice(invocation))
         self._arrived(status, changed)
         status.count = len(self.invocations)
         self.mark_live("buildbuddy")
@@ -376,6 +347,12 @@ class MonitorStore:
         commits); one watched for another reason stays."""
         if self._watched.get(commit) == "git":
             del self._watched[commit]
+
+    def named(self, commit: str | None) -> bool:
+        """Whether `commit` is watched because you named it (on the command line, in the
+        configuration or with `w`), not only because a build brought it in."""
+        sha = normalize_commit(commit or "")
+        return sha is not None and self._watched.get(sha) not in (None, "develocity")
 
     def watched_commits(self) -> list[str]:
         """The commits to poll, the ones the user named first."""
@@ -426,17 +403,16 @@ class MonitorStore:
         if count:
             status.arrivals.append((now, count))
 
-    def _wants(self, outcome: NotifyOutcome, commit: str | None) -> bool:
-        if outcome not in self._notify_on:
-            return False
-        if not self._notify_only_watched:
-            return True
-        sha = normalize_commit(commit or "")
-        return sha is not None and self._watched.get(sha) not in (None, "develocity")
-
     def _is_news(self, before: Invocation | None, after: Invocation) -> bool:
-        """An outcome is news when the invocation was seen running, or is newer than the start."""
-        if before is not None:
-            return invocation_outcome(before) is None
+        """Whether a finished invocation's end is news: once, as it is first seen finished, if
+        it finished after the start (its creation plus its duration; a run the history held as
+        running that ended while the monitor was closed is not news). Without a duration: if it
+        was seen running, or was created after the start."""
+        if before is not None and not is_running(before):
+            return False
         created = after.created_at
+        if created is not None and after.duration is not None:
+            return (created + after.duration).timestamp() * 1000 >= self._notify_after_ms
+        if before is not None:
+            return True
         return created is not None and created.timestamp() * 1000 >= self._notify_after_ms

@@ -23,12 +23,14 @@ from buildwatch.core.buildbuddy.models import Invocation
 from buildwatch.core.buildbuddy.triage import is_running
 from buildwatch.core.links import build_scan_url, invocation_url
 from buildwatch.core.monitor.heap import HeapSettler
+from buildwatch.core.monitor.notifier import Notifier
 from buildwatch.core.monitor.pacing import SLICE_S, TimeBudget
 from buildwatch.core.monitor.session import MonitorSession
 from buildwatch.core.monitor.store import BuildEntry, Changes, SourceName, normalize_commit
 from buildwatch.core.sanitize import sanitize_line
 from buildwatch.tui.clipboard import copy_text
 from buildwatch.tui.due import DueTimes
+from buildwatch.tui.notifications import announce
 from buildwatch.tui.rows import (
     BUILD_COLUMNS,
     INVOCATION_COLUMNS,
@@ -82,19 +84,19 @@ class MainScreen(Screen[None]):
         *,
         now_ms: Callable[[], int],
         restart: Callable[[SourceName], None],
-        bell: bool = False,
+        notifier: Notifier,
         highlight_seconds: float = 5.0,
         flush_budget_s: float = SLICE_S,
     ) -> None:
         """`restart` reconnects a source (after new credentials); `now_ms` dates relative times;
-        a flush puts rows in the tables for `flush_budget_s` at most, leaving the rest for the
-        next frame."""
+        `notifier` decides which finished runs notify; a flush puts rows in the tables for
+        `flush_budget_s` at most, leaving the rest for the next frame."""
         super().__init__()
         self._session = session
         self._store = session.store
         self._now_ms = now_ms
         self._restart = restart
-        self._bell = bell
+        self._notifier = notifier
         self._highlight_seconds = highlight_seconds
         self._filter_target: LiveTable | None = None
         self._asked_credentials: set[SourceName] = set()
@@ -134,7 +136,7 @@ class MainScreen(Screen[None]):
         self._apply_pending()
         self.refresh_relative_times()
         store, now = self._store, self._store.clock()
-        self.query_one(StatusBar).show(store.develocity, store.buildbuddy, now)
+        self.query_one(StatusBar).show(store.develocity, store.buildbuddy, now, self._notifier)
         for pane in _PANE_SOURCES:
             self._show_title(pane)
         for source in ("develocity", "buildbuddy"):
@@ -220,14 +222,7 @@ class MainScreen(Screen[None]):
             self._upsert(self._invocations, changes.from_history,
                          [self._invocation_row(item, now_ms) for item in changes.invocations])
         for notice in changes.notices:
-            self.app.notify(
-                notice.message,
-                title=notice.title,
-                severity="error" if notice.outcome == "failed" else "information",
-                markup=False,
-            )
-            if self._bell:
-                self.app.bell()
+            announce(self.app, self._notifier, notice)
 
     @staticmethod
     def _upsert(table: LiveTable, from_history: frozenset[str], rows: list[TableRow]) -> None:

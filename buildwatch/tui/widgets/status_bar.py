@@ -1,4 +1,5 @@
-"""One line per source: connection state, counts, messages per second, age of the last message."""
+"""One line per source: connection state, counts, messages per second, age of the last message;
+quiet mode, when on, first."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.widgets import Static
 
+from buildwatch.core.monitor.notifier import Notifier
 from buildwatch.core.monitor.store import HISTORY_SHOWN, SourceState, SourceStatus
 from buildwatch.core.sanitize import sanitize_line
 
@@ -50,6 +52,16 @@ def status_text(status: SourceStatus, noun: str, now: float) -> Text:
     return text
 
 
+def _quiet_text(notifier: Notifier) -> Text:
+    """`quiet · 3 held back │ `: quiet mode, before the first source's line."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append("quiet", Style(color="yellow", bold=True, reverse=True))
+    if notifier.missed:
+        text.append(f" · {notifier.missed:,} held back", Style(color="yellow", bold=True))
+    text.append(" │ ", Style(dim=True))
+    return text
+
+
 class StatusBar(Static):
     """The health of both sources; the screen calls `show()` on a timer."""
 
@@ -69,11 +81,14 @@ class StatusBar(Static):
         super().__init__(id=id)
         self._shown = Text()
 
-    def show(self, develocity: SourceStatus, buildbuddy: SourceStatus, now: float) -> None:
-        """Redraw from the two sources' status, only if it reads differently (slow links)."""
-        lines = Text("\n", no_wrap=True).join(
-            [status_text(develocity, "build", now), status_text(buildbuddy, "invocation", now)]
-        )
+    def show(self, develocity: SourceStatus, buildbuddy: SourceStatus, now: float,
+             notifier: Notifier) -> None:
+        """Redraw from the two sources' status and whether `notifier` is quiet, only if it
+        reads differently (slow links)."""
+        first = status_text(develocity, "build", now)
+        if notifier.quiet:
+            first = _quiet_text(notifier) + first
+        lines = Text("\n", no_wrap=True).join([first, status_text(buildbuddy, "invocation", now)])
         if lines != self._shown:
             self._shown = lines
             self.update(lines)
