@@ -13,8 +13,29 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from buildwatch.tui.widgets.breadcrumb import SEPARATOR
+
+
+def app_environment(
+    home: Path, config: str, size: tuple[int, int], **variables: str
+) -> dict[str, str]:
+    """The environment of buildwatch run in a terminal: `home` as its home, holding its
+    configuration file (`config` is the file's text) and state directory, no keyring, started at
+    `size` (columns, rows) whatever the pane measured, and `variables` (its servers)."""
+    (home / "config.toml").write_text(config, encoding="utf-8")
+    return {
+        "TERM": "xterm-256color",
+        "COLUMNS": str(size[0]),
+        "LINES": str(size[1]),
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(home),
+        "BUILDWATCH_CONFIG": str(home / "config.toml"),
+        "BUILDWATCH_STATE_DIR": str(home / "state"),
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+        **variables,
+    }
 
 
 @dataclass

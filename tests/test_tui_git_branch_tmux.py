@@ -4,7 +4,6 @@ on the BuildBuddy status line, read back with tmux capture-pane."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import time
@@ -12,7 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from terminal import TmuxSession
+from terminal import TmuxSession, app_environment
 from test_gitwatch import commit, new_repo
 from tui_harness import sim_config
 
@@ -35,20 +34,11 @@ def sim() -> Iterator[SimulatorThread]:
 @pytest.fixture
 def environment(tmp_path: Path, sim: SimulatorThread) -> dict[str, str]:
     """BuildBuddy on the simulator, polled twice a second; no Develocity; `~` is `tmp_path`."""
-    config = tmp_path / "config.toml"
-    config.write_text("[profiles.default.ui]\npoll_interval_seconds = 0.5\n")
-    return {
-        "TERM": "xterm-256color",
-        "COLUMNS": str(WIDTH),
-        "LINES": str(HEIGHT),
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(tmp_path),
-        "BUILDWATCH_CONFIG": str(config),
-        "BUILDWATCH_STATE_DIR": str(tmp_path / "state"),
-        "BUILDWATCH_BUILDBUDDY_URL": sim.buildbuddy_url,
-        "BUILDWATCH_BUILDBUDDY_API_KEY": "sim-api-key",
-        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
-    }
+    return app_environment(
+        tmp_path, "[profiles.default.ui]\npoll_interval_seconds = 0.5\n", (WIDTH, HEIGHT),
+        BUILDWATCH_BUILDBUDDY_URL=sim.buildbuddy_url,
+        BUILDWATCH_BUILDBUDDY_API_KEY="sim-api-key",
+    )
 
 
 def wait_until(condition: Callable[[], bool], what: Callable[[], str], timeout: float = 30) -> None:

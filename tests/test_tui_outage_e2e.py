@@ -6,7 +6,6 @@ stored history while the server was down."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import signal
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from ports import free_port
-from terminal import TmuxSession
+from terminal import TmuxSession, app_environment
 
 pytestmark = [
     pytest.mark.timeout(180),
@@ -72,21 +71,11 @@ def port() -> int:
 @pytest.fixture
 def environment(tmp_path: Path, port: int) -> dict[str, str]:
     """The app's environment: its own state directory, and reconnections at most 0.5 s apart."""
-    config = tmp_path / "config.toml"
-    config.write_text("[profiles.default.ui]\nretry_max_seconds = 0.5\n")
-    return {
-        "TERM": "xterm-256color",
-        # The size the app starts with, whatever the pane measured when it started.
-        "COLUMNS": str(WIDTH),
-        "LINES": str(HEIGHT),
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(tmp_path),
-        "BUILDWATCH_CONFIG": str(config),
-        "BUILDWATCH_STATE_DIR": str(tmp_path / "state"),
-        "BUILDWATCH_DEVELOCITY_URL": f"http://127.0.0.1:{port}",
-        "BUILDWATCH_DEVELOCITY_TOKEN": "sim-token",
-        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
-    }
+    return app_environment(
+        tmp_path, "[profiles.default.ui]\nretry_max_seconds = 0.5\n", (WIDTH, HEIGHT),
+        BUILDWATCH_DEVELOCITY_URL=f"http://127.0.0.1:{port}",
+        BUILDWATCH_DEVELOCITY_TOKEN="sim-token",
+    )
 
 
 def develocity_line(screen: str) -> str:
