@@ -5,19 +5,22 @@ A build published while the app runs fails, its project and requested task named
 titles, clipboard writes, links, screen clears, DCS, 8-bit CSI and ST, markup and a `;`. Asked for
 every kind of notification, the app writes OSC 9, OSC 777 and kitty's OSC 99 carrying that name
 as one harmless line, then rings the bell; inside tmux (`$TMUX` set) each sequence comes wrapped
-in tmux's passthrough. Nothing the server sent reaches the terminal as a sequence.
+in tmux's passthrough, and a real tmux with `allow-passthrough on` hands the bare sequence to
+the terminal attached to it. Nothing the server sent reaches the terminal as a sequence.
 """
 
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from hostile_server import WATCHED_COMMIT, assert_harmless, serve
+from hostile_server import FORBIDDEN, WATCHED_COMMIT, assert_harmless, serve
 from terminal import PtyProcess
 
 pytestmark = pytest.mark.timeout(120)
@@ -36,20 +39,25 @@ def server_url() -> str:
     return serve()
 
 
+def app_environment(server_url: str, home: Path, kinds: str) -> dict[str, str]:
+    """The environment of the monitor on the hostile server, asked for `kinds` of
+    notification, its configuration and history in `home`."""
+    config = home / "config.toml"
+    config.write_text(f"[profiles.default.ui]\nnotify = {kinds}\n", encoding="utf-8")
+    return {
+        "TERM": "xterm-256color", "TEXTUAL_ANIMATIONS": "none", "TMUX": "",
+        "BUILDWATCH_DEVELOCITY_URL": server_url, "BUILDWATCH_DEVELOCITY_TOKEN": "token",
+        "BUILDWATCH_BUILDBUDDY_URL": server_url, "BUILDWATCH_BUILDBUDDY_API_KEY": "key",
+        "BUILDWATCH_CONFIG": str(config), "BUILDWATCH_STATE_DIR": str(home / "state"),
+    }
+
+
 @contextmanager
 def app_on(server_url: str, home: Path, kinds: str, *options: str,
            env: dict[str, str] | None = None) -> Iterator[PtyProcess]:
     """The monitor on the hostile server, asked for `kinds` of notification; quit at the end,
     its whole output read."""
-    config = home / "config.toml"
-    config.write_text(f"[profiles.default.ui]\nnotify = {kinds}\n", encoding="utf-8")
-    environment = {
-        "TERM": "xterm-256color", "TEXTUAL_ANIMATIONS": "none", "TMUX": "",
-        "BUILDWATCH_DEVELOCITY_URL": server_url, "BUILDWATCH_DEVELOCITY_TOKEN": "token",
-        "BUILDWATCH_BUILDBUDDY_URL": server_url, "BUILDWATCH_BUILDBUDDY_API_KEY": "key",
-        "BUILDWATCH_CONFIG": str(config), "BUILDWATCH_STATE_DIR": str(home / "state"),
-        **(env or {}),
-    }
+    environment = {**app_environment(server_url, home, kinds), **(env or {})}
     with PtyProcess([sys.executable, "-m", "buildwatch", *options], environment,
                     size=(40, 160)) as app:
         yield app
@@ -121,3 +129,37 @@ def test_hostile_invocations_notify_as_plain_text_too(server_url: str, tmp_path:
         output = bytes(app.output)
     assert len(OUR_SEQUENCES.findall(output)) == 3
     assert_harmless(output)
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (.ci/run installs it)")
+def test_through_tmux_with_passthrough_on_the_outer_terminal_gets_the_bare_sequence(
+    server_url: str, tmp_path: Path
+) -> None:
+    """The app inside a real tmux (its own server, `allow-passthrough on`); a client attached on
+    a pty stands for the laptop's terminal, and reads what tmux hands on."""
+    socket = str(tmp_path / "tmux.socket")
+    tmux = ["tmux", "-S", socket, "-f", "/dev/null"]
+    # tmux sets $TMUX in its panes: the app sees it and wraps what it writes.
+    environment = {key: value for key, value in
+                   app_environment(server_url, tmp_path, '["osc9", "osc777"]').items()
+                   if key != "TMUX"}
+    command = ["env", *(f"{key}={value}" for key, value in environment.items()),
+               sys.executable, "-m", "buildwatch"]
+    # The pane waits until the terminal is attached: tmux hands a passthrough to the clients
+    # attached when it arrives.
+    subprocess.run([*tmux, "new-session", "-d", "-x", "120", "-y", "36", "cat"], check=True)
+    try:
+        subprocess.run([*tmux, "set", "-g", "allow-passthrough", "on"], check=True)
+        with PtyProcess([*tmux, "attach"], {"TERM": "xterm-256color", "TMUX": ""},
+                        size=(36, 120)) as laptop:
+            laptop.read_until(b"\x1b[")
+            subprocess.run([*tmux, "respawn-pane", "-k", *command], check=True)
+            laptop.read_until(f"\x1b]777;notify;{TITLE};{NAME}\x07".encode(), timeout=40)
+            output = bytes(laptop.output)
+    finally:
+        subprocess.run([*tmux, "kill-server"], capture_output=True)
+    assert f"\x1b]9;{TITLE} — {NAME}\x07".encode() in output
+    # tmux draws the screen with clears and cursor moves of its own: only the server's
+    # sequences, which carry its words, must be absent.
+    assert not [sequence for sequence in FORBIDDEN.values()
+                if re.search(rb"PWNED|evil|ZXZpbA", sequence) and sequence in output]
