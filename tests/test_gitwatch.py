@@ -57,6 +57,18 @@ async def test_a_checkouts_newest_commits_are_watched_newest_last(tmp_path: Path
     assert store.buildbuddy.git_problem == ""
 
 
+async def test_a_branch_named_like_a_file_in_the_checkout_is_read_as_the_branch(
+    tmp_path: Path,
+) -> None:
+    repo = new_repo(tmp_path / "repo")
+    sha = commit(repo)
+    (repo / "main").write_text("a file, not the branch")
+    store = MonitorStore()
+    await watcher(store, BranchSpec(str(repo), "main")).look()
+    assert store.watched_commits() == [sha]
+    assert store.buildbuddy.git_problem == ""
+
+
 async def test_a_new_commit_is_watched_and_the_one_it_pushes_out_is_not(tmp_path: Path) -> None:
     repo = new_repo(tmp_path / "repo")
     first, second = commit(repo), commit(repo)
@@ -134,7 +146,7 @@ async def test_without_a_fetch_interval_the_local_ref_is_read_as_it_is(tmp_path:
     ("make", "branch", "shown"),
     [
         (lambda path: path.mkdir(), "main", "not a git repository"),
-        (lambda path: new_repo(path) and commit(path), "nope", "unknown revision"),
+        (lambda path: new_repo(path) and commit(path), "nope", "bad revision 'nope'"),
         (lambda path: None, "main", "cannot change to"),
     ],
     ids=["not a repository", "no such branch", "no such directory"],

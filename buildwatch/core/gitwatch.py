@@ -37,6 +37,7 @@ _GIT_ENV = {
     "GIT_TERMINAL_PROMPT": "0",  # fail instead of asking for a password on a terminal
     # No `ext::` (runs a command) or `fd::` transport from a configured URL.
     "GIT_ALLOW_PROTOCOL": "file:git:http:https:ssh",
+    # Set but empty: no password program either (git then tries the terminal prompt, off above).
     "GIT_ASKPASS": "",
     "SSH_ASKPASS": "",
     "LC_ALL": "C",  # git's messages in English, as the status line shows them
@@ -44,7 +45,11 @@ _GIT_ENV = {
 
 
 class GitError(BuildwatchError):
-    """A git command failed: its last line of error, or why it could not run."""
+    """A git command failed (git's own words: its first `fatal:` line), or could not run."""
+
+
+_DEFAULTS = GitBranchWatch(path="")
+"""A `[watch] git` entry's defaults, which `--watch-branch` shares."""
 
 
 @dataclass(frozen=True)
@@ -52,8 +57,8 @@ class BranchSpec:
     """A branch to watch: where (a checkout or a remote URL), which branch, how many commits."""
 
     location: str
-    branch: str = "HEAD"
-    commits: int = 20
+    branch: str = _DEFAULTS.branch
+    commits: int = _DEFAULTS.commits
 
     def __post_init__(self) -> None:
         for what, text in (("branch", self.branch), ("path", self.location)):
@@ -71,13 +76,13 @@ class BranchSpec:
         return cls(settings.path, settings.branch, settings.commits)
 
     @classmethod
-    def parse(cls, text: str, commits: int = 20) -> BranchSpec:
+    def parse(cls, text: str) -> BranchSpec:
         """`PATH[@BRANCH]` as `--watch-branch` takes it. The last `@` starts the branch unless
         what follows holds a `:` (no ref name does): `git@host:org/repo` is a URL, not a branch."""
         location, at, branch = text.rpartition("@")
         if not at or ":" in branch or not location:
-            return cls(text, commits=commits)
-        return cls(location, branch, commits)
+            return cls(text)
+        return cls(location, branch)
 
     @property
     def remote(self) -> bool:
@@ -153,7 +158,7 @@ class BranchReader:
                 self.seen.appendleft(head)
             return list(self.seen)
         output = await run_git(["-C", self._path(), "log", "--format=%H", "-n", str(spec.commits),
-                                "--end-of-options", spec.branch], timeout_s=self.timeout_s)
+                                "--end-of-options", spec.branch, "--"], timeout_s=self.timeout_s)
         return [sha for line in output.splitlines() if (sha := normalize_commit(line))]
 
     async def _remote_head(self) -> str:
@@ -195,7 +200,8 @@ class BranchWatcher:
         self._fetch_interval_s = fetch_interval_s
         self._clock = clock or store.clock
         self._next_fetch = self._clock()
-        self._commits: dict[int, list[str]] = {}
+        self._commits: list[list[str]] = [[] for _ in self._readers]
+        """Each branch's newest commits at its last successful read."""
 
     async def run(self) -> None:
         """Look at every branch, then again every `interval_s`, until cancelled."""
@@ -230,11 +236,11 @@ class BranchWatcher:
 
     def _update(self, problems: list[str]) -> None:
         store = self._store
-        wanted = {sha for commits in self._commits.values() for sha in commits}
+        wanted = {sha for commits in self._commits for sha in commits}
         for sha in set(store.watched_commits()) - wanted:
             store.unwatch_git(sha)
         # Oldest first, so the newest commit is the last watched (and polled at once).
-        for commits in self._commits.values():
+        for commits in self._commits:
             for sha in reversed(commits):
                 store.watch(sha, "git")
         more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
