@@ -260,3 +260,11 @@ def test_an_invocation_without_a_duration_matches_no_duration_term() -> None:
 def test_invocation_fields_are_their_own() -> None:
     with pytest.raises(QueryError, match="unknown field 'outcome'"):
         compile_query("outcome:failed", INVOCATION_FIELDS)
+
+
+@pytest.mark.parametrize(("query", "relative"), [
+    ("published>-2h", True), ("-published<-1d outcome:failed", True),
+    ("published>2026-12-01", False), ("duration>5m", False), ("ledger", False),
+])  # fmt: skip
+def test_a_query_says_whether_it_holds_a_time_ago(query: str, relative: bool) -> None:
+    assert compile_query(query, BUILD_FIELDS, now_ms=NOW_MS).relative is relative

@@ -517,3 +517,17 @@ def test_a_large_batch_of_removals_leaves_the_same_order(
     model.upsert([build(n, name=f"n{n % 7}") for n in range(700)], 0.0)
     assert model.remove(f"b{n}" for n in removed) == len(removed)
     assert_shown_as_a_full_sort_and_filter_would(model, descending, needle)
+
+
+def test_a_row_test_decides_by_key_and_haystack_for_rows_arriving_and_changing() -> None:
+    model = TableModel(COLUMNS)
+    model.upsert([build(n) for n in range(6)], 0.0)
+    model.set_test("even failing", lambda key, haystack: int(key[1:]) % 2 == 0
+                   and "failing" in haystack)
+    assert model.shown == 0
+    model.upsert([build(2, status="failing"), build(3, status="failing"),
+                  build(8, status="failing")], 0.0)
+    assert [model.key_at(index) for index in range(model.shown)] == ["b8", "b2"]
+    assert model.filter_text == "even failing"
+    model.set_filter("build 1")
+    assert [model.key_at(index) for index in range(model.shown)] == ["b1"]

@@ -52,10 +52,13 @@ class CompiledQuery(Generic[Row]):
         words: Sequence[tuple[str, bool]],
         fields: Fields[Row],
         needs_summary: bool,
+        relative: bool = False,
     ) -> None:
         self.query = query
         self.needs_summary = needs_summary
         """Whether some term reads a build's summary (a bare word reads every field)."""
+        self.relative = relative
+        """Whether some term is a time ago (`published>-2h`): compile again to move it on."""
         self._tests = tuple(tests)
         self._words = tuple(words)
         self._fields = fields
@@ -89,7 +92,7 @@ def compile_query(
     reference_ms = int(datetime.now().timestamp() * 1000) if now_ms is None else now_ms
     tests: list[Test[Row]] = []
     words: list[tuple[str, bool]] = []
-    needs_summary = False
+    needs_summary = relative = False
     for term in parsed.terms:
         if isinstance(term, Word):
             words.append((term.text.casefold(), term.negated))
@@ -101,9 +104,10 @@ def compile_query(
         needs_summary = needs_summary or field.needs_summary
         if isinstance(field, NumberField):
             tests.append(_number_test(term, field, reference_ms))
+            relative = relative or (field.kind == "time" and term.value.startswith("-"))
         else:
             tests.append(_text_test(term, field, me))
-    return CompiledQuery(parsed, tests, words, fields, needs_summary)
+    return CompiledQuery(parsed, tests, words, fields, needs_summary, relative)
 
 
 def _unknown_field(name: str, fields: Fields[Row]) -> str:

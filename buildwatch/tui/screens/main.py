@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -27,10 +27,14 @@ from buildwatch.core.monitor.notifier import Notifier
 from buildwatch.core.monitor.pacing import SLICE_S, TimeBudget
 from buildwatch.core.monitor.session import MonitorSession
 from buildwatch.core.monitor.store import BuildEntry, Changes, SourceName, normalize_commit
+from buildwatch.core.query import BUILD_FIELDS, INVOCATION_FIELDS, CompiledQuery, QueryError
+from buildwatch.core.query import compile_query as compile_text
+from buildwatch.core.query.fields import Fields
 from buildwatch.core.sanitize import sanitize_line
 from buildwatch.tui.clipboard import copy_text
 from buildwatch.tui.due import DueTimes
 from buildwatch.tui.notifications import announce
+from buildwatch.tui.query_input import FaultHighlighter, KnownValues, QuerySuggester
 from buildwatch.tui.rows import (
     BUILD_COLUMNS,
     INVOCATION_COLUMNS,
@@ -42,7 +46,7 @@ from buildwatch.tui.screens.build import BuildScreen
 from buildwatch.tui.screens.invocation import InvocationScreen
 from buildwatch.tui.widgets.live_table import LiveTable
 from buildwatch.tui.widgets.status_bar import StatusBar
-from buildwatch.tui.widgets.table_model import TableRow
+from buildwatch.tui.widgets.table_model import RowTest, TableRow
 
 FLUSH_S = 0.1
 """How often new data reaches the screen."""
@@ -55,6 +59,9 @@ DUE_PER_FLUSH = 100
 INVOCATION_TIMES_S = 30.0
 
 _PANE_SOURCES: dict[str, SourceName] = {"builds": "develocity", "invocations": "buildbuddy"}
+QUERY_MOVES_S = 30.0
+"""How often a filter with a time ago (`published>-2h`) is compiled again, so its window moves."""
+_PANE_FIELDS: dict[str, Fields[Any]] = {"builds": BUILD_FIELDS, "invocations": INVOCATION_FIELDS}
 ELAPSED_S = 1.0
 """How often running invocations' times so far (and whether they are slow) are rewritten, and
 every invocation's deviation once the typical durations have changed."""
@@ -107,6 +114,13 @@ class MainScreen(Screen[None]):
         """Whether a flush left rows over for after the next frame (one carry at a time)."""
         self._titles: dict[str, str] = {}
         self._tables: dict[str, LiveTable] = {}
+        self._queries: dict[str, CompiledQuery[Any]] = {}
+        """Each pane's filter while it has field terms or words, compiled."""
+        self._known: dict[str, KnownValues[Any]] = {
+            "builds": KnownValues(BUILD_FIELDS, _custom_value_names),
+            "invocations": KnownValues(INVOCATION_FIELDS),
+        }
+        self._fault = FaultHighlighter()
 
     def compose(self) -> ComposeResult:
         self._timings_shown = 0
@@ -116,7 +130,10 @@ class MainScreen(Screen[None]):
             with Vertical(id=f"{pane}-pane", classes="pane"):
                 yield Static(id=f"{pane}-title", classes="pane-title")
                 yield LiveTable(columns, id=pane, highlight_seconds=self._highlight_seconds)
-        yield Input(id="filter", placeholder="filter: text in any column (! inverts)")
+        yield Input(id="filter",
+                    placeholder="filter: words, or fields: outcome:failed branch=main "
+                                "duration>5m -user:ci (→ completes)",
+                    suggester=QuerySuggester(self._query_offers), highlighter=self._fault)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -128,6 +145,7 @@ class MainScreen(Screen[None]):
         self._builds.focus()
         self.set_interval(FLUSH_S, self.flush)
         self.set_interval(INVOCATION_TIMES_S, self.refresh_invocation_times)
+        self.set_interval(QUERY_MOVES_S, self.move_relative_queries)
         self.flush()
 
         self.set_interval(ELAPSED_S, self.refresh_invocation_durations)
@@ -216,9 +234,11 @@ class MainScreen(Screen[None]):
     def _apply(self, changes: Changes) -> None:
         now_ms = self._now_ms()
         if changes.builds:
+            self._note_values("builds", changes.builds)
             self._upsert(self._builds, changes.from_history,
                          [self._build_row(entry, now_ms) for entry in changes.builds])
         if changes.invocations:
+            self._note_values("invocations", changes.invocations)
             self._upsert(self._invocations, changes.from_history,
                          [self._invocation_row(item, now_ms) for item in changes.invocations])
         for notice in changes.notices:
@@ -323,19 +343,80 @@ class MainScreen(Screen[None]):
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         if self._filter_target is not None:
-            self._filter_target.set_filter(event.value)
+            self._show_fault(self._apply_query(self._filter_target, event.value))
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
-        self._close_filter()
+        if self._fault.position is None:
+            self._close_filter()
 
     def action_back(self) -> None:
         """Close the filter line and clear its filter; else clear the focused table's filter."""
         field = self.query_one("#filter", Input)
         table = self._filter_target if field.display else self._focused_table()
         if table is not None:
-            table.set_filter("")
+            self._apply_query(table, "")
+        self._show_fault(None)
         self._close_filter()
+
+    def _apply_query(self, table: LiveTable, text: str) -> QueryError | None:
+        """Filter `table` by the query `text`; a query that cannot apply leaves the table as
+        it was and is returned."""
+        pane = table.id or "builds"
+        if not text.strip():
+            self._queries.pop(pane, None)
+            table.set_test("", None)
+            return None
+        try:
+            compiled = compile_text(text, _PANE_FIELDS[pane], me=self._me, now_ms=self._now_ms())
+        except QueryError as error:
+            return error
+        self._queries[pane] = compiled
+        table.set_test(text, self._row_test(pane, compiled))
+        return None
+
+    def _row_test(self, pane: str, compiled: CompiledQuery[Any]) -> RowTest:
+        """The test of a pane's rows by key: a build through its listing and summary, an
+        invocation as read."""
+        rows: dict[str, Any] = self._store.builds if pane == "builds" else self._store.invocations
+        matches = compiled.matches
+
+        def test(key: str, haystack: str) -> bool:
+            row = rows.get(key)
+            return row is not None and matches(row, haystack)
+
+        return test
+
+    @property
+    def _me(self) -> tuple[str, ...]:
+        return tuple(self._session.settings.profile.ui.me)
+
+    def _show_fault(self, error: QueryError | None) -> None:
+        """Mark where the filter line's query fails and say why on its border, or clear both."""
+        field = self.query_one("#filter", Input)
+        self._fault.position = None if error is None else error.position
+        field.set_class(error is not None, "-invalid")
+        # The message is the parser's own, but holds what was typed: sanitised like any input.
+        field.border_subtitle = (None if error is None else
+                                 Text(sanitize_line(f"column {error.column}: {error.message}")))
+        field.refresh()
+
+    def move_relative_queries(self) -> None:
+        """Compile again the filters with a time ago, so `published>-2h` stays the last two
+        hours."""
+        for pane, compiled in list(self._queries.items()):
+            if compiled.relative:
+                table = self._table(pane)
+                self._apply_query(table, table.filter_text)
+
+    def _note_values(self, pane: str, rows: list[Any]) -> None:
+        add = self._known[pane].add
+        for row in rows:
+            add(row)
+
+    def _query_offers(self) -> tuple[Fields[Any], KnownValues[Any]]:
+        pane = (self._filter_target or self._builds).id or "builds"
+        return _PANE_FIELDS[pane], self._known[pane]
 
     def _close_filter(self) -> None:
         field = self.query_one("#filter", Input)
@@ -433,3 +514,8 @@ class MainScreen(Screen[None]):
         pane = event.control.id
         if pane in _PANE_SOURCES:
             self._show_title(pane)
+
+
+def _custom_value_names(entry: BuildEntry) -> list[str]:
+    summary = entry.summary
+    return [] if summary is None else [name for name, _ in summary.custom_values]

@@ -33,7 +33,7 @@ from textual.reactive import var
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from buildwatch.tui.widgets.table_model import Column, TableModel, TableRow
+from buildwatch.tui.widgets.table_model import Column, RowTest, TableModel, TableRow
 from buildwatch.tui.widgets.table_render import (
     MARK_WIDTH,
     column_layout,
@@ -206,6 +206,12 @@ class LiveTable(ScrollView, can_focus=True):
     def set_filter(self, text: str) -> None:
         """Show only rows with `text` in a cell, ignoring case; a leading `!` inverts."""
         self._model.set_filter(text)
+        self._order_changed()
+
+    def set_test(self, text: str, test: RowTest | None) -> None:
+        """Show only rows passing `test` (from their key and casefolded cells), as they
+        arrive too; `text` is what `filter_text` then says."""
+        self._model.set_test(text, test)
         self._order_changed()
 
     def sort_by(self, column: str | None, descending: bool | None = None) -> None:

@@ -8,7 +8,7 @@ always ascending and a descending view reads it from the end.
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -20,6 +20,9 @@ Cell = str | Text
 """A table cell: plain text, or a Rich `Text` for colour. Never interpreted as markup."""
 
 Mark = Literal["new", "changed"]
+
+RowTest = Callable[[str, str], bool]
+"""Whether a row is shown, from its key and its haystack (its cells casefolded and joined)."""
 
 # Above this many rows in one batch, merging them in or taking them out in one pass over the
 # table is cheaper than doing so one by one, each moving on average half the list.
@@ -111,6 +114,7 @@ class TableModel:
         self.descending = True
         self._needle = ""
         self._invert = False
+        self._test: RowTest | None = None
         self.filter_text = ""
 
     @property
@@ -226,13 +230,24 @@ class TableModel:
         # Typing one more letter only narrows a plain filter: scan what is shown, not everything.
         narrowing = (self._shown is not None and not invert and not self._invert
                      and self._needle in needle)
-        self.filter_text, self._needle, self._invert = text, needle, invert
+        narrowing = narrowing and self._test is None
+        self.filter_text, self._needle, self._invert, self._test = text, needle, invert, None
         if not needle:
             self._shown = None
             return
         rows = self._rows
         source = self._shown if narrowing and self._shown is not None else self._order
         self._shown = [key for key in source if (needle in rows[key].haystack) != invert]
+
+    def set_test(self, text: str, test: RowTest | None) -> None:
+        """Show only rows that pass `test` (every row for `None`), from now on and as they
+        arrive or change; `text` is what the filter says it is (`filter_text`)."""
+        self.filter_text, self._needle, self._invert, self._test = text, "", False, test
+        if test is None:
+            self._shown = None
+            return
+        rows = self._rows
+        self._shown = [key for key in self._order if test(key, rows[key].haystack)]
 
     def sort_by(self, column: str | None, descending: bool) -> None:
         """Sort by a column (by order of arrival for `None`)."""
@@ -276,6 +291,8 @@ class TableModel:
         return ((0,) if value is None else (1, value), record.seq)
 
     def _passes(self, record: RowRecord) -> bool:
+        if self._test is not None:
+            return self._test(record.key, record.haystack)
         return not self._needle or (self._needle in record.haystack) != self._invert
 
     def _attach(self, record: RowRecord) -> None:
