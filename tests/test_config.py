@@ -326,7 +326,7 @@ def test_any_value_of_any_setting_is_read_or_refused_at_its_line(
     tmp_path: Path, setting: tuple[str, ...], value: str
 ) -> None:
     *table, name = setting
-    text = f"[profiles.work.{'.'.join(table)}]\n{name} = {value}\n"
+    text = f"[{'.'.join(('profiles', 'work', *table))}]\n{name} = {value}\n"
     try:
         load_config(write(tmp_path, text))
     except ConfigError as error:

@@ -70,7 +70,7 @@ def test_config_show_prints_every_setting_of_the_schema_at_its_default(
     shown = capsys.readouterr().out
     sections = {
         header: body.rstrip("\n").split("\n")
-        for header, body in re.findall(r"^\[profiles\.default\.(.+)\]\n((?:.+\n?)*)", shown, re.M)
+        for header, body in re.findall(r"^\[profiles\.default(?:\.(.+))?\]\n((?:.+\n?)*)", shown, re.M)
     }
     for setting in settings(ProfileSettings):
         *table, name = setting.key

@@ -49,15 +49,19 @@ def test_no_headless_module_imports_textual() -> None:
 
 
 @pytest.mark.parametrize(
-    "argv", [["--help"], ["tail", "--help"], ["bb", "log", "--help"], ["sim", "--help"]]
+    "argv",
+    [["--help"], ["tail", "--help"], ["bb", "log", "--help"], ["sim", "--help"],
+     ["store", "status", "--help"]],
 )
-def test_help_loads_neither_textual_nor_an_event_loop_nor_an_http_client(argv: list[str]) -> None:
+def test_help_loads_neither_textual_nor_an_event_loop_nor_an_http_or_database_client(
+    argv: list[str],
+) -> None:
     """Help is what a script or a user's shell pays for most often: it must start at once."""
     code = (
         "import sys\n"
         "from buildwatch.cli import main\n"
         f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
-        "print([name for name in ('textual', 'asyncio', 'httpx') if name in sys.modules],"
+        "print([name for name in ('textual', 'asyncio', 'httpx', 'psycopg') if name in sys.modules],"
         " file=sys.stderr)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

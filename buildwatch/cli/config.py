@@ -107,8 +107,10 @@ def render_profile(profile: Profile) -> str:
                 _setting(name, setting.example if value is None else value, commented=value is None)
             )
     prefix = f"profiles.{_key(profile.name)}"
+    # The profile's own keys (its `store`) come first, in the `[profiles.NAME]` table itself.
     return "\n".join(
-        f"\n[{prefix}.{dotted(table)}]\n" + "\n".join(lines) for table, lines in tables.items()
+        f"\n[{'.'.join((prefix, dotted(table))) if table else prefix}]\n" + "\n".join(lines)
+        for table, lines in tables.items()
     )
 
 

@@ -46,7 +46,8 @@ def _values(setting: Setting) -> str:
     kind = optional(setting.kind)
     about = setting.about
     if "clean" in about:
-        return "an http(s) URL"
+        # A cleaned string says what it holds in its title; server URLs are the usual one.
+        return str(about.get("title", "an http(s) URL"))
     if get_origin(kind) is Literal:
         return " or ".join(_code(choice) for choice in get_args(kind))
     if get_origin(kind) is tuple:

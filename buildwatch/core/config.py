@@ -48,6 +48,7 @@ from buildwatch.core.query import (
     QueryError,
     compile_query,
 )
+from buildwatch.core.teamstore.location import profile_store_url
 from buildwatch.core.toml_schema import Key, SchemaChecker, dotted
 
 CONFIG_ENV = "BUILDWATCH_CONFIG"
@@ -253,8 +254,18 @@ class CustomValueNames(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
 
 
 class ProfileSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """What a `[profiles.NAME]` table holds: one table per concern."""
+    """What a `[profiles.NAME]` table holds: the team store, then one table per concern."""
 
+    store: Annotated[
+        str | None,
+        Meta(
+            title="a postgresql:// URL",
+            examples=["postgresql://buildwatch_reader@db.example.com/buildwatch"],
+            description="the team store (PostgreSQL), unless `--store` or `$BUILDWATCH_STORE` "
+            "names another; its password comes from PGPASSWORD or PGPASSFILE, never this file",
+            extra={"clean": profile_store_url},
+        ),
+    ] = None
     develocity: DevelocitySettings = DevelocitySettings()
     buildbuddy: BuildBuddySettings = BuildBuddySettings()
     watch: WatchSettings = WatchSettings()

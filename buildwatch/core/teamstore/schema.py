@@ -1,0 +1,75 @@
+"""The team store's tables, versioned in a `schema_version` table (`admin` applies them).
+
+The tables hold what the SQLite history holds (`buildwatch.core.history.schema`), in the same
+shapes and the same encodings (times in epoch milliseconds, sources and summaries as the history's
+codec writes them), so that one store interface can read both; plus the collectors' heartbeats.
+
+Each migration runs in one transaction with its version bump (PostgreSQL's DDL is
+transactional), under an advisory lock: a process killed mid-migration leaves the previous
+version, and two processes migrating at once migrate once.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE builds (
+        seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        build_id TEXT NOT NULL UNIQUE,
+        published_ms BIGINT NOT NULL,
+        source BYTEA NOT NULL,
+        summary BYTEA
+    );
+    CREATE INDEX builds_by_time ON builds (published_ms, seq);
+    CREATE TABLE invocations (
+        invocation_id TEXT PRIMARY KEY,
+        updated_ms BIGINT NOT NULL,
+        raw BYTEA NOT NULL
+    );
+    CREATE INDEX invocations_by_time ON invocations (updated_ms);
+    CREATE TABLE streams (
+        name TEXT PRIMARY KEY,
+        event_id TEXT NOT NULL,
+        position_ms BIGINT NOT NULL
+    );
+    CREATE TABLE triage_runs (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        source TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        time_ms BIGINT NOT NULL,
+        succeeded BOOLEAN,
+        project TEXT,
+        branch TEXT,
+        commit_sha TEXT,
+        user_name TEXT,
+        UNIQUE (source, run_id)
+    );
+    CREATE INDEX triage_runs_by_time ON triage_runs (time_ms, id);
+    CREATE TABLE triage_failures (
+        run BIGINT NOT NULL REFERENCES triage_runs (id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        headline TEXT NOT NULL,
+        passed_on_retry BOOLEAN NOT NULL
+    );
+    CREATE INDEX triage_failures_by_run ON triage_failures (run);
+    CREATE TABLE collector_heartbeats (
+        collector TEXT PRIMARY KEY,
+        started_ms BIGINT NOT NULL,
+        beat_ms BIGINT NOT NULL
+    );
+    """,
+)
+"""Migration `i` takes a store from version `i` to `i + 1` (at version 0, `init` has made only
+`schema_version`); append, never edit."""
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+VERSION_TABLE = """
+CREATE TABLE schema_version (
+    version INTEGER NOT NULL,
+    only_row BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (only_row)
+);
+INSERT INTO schema_version (version) VALUES (0)
+"""
+"""One row: the version the store's tables are at (0 until the first migration has run)."""
