@@ -23,6 +23,7 @@ TEST_FILES = (
     "tests/test_tui_failures.py::test_failures_view_picture",
     "tests/test_tui_failures.py::test_failure_group_picture",
     "tests/test_tui_typical_durations.py::test_timing_context_picture",
+    "tests/test_tui_main_query_snapshots.py",
 )
 
 SCREENSHOTS = {
@@ -39,6 +40,7 @@ SCREENSHOTS = {
     "failures.svg": "test_tui_failures/test_failures_view_picture[160x48].svg",
     "failure-group.svg": "test_tui_failures/test_failure_group_picture[160x48].svg",
     "timing.svg": "test_tui_typical_durations/test_timing_context_picture[200x50].svg",
+    "query-error.svg": "test_tui_main_query_snapshots/test_a_query_error_at_its_column[160x48].svg",
 }
 """Screenshot name -> the snapshot it is a copy of."""
 
