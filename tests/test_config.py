@@ -281,6 +281,26 @@ def test_a_profiles_custom_value_names_are_tried_after_the_built_in_ones(tmp_pat
     assert names.extra() == {"commit": ("My SHA",), "branch": ("My branch",), "repository": ()}
 
 
+@pytest.mark.parametrize(
+    ("table", "line", "instead"),
+    [
+        ("watch", "repos = [\"x\"]", "watch commits or git branches instead"),
+        ("ui", "bell = true", 'list "bell" in `notify` instead'),
+        ("ui", 'notify_on = ["failed"]', "write a query in `notify_builds_when` instead"),
+    ],
+)
+def test_a_setting_an_older_buildwatch_read_says_what_replaced_it(
+    tmp_path: Path, table: str, line: str, instead: str
+) -> None:
+    message = load_error(tmp_path, f"[profiles.work.{table}]\n{line}\n")
+
+    name = line.split(" ")[0]
+    assert message.startswith(
+        f"{tmp_path / 'config.toml'}:2:1: profiles.work.{table}.{name} is no longer a setting: "
+    )
+    assert instead in message
+
+
 def test_an_unknown_custom_values_key_is_refused_with_the_expected_names(tmp_path: Path) -> None:
     message = load_error(tmp_path, '[profiles.work.custom_values]\nsha = ["My SHA"]\n')
 

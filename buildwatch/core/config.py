@@ -26,7 +26,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
@@ -147,6 +147,11 @@ class GitBranchWatch(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
 class WatchSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A profile's `[watch]` table: what is watched from the start."""
 
+    RETIRED: ClassVar[Mapping[str, str]] = {
+        "repos": "nothing read it; watch commits or git branches instead",
+    }
+    """Settings an older buildwatch read, and what to do instead (said when a file has one)."""
+
     commits: Annotated[
         tuple[str, ...],
         Meta(description="commits whose BuildBuddy invocations are polled from the start"),
@@ -169,6 +174,12 @@ class WatchSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
 class UiPreferences(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A profile's `[ui]` table: how far back the monitor starts, how often it polls, what it
     notifies about, how long it keeps its history."""
+
+    RETIRED: ClassVar[Mapping[str, str]] = {
+        "bell": 'list "bell" in `notify` instead (`notify = ["toast", "bell"]`)',
+        "notify_on": 'write a query in `notify_builds_when` instead (`"outcome:failed"`)',
+    }
+    """Settings an older buildwatch read, and what to do instead (said when a file has one)."""
 
     backfill_minutes: Annotated[
         _NotNegative, Meta(description="without `--since`, the monitor starts this long ago (0: now)")

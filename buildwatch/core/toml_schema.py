@@ -171,6 +171,11 @@ class SchemaChecker:
                     "holds one; remove it and use `buildwatch auth login` or the BUILDWATCH_* "
                     "environment variables",
                 )
+            retired: Mapping[str, str] = getattr(schema, "RETIRED", {})
+            if name in retired:
+                raise self.error_at(
+                    (*key, name), f"{dotted((*key, name))} is no longer a setting: {retired[name]}"
+                )
             if name not in fields:
                 raise self.error_at(
                     (*key, name),
