@@ -268,3 +268,13 @@ def test_invocation_fields_are_their_own() -> None:
 ])  # fmt: skip
 def test_a_query_says_whether_it_holds_a_time_ago(query: str, relative: bool) -> None:
     assert compile_query(query, BUILD_FIELDS, now_ms=NOW_MS).relative is relative
+
+
+def test_by_key_tests_the_row_under_a_key_as_matches_does_and_a_missing_key_fails() -> None:
+    rows = {"a": build(project="ledger"), "b": build(project="billing")}
+    test = compile_query("project:l -flaky", BUILD_FIELDS, now_ms=NOW_MS).by_key(rows)
+    assert test("a", "ledger")
+    assert test("b", "billing")
+    assert not test("a", "ledger\nflaky")
+    assert not test("c", "ledger")
+    assert not compile_query("project=ledger", BUILD_FIELDS, now_ms=NOW_MS).by_key(rows)("b", "")

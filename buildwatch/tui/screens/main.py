@@ -379,13 +379,7 @@ class MainScreen(Screen[None]):
         """The test of a pane's rows by key: a build through its listing and summary, an
         invocation as read."""
         rows: dict[str, Any] = self._store.builds if pane == "builds" else self._store.invocations
-        matches = compiled.matches
-
-        def test(key: str, haystack: str) -> bool:
-            row = rows.get(key)
-            return row is not None and matches(row, haystack)
-
-        return test
+        return compiled.by_key(rows)
 
     @property
     def _me(self) -> tuple[str, ...]:
