@@ -96,9 +96,9 @@ def offline_app(sim: SimulatorThread, history: Path) -> RecordingApp:
                         highlight_seconds=0.0)
 
 
-def live_app(sim: SimulatorThread, history: Path) -> RecordingApp:
+def live_app(sim: SimulatorThread, history: Path | None) -> RecordingApp:
     """The app following the simulator (on the real clock) from its first build, recording
-    what fails in `history`."""
+    what fails in `history` (None: no history, as `buildwatch demo` runs)."""
     settings = dataclasses.replace(
         simulator_settings(sim.develocity_url, "sim-token", "sim-api-key"),
         history=history, profile=Profile(name="demo", ui=QUIET),
@@ -431,6 +431,18 @@ async def test_failures_the_monitor_records_reach_the_open_view_as_builds_arrive
             await wait_for(pilot, lambda: row_named(screen.table, NEW)["count"]
                            == str(world.NEW_RUNS + 1), timeout=60)
             assert row_named(screen.table, NEW)["status"] == "NEW"
+
+
+async def test_without_a_history_the_view_groups_what_the_monitor_reads() -> None:
+    with SimulatorThread(triage_config()) as live:
+        app = live_app(live, None)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("F")
+            screen = app.screen
+            assert isinstance(screen, FailuresScreen)
+            await wait_for(pilot, lambda: f"test {NEW}" in screen._shown, timeout=60)
+            await wait_for(pilot, lambda: any(row["status"] == "FLAKY"
+                                              for row in rows(screen.table)), timeout=60)
 
 
 async def test_a_builds_summary_says_each_failed_tests_group_status_and_count(

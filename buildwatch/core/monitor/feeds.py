@@ -241,13 +241,13 @@ class DevelocityFeed:
             summary = builder.result()
             if self._store.enrich(summary) and self._history is not None:
                 self._history.record_summary(summary)
-        if self._history is not None:
-            await self._record_failures(self._history, summary)
+        await self._record_failures(summary)
 
-    async def _record_failures(self, history: MonitorHistory, summary: BuildSummary) -> None:
-        """Record the build's run and failures for triage. Only a failed build costs a request
-        (its failure details); one whose read fails is left unrecorded, for the next start,
-        rather than holding a worker or marking its row."""
+    async def _record_failures(self, summary: BuildSummary) -> None:
+        """Record the build's run and failures for triage, in the store's failure groups and
+        the history if there is one. Only a failed build costs a request (its failure details);
+        one whose read fails is left unrecorded, for the next start, rather than holding a
+        worker or marking its row."""
         details = None
         if summary.outcome == "failed":
             try:
@@ -257,7 +257,8 @@ class DevelocityFeed:
             except BuildwatchError:
                 return
         record = build_record(summary, details)
-        history.record_triage(record)
+        if self._history is not None:
+            self._history.record_triage(record)
         self._store.failures.record((record,))
 
 
@@ -289,6 +290,8 @@ class BuildBuddyPoller:
         self._interval_s = interval_s
         self._backoff = backoff
         self._wake = asyncio.Event()
+        self._triaged: set[str] = set()
+        """Invocations whose failures this poller recorded (the history knows earlier ones)."""
 
     def wake(self) -> None:
         """Poll now instead of at the end of the current wait."""
@@ -339,18 +342,21 @@ class BuildBuddyPoller:
                     item for item in invocations if known.get(item.invocation_id) != item
                 )
             self._store.upsert_invocations(invocations)
-            if self._history is not None:
-                await self._record_failures(self._history, invocations, poll)
+            await self._record_failures(invocations, poll)
         return poll
 
-    async def _record_failures(
-        self, history: MonitorHistory, invocations: list[Invocation], poll: _Poll
-    ) -> None:
-        """Record each finished invocation's failed and flaky targets for triage, once: one
-        GetTarget per invocation, `TARGET_READS_PER_POLL` at most in a poll. One whose targets
-        are not read (or cannot be) is tried at the next poll."""
+    def _needs_targets(self, invocation_id: str) -> bool:
+        if invocation_id in self._triaged:
+            return False
+        return self._history is None or self._history.needs_targets(invocation_id)
+
+    async def _record_failures(self, invocations: list[Invocation], poll: _Poll) -> None:
+        """Record each finished invocation's failed and flaky targets for triage, once, in the
+        store's failure groups and the history if there is one: one GetTarget per invocation,
+        `TARGET_READS_PER_POLL` at most in a poll. One whose targets are not read (or cannot
+        be) is tried at the next poll."""
         for invocation in invocations:
-            if is_running(invocation) or not history.needs_targets(invocation.invocation_id):
+            if is_running(invocation) or not self._needs_targets(invocation.invocation_id):
                 continue
             if poll.target_reads >= TARGET_READS_PER_POLL:
                 return
@@ -362,7 +368,9 @@ class BuildBuddyPoller:
             except BuildwatchError:
                 continue
             record = invocation_record(invocation, targets)
-            history.record_triage(record)
+            self._triaged.add(invocation.invocation_id)
+            if self._history is not None:
+                self._history.record_triage(record)
             self._store.failures.record((record,))
 
     async def _invocations(self, commit: str) -> list[Invocation]:
