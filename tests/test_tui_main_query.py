@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 
 import pytest
-from textual.widgets import Input
+from textual.widgets import Input, Static
 from tui_harness import (
     BUILDS,
     RecordingApp,
@@ -20,7 +20,7 @@ from tui_harness import (
 )
 
 from buildwatch.core.buildbuddy.triage import invocation_result
-from buildwatch.core.config import UiPreferences
+from buildwatch.core.config import UiPreferences, View
 from buildwatch.core.monitor.store import BuildEntry
 from buildwatch.sim import SimulatorThread
 from buildwatch.tui.screens.main import MainScreen
@@ -217,3 +217,61 @@ async def test_a_time_ago_moves_on_when_compiled_again(sim: SimulatorThread) -> 
         screen.move_relative_queries()
         await pilot.pause()
         assert shown_keys(app) == set()
+
+
+def pane_title(app: RecordingApp, pane: str = "builds") -> str:
+    return str(app.screen.query_one(f"#{pane}-title", Static).render())
+
+
+async def test_v_and_the_number_keys_switch_the_focused_panes_views(sim: SimulatorThread) -> None:
+    views = (View(name="All"), View(name="Red", query="outcome:failed"),
+             View(name="Main", query="branch=main"),
+             View(name="Broken", pane="invocations", query="status:failed"))
+    app = app_on(sim, ui=UiPreferences(views=views))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, all_enriched(app, BUILDS))
+        await pilot.press("2")
+        failed = builds_where(app, lambda entry: entry.summary is not None
+                              and entry.summary.outcome == "failed")
+        assert shown_keys(app) == failed
+        assert pane_title(app).startswith(
+            f"[Red] · Develocity builds (published): {len(failed):,} of {BUILDS}")
+        await pilot.press("v")
+        assert shown_keys(app) == builds_where(app, lambda entry: entry.summary is not None
+                                               and entry.summary.git_branch == "main")
+        assert pane_title(app).startswith("[Main]")
+        await pilot.press("v")
+        assert builds_table(app).row_count == BUILDS
+        assert pane_title(app).startswith("[All]")
+        await pilot.press("4")  # the builds pane has three views: nothing changes
+        assert pane_title(app).startswith("[All]")
+        await pilot.press("tab", "1")
+        assert invocations_table(app).filter_text == "status:failed"
+        assert builds_table(app).filter_text == ""
+        assert 0 < len(failed) < BUILDS
+
+
+async def test_a_view_needing_me_without_names_says_so_and_changes_nothing(sim: SimulatorThread) -> None:
+    app = app_on(sim)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, all_enriched(app, BUILDS))
+        await pilot.press("2")
+        assert builds_table(app).filter_text == ""
+        assert any("My builds: `me` needs your user names" in str(note.message)
+                   for note in app._notifications)
+
+
+async def test_a_views_filter_stays_after_opening_a_build_and_coming_back(sim: SimulatorThread) -> None:
+    app = app_on(sim, ui=UiPreferences(views=(View(name="Red", query="outcome:failed"),)))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, all_enriched(app, BUILDS))
+        await pilot.press("1")
+        shown = shown_keys(app)
+        assert 0 < len(shown) < BUILDS
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not isinstance(app.screen, MainScreen))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        assert builds_table(app).filter_text == "outcome:failed"
+        assert shown_keys(app) == shown
+        assert pane_title(app).startswith("[Red]")

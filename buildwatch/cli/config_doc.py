@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any, Literal, cast, get_args, get_origin
 
+import msgspec
+
 from buildwatch.core.config import ConfigFile, ProfileSettings
 from buildwatch.core.toml_schema import Setting, dotted, optional, settings, unwrap
 
@@ -75,7 +77,8 @@ def _default(value: Any) -> str:
 
 
 def _code(value: Any) -> str:
-    return f"`{json.dumps(value, ensure_ascii=False)}`"
+    # A list of tables (the default views) is written as the file would give it.
+    return f"`{json.dumps(msgspec.to_builtins(value), ensure_ascii=False)}`"
 
 
 def main(argv: list[str]) -> int:

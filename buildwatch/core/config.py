@@ -43,8 +43,10 @@ from buildwatch.core.errors import ConfigError
 from buildwatch.core.query import (
     BUILD_FIELDS,
     INVOCATION_FIELDS,
+    PANE_FIELDS,
     BuildRecord,
     CompiledQuery,
+    Pane,
     QueryError,
     compile_query,
 )
@@ -171,6 +173,32 @@ class WatchSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     ] = 0.0
 
 
+class View(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One saved view: a pane's filter under a name, picked with `v` or a number key."""
+
+    name: Annotated[str, Meta(min_length=1, description="what the pane's title calls it")]
+    pane: Annotated[
+        Pane, Meta(description="the pane it filters: `builds` or `invocations`")
+    ] = "builds"
+    query: Annotated[
+        str,
+        Meta(title="a query", examples=["branch:main outcome:failed"],
+             description="the pane's filter, a query over its fields (see Queries); `\"\"`: every row"),
+    ] = ""
+
+
+DEFAULT_VIEWS = (
+    View(name="All"),
+    View(name="My builds", query="user:me"),
+    View(name="Main is red", query="branch:main outcome:failed"),
+    View(name="Slow", query="duration>10m"),
+    View(name="All", pane="invocations"),
+    View(name="Mine", pane="invocations", query="user:me"),
+    View(name="Failed", pane="invocations", query="status:failed"),
+)
+"""The views a profile has without a `views` list of its own."""
+
+
 class UiPreferences(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A profile's `[ui]` table: how far back the monitor starts, how often it polls, what it
     notifies about, how long it keeps its history."""
@@ -236,6 +264,12 @@ class UiPreferences(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
         Meta(description="your user names on the servers: `user:me` in a query means any of them",
              examples=[["alice", "alice.smith"]]),
     ] = ()
+    views: Annotated[
+        tuple[View, ...],
+        Meta(title='a list of `{ name = "Main is red", pane = "builds", query = "branch:main outcome:failed" }`',
+             description="the main screen's saved views, picked per pane in this order by `v` "
+             "and the number keys"),
+    ] = DEFAULT_VIEWS
     retry_max_seconds: Annotated[
         float,
         Meta(ge=0.5, le=60, description="the longest wait between attempts to reach a server "
@@ -372,6 +406,7 @@ def parse_config(text: str, path: Path) -> Config:
     }
     for name, profile in profiles.items():
         _check_notify_queries(profile.ui, ("profiles", name, "ui"), checker)
+        _check_view_queries(profile.ui, ("profiles", name, "ui"), checker)
     return Config(path=path, default_profile=parsed.default_profile, profiles=profiles)
 
 
@@ -386,6 +421,22 @@ def _check_notify_queries(ui: UiPreferences, table: Key, checker: SchemaChecker)
             key = (*table, setting)
             raise checker.error_at(
                 key, f"{dotted(key)}: {error.message} at column {error.column} of the query"
+            ) from None
+
+
+def _check_view_queries(ui: UiPreferences, table: Key, checker: SchemaChecker) -> None:
+    """Compile each view's query over its pane's fields, so a mistake is reported at its line.
+    Without `me` names, `user:me` stands for a placeholder: a default view may say it, and the
+    screen says what is missing when the view is picked."""
+    me = ui.me or ("me",)
+    for index, view in enumerate(ui.views):
+        try:
+            compile_query(view.query, PANE_FIELDS[view.pane], me=me)
+        except QueryError as error:
+            key = (*table, "views")
+            raise checker.error_at(
+                key, f"{dotted(key)}[{index}].query: {error.message} at column {error.column} "
+                "of the query",
             ) from None
 
 

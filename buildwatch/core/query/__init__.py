@@ -13,6 +13,7 @@ from buildwatch.core.query.fields import (
     BUILD_FIELDS,
     FIELD_NAMES,
     INVOCATION_FIELDS,
+    PANE_FIELDS,
     BuildRecord,
     Pane,
 )
@@ -30,7 +31,7 @@ from buildwatch.core.query.parse import (
 )
 
 __all__ = [
-    "BUILD_FIELDS", "FIELD_NAMES", "INVOCATION_FIELDS", "BuildRecord", "CompiledQuery",
+    "BUILD_FIELDS", "FIELD_NAMES", "INVOCATION_FIELDS", "PANE_FIELDS", "BuildRecord", "CompiledQuery",
     "Completion", "FieldTerm", "Pane", "Query", "QueryError", "Span", "Word", "compile_query",
     "completion_at", "format_key", "format_query", "format_value", "parse",
 ]  # fmt: skip

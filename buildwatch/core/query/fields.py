@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import Generic, Literal, Protocol, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from buildwatch.core.buildbuddy.models import Invocation
 from buildwatch.core.buildbuddy.triage import invocation_result
@@ -208,6 +208,9 @@ INVOCATION_FIELDS: dict[str, Field[Invocation]] = _table(
     NumberField("created", "when it started: created>-2h, created<2026-12-01", "time", _created),
 )  # fmt: skip
 """The invocations pane's fields, in the order they are offered."""
+
+PANE_FIELDS: dict[Pane, Fields[Any]] = {"builds": BUILD_FIELDS, "invocations": INVOCATION_FIELDS}
+"""Each pane's fields."""
 
 FIELD_NAMES: dict[Pane, tuple[str, ...]] = {
     "builds": tuple(BUILD_FIELDS),

@@ -21,13 +21,21 @@ from textual.widgets import Footer, Input, Static
 
 from buildwatch.core.buildbuddy.models import Invocation
 from buildwatch.core.buildbuddy.triage import is_running
+from buildwatch.core.config import View
 from buildwatch.core.links import build_scan_url, invocation_url
 from buildwatch.core.monitor.heap import HeapSettler
 from buildwatch.core.monitor.notifier import Notifier
 from buildwatch.core.monitor.pacing import SLICE_S, TimeBudget
 from buildwatch.core.monitor.session import MonitorSession
 from buildwatch.core.monitor.store import BuildEntry, Changes, SourceName, normalize_commit
-from buildwatch.core.query import BUILD_FIELDS, INVOCATION_FIELDS, CompiledQuery, QueryError
+from buildwatch.core.query import (
+    BUILD_FIELDS,
+    INVOCATION_FIELDS,
+    PANE_FIELDS,
+    CompiledQuery,
+    Pane,
+    QueryError,
+)
 from buildwatch.core.query import compile_query as compile_text
 from buildwatch.core.query.fields import Fields
 from buildwatch.core.sanitize import sanitize_line
@@ -61,7 +69,6 @@ INVOCATION_TIMES_S = 30.0
 _PANE_SOURCES: dict[str, SourceName] = {"builds": "develocity", "invocations": "buildbuddy"}
 QUERY_MOVES_S = 30.0
 """How often a filter with a time ago (`published>-2h`) is compiled again, so its window moves."""
-_PANE_FIELDS: dict[str, Fields[Any]] = {"builds": BUILD_FIELDS, "invocations": INVOCATION_FIELDS}
 ELAPSED_S = 1.0
 """How often running invocations' times so far (and whether they are slow) are rewritten, and
 every invocation's deviation once the typical durations have changed."""
@@ -83,6 +90,9 @@ class MainScreen(Screen[None]):
         Binding("Y", "copy_url", "Copy URL", show=False, id="main.copy_url"),
         Binding("c", "credentials", "Credentials", show=False, id="main.credentials"),
         Binding("F", "failures", "Failures", id="main.failures"),
+        Binding("v", "next_view", "Next view", show=False, id="main.views"),
+        *(Binding(str(number), f"view({number - 1})", f"View {number}", show=False,
+                  id=f"main.view_{number}") for number in range(1, 10)),
     ]
 
     def __init__(
@@ -121,6 +131,12 @@ class MainScreen(Screen[None]):
             "invocations": KnownValues(INVOCATION_FIELDS),
         }
         self._fault = FaultHighlighter()
+        self._views: dict[str, list[View]] = {"builds": [], "invocations": []}
+        for view in session.settings.profile.ui.views:
+            self._views[view.pane].append(view)
+        self._view_shown: dict[str, View] = {}
+        """The view each pane last switched to; named in its title while its query is the
+        pane's filter."""
 
     def compose(self) -> ComposeResult:
         self._timings_shown = 0
@@ -276,6 +292,9 @@ class MainScreen(Screen[None]):
         parts = [f"{noun}: {table.row_count:,}"]
         if table.row_count != table.total_row_count:
             parts[0] += f" of {table.total_row_count:,}"
+        view = self._view_shown.get(pane)
+        if view is not None and view.query.strip() == table.filter_text.strip():
+            parts.insert(0, f"[{view.name}]")
         if table.following:
             parts.append("▶ following")
         else:
@@ -368,7 +387,8 @@ class MainScreen(Screen[None]):
             table.set_test("", None)
             return None
         try:
-            compiled = compile_text(text, _PANE_FIELDS[pane], me=self._me, now_ms=self._now_ms())
+            compiled = compile_text(text, PANE_FIELDS[self._pane(table)], me=self._me,
+                                    now_ms=self._now_ms())
         except QueryError as error:
             return error
         self._queries[pane] = compiled
@@ -409,8 +429,36 @@ class MainScreen(Screen[None]):
             add(row)
 
     def _query_offers(self) -> tuple[Fields[Any], KnownValues[Any]]:
-        pane = (self._filter_target or self._builds).id or "builds"
-        return _PANE_FIELDS[pane], self._known[pane]
+        pane = self._pane(self._filter_target or self._builds)
+        return PANE_FIELDS[pane], self._known[pane]
+
+    @staticmethod
+    def _pane(table: LiveTable) -> Pane:
+        return "invocations" if table.id == "invocations" else "builds"
+
+    def action_next_view(self) -> None:
+        """Show the focused pane's next saved view (after the last, the first)."""
+        pane = self._pane(self._focused_table())
+        views = self._views[pane]
+        shown = self._view_shown.get(pane)
+        if views:
+            self.action_view((views.index(shown) + 1) % len(views) if shown in views else 0)
+
+    def action_view(self, index: int) -> None:
+        """Show the focused pane's saved view number `index` (from 0), if it has one."""
+        table = self._focused_table()
+        pane = self._pane(table)
+        views = self._views[pane]
+        if index >= len(views):
+            return
+        view = views[index]
+        error = self._apply_query(table, view.query)
+        if error is not None:
+            self.app.notify(sanitize_line(f"{view.name}: {error.message}"), title="View",
+                            severity="warning", markup=False)
+            return
+        self._view_shown[pane] = view
+        self._show_title(pane)
 
     def _close_filter(self) -> None:
         field = self.query_one("#filter", Input)
