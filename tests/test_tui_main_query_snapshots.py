@@ -9,7 +9,7 @@ import pytest
 from textual.pilot import Pilot
 from tui_harness import all_enriched, make_app, sim_config, wait_for
 
-from buildwatch.core.config import UiPreferences
+from buildwatch.core.config import UiPreferences, View
 from buildwatch.sim import SimulatorThread
 
 pytestmark = pytest.mark.timeout(90)
@@ -38,3 +38,11 @@ def test_a_query_error_at_its_column(snap_compare: SnapCompare, sim: SimulatorTh
     app = make_app(sim.develocity_url, frozen=True, ui=QUIET)
     assert snap_compare(app, terminal_size=size, run_before=summarised,
                         press=["slash", *"duration>1m", "left", "x"])
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "160x48"])
+def test_a_saved_view(snap_compare: SnapCompare, sim: SimulatorThread,
+                      size: tuple[int, int]) -> None:
+    views = (View(name="All"), View(name="Over a minute", query="duration>1m"))
+    app = make_app(sim.develocity_url, frozen=True, ui=UiPreferences(notify=(), views=views))
+    assert snap_compare(app, terminal_size=size, run_before=summarised, press=["2"])
