@@ -12,6 +12,8 @@ from functools import reduce
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from buildwatch.cli.common import add_profile_argument, loaded_config
 from buildwatch.core.config import Profile, ProfileSettings, config_path, load_config
 from buildwatch.core.errors import ConfigError
@@ -128,7 +130,13 @@ def _setting(key: str, value: object, *, commented: bool = False) -> str:
 
 
 def _value(value: object) -> str:
-    # JSON's strings, numbers, booleans and arrays of them are valid TOML.
+    # A table (a saved view) is an inline table; JSON's strings, numbers, booleans and arrays
+    # of them are valid TOML.
+    if isinstance(value, msgspec.Struct):
+        fields = msgspec.structs.asdict(value)
+        return "{ " + ", ".join(f"{_key(key)} = {_value(item)}" for key, item in fields.items()) + " }"
+    if isinstance(value, tuple | list) and any(isinstance(item, msgspec.Struct) for item in value):
+        return "[" + ", ".join(_value(item) for item in value) + "]"
     return json.dumps(value, ensure_ascii=False)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -67,6 +67,7 @@ DUE_PER_FLUSH = 100
 INVOCATION_TIMES_S = 30.0
 
 _PANE_SOURCES: dict[str, SourceName] = {"builds": "develocity", "invocations": "buildbuddy"}
+_VIEW_DIGITS = frozenset("123456789")
 QUERY_MOVES_S = 30.0
 """How often a filter with a time ago (`published>-2h`) is compiled again, so its window moves."""
 ELAPSED_S = 1.0
@@ -90,9 +91,7 @@ class MainScreen(Screen[None]):
         Binding("Y", "copy_url", "Copy URL", show=False, id="main.copy_url"),
         Binding("c", "credentials", "Credentials", show=False, id="main.credentials"),
         Binding("F", "failures", "Failures", id="main.failures"),
-        Binding("v", "next_view", "Next view", show=False, id="main.views"),
-        *(Binding(str(number), f"view({number - 1})", f"View {number}", show=False,
-                  id=f"main.view_{number}") for number in range(1, 10)),
+        Binding("v", "next_view", "Next view (1-9: view N)", show=False, id="main.views"),
     ]
 
     def __init__(
@@ -443,6 +442,13 @@ class MainScreen(Screen[None]):
         shown = self._view_shown.get(pane)
         if views:
             self.action_view((views.index(shown) + 1) % len(views) if shown in views else 0)
+
+    def on_key(self, event: events.Key) -> None:
+        """A digit on a table shows the focused pane's view of that number (one handler, not
+        nine bindings: the help lists `v` and says so)."""
+        if event.character in _VIEW_DIGITS and isinstance(self.focused, LiveTable):
+            event.stop()
+            self.action_view(int(event.character or "1") - 1)
 
     def action_view(self, index: int) -> None:
         """Show the focused pane's saved view number `index` (from 0), if it has one."""
