@@ -166,6 +166,23 @@ async def test_a_build_that_passed_is_a_run_without_failures(sim: SimulatorThrea
     )
 
 
+async def test_a_build_is_a_run_of_its_requested_tasks(sim: SimulatorThread) -> None:
+    summary, _ = await read_build(sim, run_id(2, 0))
+
+    run, _ = build_record(summary, None)
+
+    assert (summary.requested, run.work) == (("build",), "build")
+
+
+async def test_an_invocation_is_a_run_of_its_command_and_pattern(sim: SimulatorThread) -> None:
+    async with buildbuddy_client(sim) as client:
+        [invocation] = [i async for i in client.invocations(commit_sha=scenario().commit(3, 0).sha)]
+
+    run, _ = invocation_record(invocation, [])
+
+    assert run.work == "test //..."
+
+
 async def test_an_invocation_records_failed_and_timed_out_targets_and_flaky_ones_as_retried(
     sim: SimulatorThread,
 ) -> None:

@@ -36,11 +36,14 @@ class Run:
     succeeded: bool | None
     """None while it runs or when its outcome is not known."""
     project: str | None = None
-    """The root project (Develocity) or the repository (BuildBuddy): which runs ran the same
-    work, so that one passing says the work passed."""
+    """The root project (Develocity) or the repository (BuildBuddy)."""
     branch: str | None = None
     commit: str | None = None
     user: str | None = None
+    work: str | None = None
+    """What it was asked to do, as `work.py` reads it (`assemble`, `test //...`); None when not
+    known. With `project`, which runs ran the same work, so that one passing says the work
+    passed."""
 
 
 @dataclass(frozen=True)

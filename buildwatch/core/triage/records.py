@@ -22,6 +22,7 @@ from buildwatch.core.history.codec import invocation_updated_ms
 from buildwatch.core.sanitize import sanitize_line
 from buildwatch.core.triage.model import Failure, Run, TriageRecord, signature_name
 from buildwatch.core.triage.normalise import build_failure_name
+from buildwatch.core.triage.work import build_requested, invocation_requested
 
 FAILED_TARGET_STATUSES = frozenset({
     TargetStatus.FAILED, TargetStatus.TIMED_OUT, TargetStatus.FAILED_TO_BUILD,
@@ -41,6 +42,7 @@ def build_run(summary: BuildSummary) -> Run:
         branch=_clean(summary.git_branch),
         commit=_clean(summary.git_commit),
         user=_clean(summary.user),
+        work=_clean(build_requested(summary)),
     )
 
 
@@ -88,6 +90,7 @@ def invocation_run(invocation: Invocation) -> Run:
         branch=_clean(invocation.branch_name),
         commit=_clean(invocation.commit_sha),
         user=_clean(invocation.user),
+        work=_clean(invocation_requested(invocation)),
     )
 
 

@@ -25,6 +25,7 @@ from buildwatch.core.buildbuddy.triage import invocation_result, is_running
 from buildwatch.core.develocity.summary import BuildSummary
 from buildwatch.core.durations import duration_text
 from buildwatch.core.triage.model import RunSource
+from buildwatch.core.triage.work import build_requested, invocation_requested
 
 KEPT_PER_WORK = 200
 """Durations kept per work, the newest ones. Bounded so that adding a run costs a binary search
@@ -39,8 +40,9 @@ NOTABLE_RATIO = 2.0
 """A finished run's deviation is worth showing from this many times the p50 (and past the p90):
 less is the spread of any work, and a row marked for it would be noise."""
 
-Work = tuple[RunSource, str, str]
-"""(source, project, requested work) for a build; (source, command, pattern) for an invocation."""
+Work = tuple[RunSource, str | None, str | None]
+"""(source, project, requested work) for a build; (source, None, command and pattern) for an
+invocation, whatever its repository. The requested work is as `work.py` reads it."""
 
 
 @dataclass(frozen=True)
@@ -79,14 +81,13 @@ def build_work(summary: BuildSummary) -> Work | None:
     """The work a build did: its project and requested tasks or goals (None without a project)."""
     if not summary.project:
         return None
-    return ("develocity", summary.project, " ".join(summary.requested))
+    return ("develocity", summary.project, build_requested(summary))
 
 
 def invocation_work(invocation: Invocation) -> Work | None:
     """The work an invocation did: its command and pattern (None without a command)."""
-    if not invocation.command:
-        return None
-    return ("buildbuddy", invocation.command, invocation.pattern)
+    requested = invocation_requested(invocation)
+    return None if requested is None else ("buildbuddy", None, requested)
 
 
 def invocation_duration_ms(invocation: Invocation, now_ms: int) -> int | None:
