@@ -16,6 +16,7 @@ from triage_world import BUILDS, SEED, buildbuddy_client, scenario, triage_confi
 from buildwatch.core.buildbuddy.models import TargetStatus
 from buildwatch.sim import Simulator
 from buildwatch.sim.develocity_data import build_events
+from buildwatch.sim.develocity_model import BuildSummary
 from buildwatch.sim.triage import (
     FLAKY_TARGET,
     FLAKY_TEST,
@@ -35,6 +36,12 @@ RUNS = BUILDS // LANES
 def lane_runs(lane: int) -> list[tuple[int, int]]:
     """(index, run) of every backfill build of `lane`."""
     return [(lane + run * LANES, run) for run in range(RUNS)]
+
+
+def requested(plan: BuildSummary) -> list[str]:
+    """The tasks the build's BuildRequestedTasks event asks for."""
+    [event] = [e for e in build_events(plan, World(SEED)) if e.event_type == "BuildRequestedTasks"]
+    return list(event.data["requested"])
 
 
 def test_the_triage_world_is_the_same_for_a_seed() -> None:
@@ -70,6 +77,13 @@ def test_the_flaky_test_fails_then_passes_on_one_commit() -> None:
     assert first.commit == second.commit
     assert first.script and first.script.failing_tests == (FLAKY_TEST,)
     assert (first.failed, second.failed) == (True, False)
+
+
+def test_the_flaky_tests_pass_is_a_ci_rerun_of_the_same_requested_tasks() -> None:
+    first, second = (scenario().plan_build(index, 0) for index, _ in lane_runs(2)[:2])
+
+    assert first.on_ci and second.on_ci
+    assert requested(first) == requested(second) == ["build"]
 
 
 def test_a_retried_gradle_test_runs_twice_in_its_task_failing_then_passing() -> None:

@@ -7,7 +7,7 @@ Build `i` runs in lane `i % LANES`, as that lane's run `i // LANES`:
 | --- | --- | --- |
 | 0 | payments-service (Gradle) | `RECURRING_TEST` in runs 1, 4, 7, …: recurring |
 | 1 | search-api (Gradle) | `NEW_TEST` in the last `NEW_RUNS` runs of the backfill and every run after: new |
-| 2 | mobile-backend (Gradle) | runs in pairs on one commit; the first of every other pair fails `FLAKY_TEST`, the second passes: flaky on the same commit |
+| 2 | mobile-backend (Gradle) | CI runs in pairs on one commit, the second a rerun of the same requested tasks; the first of every other pair fails `FLAKY_TEST`, the second passes: flaky on the same commit |
 | 3 | auth-gateway (Gradle) | `RETRIED_TEST` fails, then passes on retry, in every run; even runs fail `FAILING_TASK` |
 | 4 | ledger-core (Maven) | surefire reruns `MAVEN_RETRIED_TEST`, which passes, in every run; even runs fail `MAVEN_FAILING_TEST` |
 | 5 | monorepo (Bazel) | `BAZEL_FLAKY_TEST`'s target fails its first attempt and passes its second in every run; even runs fail `BAZEL_FAILING_TEST` |
@@ -86,6 +86,10 @@ class TriageScenario:
         base = plan_build(self._world, index, timestamp, exotic=exotic)
         tool, project = _LANE_TOOLS[lane]
         script = self._script(lane, run)
+        if lane == 2:
+            # A rerun says the work passed only if it was asked the same: CI asks the same.
+            host_rng = random.Random(f"triage-host:{self._world.seed}:{index}")
+            base = replace(base, user="ci", host=self._world.host_for("ci", host_rng))
         return replace(
             base, tool_type=tool, tool_version=_TOOL_VERSIONS[tool][0],
             agent_version=_TOOL_VERSIONS[tool][1], project=project,
