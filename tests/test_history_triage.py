@@ -39,6 +39,15 @@ def test_a_run_reads_back_with_its_failures_in_the_order_recorded(store: History
     assert store.triage_runs() == [(run, (FAILED_TASK, FLAKY_TEST))]
 
 
+def test_a_run_reads_back_with_its_requested_work(store: HistoryStore) -> None:
+    run = Run("buildbuddy", "inv-1", NOW_MS, False, "https://github.com/acme/monorepo",
+              work="test //...")
+    store.write(HistoryBatch(triage=[(run, ())]))
+    store.write(HistoryBatch(triage=[(Run("develocity", "b1", NOW_MS + 1, True), ())]))
+
+    assert [run.work for run, _ in store.triage_runs()] == ["test //...", None]
+
+
 def test_a_run_that_passed_reads_back_with_no_failures(store: HistoryStore) -> None:
     run = Run("buildbuddy", "inv-1", NOW_MS, True, "https://github.com/acme/monorepo")
     store.write(HistoryBatch(triage=[(run, ())]))
@@ -104,10 +113,16 @@ def test_retention_deletes_the_runs_of_the_builds_and_invocations_it_deletes(
     connection.close()
 
 
-def test_a_file_from_before_triage_is_migrated_keeping_its_builds(tmp_path: Path) -> None:
+def file_at_version(tmp_path: Path, version: int) -> tuple[Path, sqlite3.Connection]:
+    """A history file as a buildwatch of schema `version` left it, open to be filled."""
     path = tmp_path / "history.sqlite3"
     connection = sqlite3.connect(path, isolation_level=None)
-    migrate(connection, MIGRATIONS[:1])
+    migrate(connection, MIGRATIONS[:version])
+    return path, connection
+
+
+def test_a_file_from_before_triage_is_migrated_keeping_its_builds(tmp_path: Path) -> None:
+    path, connection = file_at_version(tmp_path, 1)
     connection.execute(
         "INSERT INTO builds (build_id, published_ms, source) VALUES ('b1', 1, x'7b7d')"
     )
@@ -126,9 +141,7 @@ def test_a_file_from_before_triage_is_migrated_keeping_its_builds(tmp_path: Path
 def test_tasks_and_goals_recorded_by_path_alone_are_renamed_with_their_project(
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "history.sqlite3"
-    connection = sqlite3.connect(path, isolation_level=None)
-    migrate(connection, MIGRATIONS[:2])
+    path, connection = file_at_version(tmp_path, 2)
     connection.executemany(
         "INSERT INTO triage_runs (id, source, run_id, time_ms, succeeded, project)"
         " VALUES (?, 'develocity', ?, 1, 0, ?)",
@@ -152,6 +165,22 @@ def test_tasks_and_goals_recorded_by_path_alone_are_renamed_with_their_project(
         ("test", "com.acme.CartTest.total"), ("target", "//cart:test"),
     ]
     assert [f.name for f in unknown] == [":core:test"]
+
+
+def test_runs_recorded_before_work_was_kept_read_back_with_unknown_work(tmp_path: Path) -> None:
+    path, connection = file_at_version(tmp_path, 3)
+    connection.execute(
+        "INSERT INTO triage_runs (source, run_id, time_ms, succeeded, project, commit_sha)"
+        " VALUES ('develocity', 'b1', 1, 1, 'billing', 'abc')"
+    )
+    connection.close()
+
+    opened = open_history(path)
+    [(run, failures)] = opened.store.triage_runs()
+    opened.store.close()
+
+    assert (run.run_id, run.project, run.commit, run.work, failures) == (
+        "b1", "billing", "abc", None, ())
 
 
 def test_the_writer_stores_triage_records_in_its_thread(tmp_path: Path) -> None:

@@ -67,6 +67,11 @@ MIGRATIONS: tuple[str, ...] = (
     WHERE kind IN ('task', 'goal')
     AND (SELECT project FROM triage_runs WHERE id = triage_failures.run) <> '';
     """,
+    # Each run's requested work (`assemble`, `test //...`), which scopes "the work passed". Runs
+    # recorded before keep it NULL: grouping then scopes them by their project alone.
+    """
+    ALTER TABLE triage_runs ADD COLUMN work TEXT;
+    """,
 )
 """Migration `i` takes a file from version `i` to version `i + 1`; append, never edit."""
 

@@ -199,11 +199,12 @@ class HistoryStore:
         order `TriageIndex.add` takes it. `since_ms` keeps the runs of that epoch ms or later.
 
         A build or invocation that is not here has not had its failures read yet; a run that
-        passed is here with no failures, so grouping knows the work passed."""
+        passed is here with no failures, so grouping knows the work passed. A run recorded
+        before the history kept runs' work reads back with `work` None."""
         with _reading(self.path):
             runs = self._db.execute(
                 "SELECT id, source, run_id, time_ms, succeeded, project, branch, commit_sha,"
-                " user_name FROM triage_runs WHERE time_ms >= ? ORDER BY time_ms, id",
+                " user_name, work FROM triage_runs WHERE time_ms >= ? ORDER BY time_ms, id",
                 (-(2**63) if since_ms is None else since_ms,),
             ).fetchall()
             failures: dict[int, list[Failure]] = {}
@@ -221,10 +222,10 @@ class HistoryStore:
         return [
             (
                 Run(source, run_id, time_ms, None if ok is None else bool(ok),
-                    project, branch, commit, user),
+                    project, branch, commit, user, work),
                 tuple(failures.get(key, ())),
             )
-            for key, source, run_id, time_ms, ok, project, branch, commit, user in runs
+            for key, source, run_id, time_ms, ok, project, branch, commit, user, work in runs
             if source in _RUN_SOURCES
         ]
 
@@ -345,13 +346,13 @@ def _write_triage(db: sqlite3.Connection, records: list[TriageRecord]) -> None:
     for run, failures in records:
         db.execute(
             "INSERT INTO triage_runs (source, run_id, time_ms, succeeded, project, branch,"
-            " commit_sha, user_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " commit_sha, user_name, work) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (source, run_id) DO UPDATE SET time_ms = excluded.time_ms,"
             " succeeded = excluded.succeeded, project = excluded.project,"
             " branch = excluded.branch, commit_sha = excluded.commit_sha,"
-            " user_name = excluded.user_name",
+            " user_name = excluded.user_name, work = excluded.work",
             (run.source, run.run_id, run.time_ms, run.succeeded, run.project, run.branch,
-             run.commit, run.user),
+             run.commit, run.user, run.work),
         )
         # No RETURNING: SQLite before 3.35 (still shipped by some systems) lacks it.
         (key,) = db.execute(
