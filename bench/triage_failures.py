@@ -40,6 +40,9 @@ URL = "http://127.0.0.1:9"
 """The Develocity server the history belongs to; never connected to."""
 START_MS = 1_790_000_000_000
 PROJECTS = 40
+WORKS = ("build", "build", "test", "assemble")
+"""What build `number` was asked to do: `WORKS[number % 4]`, so that of the two builds of a
+commit, one pair in four asked the same."""
 CHUNK = 5_000
 ADDED = 1_000
 """Runs added one by one in each of `BATCHES` batches, to measure what one more costs."""
@@ -65,7 +68,8 @@ def signatures(rng: random.Random) -> list[list[Failure]]:
 
 def history_records(builds: int, failed_share: float, seed: int = 1) -> list[TriageRecord]:
     """`builds` builds a second apart over `PROJECTS` projects, a share of them failed with one
-    to four failures of their project; about one commit in three is built twice."""
+    to four failures of their project; about one commit in three is built twice, for the same
+    work or another (`WORKS`)."""
     rng = random.Random(seed)
     pool = signatures(rng)
     records: list[TriageRecord] = []
@@ -75,7 +79,7 @@ def history_records(builds: int, failed_share: float, seed: int = 1) -> list[Tri
         commit = f"{(number // 3 if number % 3 else number):040x}"
         run = Run("develocity", f"{number:013d}", START_MS + number * 1_000, not failed,
                   f"service-{project}", rng.choice(("main", "main", "release/2.1", "feature/x")),
-                  commit, f"user{number % 50}")
+                  commit, f"user{number % 50}", WORKS[number % len(WORKS)])
         failures = tuple(rng.sample(pool[project], rng.randint(1, 4))) if failed else ()
         records.append((run, failures))
     return records

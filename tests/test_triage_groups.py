@@ -23,11 +23,12 @@ def build(
     commit: str | None = None,
     branch: str | None = "main",
     user: str | None = "ana",
+    work: str | None = "build",
 ) -> Run:
     """A Develocity build published `minute` minutes after T0, named after that minute."""
     return Run(
         "develocity", f"b{minute:03d}", T0 + minute * MINUTE, succeeded, project, branch,
-        commit or f"c{minute:03d}", user,
+        commit or f"c{minute:03d}", user, work,
     )
 
 
@@ -37,6 +38,7 @@ def invocation(minute: int, succeeded: bool | None = False, **fields: str) -> Ru
         "buildbuddy", f"i{minute:03d}", T0 + minute * MINUTE, succeeded,
         fields.get("project", "app"), fields.get("branch", "main"),
         fields.get("commit", f"c{minute:03d}"), fields.get("user", "ana"),
+        fields.get("work", "test //..."),
     )
 
 
@@ -165,6 +167,60 @@ def test_a_success_of_another_project_on_the_same_commit_does_not_make_it_flaky(
     assert cart(index).status != "flaky"
 
 
+def test_another_work_passing_on_the_same_commit_does_not_make_it_flaky() -> None:
+    """An `assemble` build never ran the test that failed in the `test` build."""
+    index = TriageIndex()
+    index.add(build(2, commit="abc", work="test"), [CART])
+    index.add(build(3, succeeded=True, commit="abc", work="assemble"), [])
+
+    assert cart(index).status != "flaky"
+
+
+def test_the_same_requested_work_passing_on_the_same_commit_is_flaky() -> None:
+    index = TriageIndex()
+    index.add(build(2, commit="abc", work="test"), [CART])
+    index.add(build(3, succeeded=True, commit="abc", work="assemble"), [])
+    index.add(build(4, succeeded=True, commit="abc", work="test"), [])
+
+    assert cart(index).status == "flaky"
+
+
+def test_a_bazel_build_passing_where_the_bazel_test_failed_does_not_make_it_flaky() -> None:
+    index = TriageIndex()
+    index.add(invocation(1, commit="abc", work="test //..."), [LEDGER])
+    index.add(invocation(2, True, commit="abc", work="build //..."), [])
+
+    group = index.group(LEDGER.kind, LEDGER.name)
+    assert group is not None and group.status != "flaky"
+
+
+def test_a_success_of_unknown_work_on_the_commit_makes_it_flaky() -> None:
+    """A run recorded before runs carried their work may have run anything its project runs."""
+    index = TriageIndex()
+    index.add(build(2, commit="abc", work="test"), [CART])
+    index.add(build(3, succeeded=True, commit="abc", work=None), [])
+
+    assert cart(index).status == "flaky"
+
+
+def test_a_failure_of_unknown_work_is_flaky_by_any_success_of_its_project_on_the_commit() -> None:
+    index = TriageIndex()
+    index.add(build(2, commit="abc", work=None), [CART])
+    index.add(build(3, succeeded=True, commit="abc", work="assemble"), [])
+
+    assert cart(index).status == "flaky"
+
+
+def test_forgetting_the_only_same_work_success_on_the_commit_makes_it_not_flaky() -> None:
+    index = TriageIndex()
+    index.add(build(2, commit="abc", work="test"), [CART])
+    index.add(build(3, succeeded=True, commit="abc", work="assemble"), [])
+    index.add(build(4, succeeded=True, commit="abc", work="test"), [])
+    index.add(build(4, succeeded=False, commit="abc", work="test"), [])
+
+    assert cart(index).status != "flaky"
+
+
 def test_a_bazel_target_failing_and_passing_on_one_commit_in_buildbuddy_is_flaky() -> None:
     index = TriageIndex()
     index.add(invocation(1, commit="abc"), [LEDGER])
@@ -192,6 +248,43 @@ def test_failing_only_in_the_newest_runs_after_a_success_is_new_since_the_first_
 
     group = cart(index)
     assert (group.status, group.broken_since) == ("new", "b003")
+
+
+def test_a_failure_is_new_only_after_the_same_work_passed() -> None:
+    index = TriageIndex()
+    index.add(build(1, succeeded=True, work="assemble"), [])
+    index.add(build(2, work="test"), [CART])
+    assert cart(index).status == "recurring"
+
+    index.add(build(0, succeeded=True, work="test"), [])
+    group = cart(index)
+    assert (group.status, group.broken_since) == ("new", "b002")
+
+
+def test_another_work_passing_after_the_failure_does_not_end_its_streak() -> None:
+    index = TriageIndex()
+    index.add(build(1, succeeded=True, work="test"), [])
+    index.add(build(2, work="test"), [CART])
+    index.add(build(3, succeeded=True, work="assemble"), [])
+
+    assert cart(index).status == "new"
+
+
+def test_a_success_of_unknown_work_after_the_failure_makes_it_recurring() -> None:
+    index = TriageIndex()
+    index.add(build(1, succeeded=True, work="test"), [])
+    index.add(build(2, work="test"), [CART])
+    index.add(build(3, succeeded=True, work=None), [])
+
+    assert cart(index).status == "recurring"
+
+
+def test_a_failure_of_unknown_work_is_new_after_any_success_of_its_project() -> None:
+    index = TriageIndex()
+    index.add(build(1, succeeded=True, work="assemble"), [])
+    index.add(build(2, work=None), [CART])
+
+    assert cart(index).status == "new"
 
 
 def test_a_failed_run_without_the_failure_does_not_end_its_streak() -> None:
@@ -352,7 +445,8 @@ def test_an_incremental_index_agrees_with_one_built_from_its_final_runs() -> Non
         failed = rng.sample(failures, rng.randrange(3)) if outcome is not True else []
         if breaking and outcome is False:
             failed.append(late)
-        run = build(minute, outcome, project=project, commit=commit)
+        work = rng.choice(["assemble", "test", None])
+        run = build(minute, outcome, project=project, commit=commit, work=work)
         incremental.add(run, failed)
         final[run.run_id] = (run, failed)
         if step % 10 == 0:

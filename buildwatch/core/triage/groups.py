@@ -8,30 +8,36 @@ target on BuildBuddy beside a Gradle task on Develocity, when both failed on one
 
 A group's status, from the runs the index holds:
 
-- `flaky`: the work failed and passed on the same commit: a run of a project on a commit failed
-  with the signature while another run of that project on that commit succeeded; or it passed
-  on retry inside one run (`Failure.passed_on_retry`: a Gradle test retry, a surefire rerun,
-  Bazel's `--flaky_test_attempts`, BuildBuddy's FLAKY status).
-- `new`: in each project it failed in, it failed only in the newest runs that ran the work,
-  after a run of that project that succeeded. `broken_since` is the first run of that streak
-  (the earliest, across projects).
+- `flaky`: the work failed and passed on the same commit: a run of a project and work on a
+  commit failed with the signature while another run of that project and work on that commit
+  succeeded; or it passed on retry inside one run (`Failure.passed_on_retry`: a Gradle test
+  retry, a surefire rerun, Bazel's `--flaky_test_attempts`, BuildBuddy's FLAKY status).
+- `new`: for each project and work it failed in, it failed only in the newest runs that ran
+  that work, after a run of that project and work that succeeded. `broken_since` is the first
+  run of that streak (the earliest, across projects and works).
 - `recurring`: anything else.
 
-"The work passed" means a run of the same project succeeded: a successful build ran every
-test and task it was asked to. A run that failed without the signature says nothing about it
-(it may have stopped before reaching that test), so it neither ends a streak nor starts one.
-A run whose outcome is unknown (still running) is no pass either. A run that succeeded although
-the signature is among its failures (a retry that passed) counts as a pass of that commit.
+"The work passed" means a run of the same project, asked to do the same work (`Run.work`: the
+requested tasks or goals, the Bazel command and pattern), succeeded: a successful build ran
+every test and task it was asked to. One commit is often built for different work (an
+`assemble` job beside a `test` job): the `assemble` build passing never ran the test that
+failed in the `test` build, so it says nothing of that test. Where either run's work is not
+known (a history written before runs recorded it), the project alone scopes it, as if the work
+were the same: a run of unknown work may have run anything its project runs.
+A run that failed without the signature says nothing about it (it may have stopped before
+reaching that test), so it neither ends a streak nor starts one. A run whose outcome is unknown
+(still running) is no pass either. A run that succeeded although the signature is among its
+failures (a retry that passed) counts as a pass of that commit.
 
-A failure with no successful run of its project before it is not known to be new: the history
-may have begun after it broke, and a history's first day would otherwise call every failure
-new. It is `recurring`, even when it failed once.
+A failure with no successful run of its project and work before it is not known to be new: the
+history may have begun after it broke, and a history's first day would otherwise call every
+failure new. It is `recurring`, even when it failed once.
 
-Cost: adding a run touches only its own signatures, its project's successes (a sorted list,
-found with `bisect`) and the groups that failed on its commit (in its project, and across
-projects and tools for `same_commit`); a group is assembled again only
+Cost: adding a run touches only its own signatures, its project's and its work's successes
+(sorted lists, found with `bisect`) and the groups that failed on its commit (in its project,
+and across projects and tools for `same_commit`); a group is assembled again only
 when asked for after one of its runs changed, and its status is worked out when asked, from
-per-project first failures and last successes, never by walking the history.
+per-work first failures and last successes, never by walking the history.
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, TypeVar
 
 from buildwatch.core.triage.model import Failure, FailureKind, GroupStatus, Run, RunSource
 
@@ -52,6 +58,11 @@ _RunKey = tuple[RunSource, str]
 _Moment = tuple[int, RunSource, str]
 """(time_ms, source, run_id): the order of runs; ties in time are broken by source and id."""
 _ProjectCommit = tuple[str | None, str]
+_K = TypeVar("_K")
+_Scope = tuple[str | None, str | None]
+"""(project, work): the runs one of which passing says the work passed."""
+_Place = tuple[str | None, str, str | None]
+"""(project, commit, work): a scope on one commit."""
 
 
 @dataclass(frozen=True)
@@ -96,7 +107,7 @@ class SameCommitFailure:
 class _Signature:
     """What the index knows of one signature; `TriageIndex` keeps it consistent."""
 
-    __slots__ = ("by_project", "commits", "failures", "flaky_commits", "kind", "name", "retried",
+    __slots__ = ("by_scope", "commits", "failures", "flaky_commits", "kind", "name", "retried",
                  "runs")
 
     def __init__(self, kind: FailureKind, name: str) -> None:
@@ -105,12 +116,13 @@ class _Signature:
         self.runs: list[_Moment] = []
         """The runs it failed in, oldest first."""
         self.failures: dict[_RunKey, tuple[Run, Failure]] = {}
-        self.by_project: dict[str | None, list[_Moment]] = {}
-        """Per project, the runs it failed in, oldest first."""
-        self.commits: dict[_ProjectCommit, int] = {}
-        """How many of its failing runs each (project, commit) had."""
+        self.by_scope: dict[_Scope, list[_Moment]] = {}
+        """Per project and work, the runs it failed in, oldest first."""
+        self.commits: dict[_Place, int] = {}
+        """How many of its failing runs each (project, commit, work) had."""
         self.flaky_commits = 0
-        """How many of `commits` have a successful run: kept by the index as either changes."""
+        """How many of `commits` have a successful run of their work: kept by the index as
+        either changes."""
         self.retried = 0
         """Runs in which it passed on retry."""
 
@@ -122,9 +134,15 @@ class TriageIndex:
         self._runs: dict[_RunKey, tuple[Run, tuple[Failure, ...]]] = {}
         self._signatures: dict[Signature, _Signature] = {}
         self._successes: dict[str | None, list[_Moment]] = {}
-        """Per project, its successful runs, oldest first."""
-        self._successes_on: dict[_ProjectCommit, int] = {}
-        self._failing_on: dict[_ProjectCommit, set[_Signature]] = {}
+        """Per project, its successful runs of any work, oldest first."""
+        self._successes_of: dict[_Scope, list[_Moment]] = {}
+        """Per project and work, its successful runs, oldest first."""
+        self._successes_on: dict[_Place, int] = {}
+        self._successes_on_commit: dict[_ProjectCommit, int] = {}
+        """Per project and commit, its successful runs of any work."""
+        self._failing_on: dict[_ProjectCommit, dict[str | None, set[_Signature]]] = {}
+        """Per project and commit, the signatures that failed there, by the work they failed
+        in."""
         self._on_commit: dict[str, dict[_Signature, list[_Moment]]] = {}
         """Per commit, in any project, each signature that failed on it and the runs it failed
         in there, oldest first."""
@@ -175,7 +193,7 @@ class TriageIndex:
         signature = self._signatures.get((kind, name))
         if signature is None:
             return ()
-        commits = {commit for _, commit in signature.commits}
+        commits = {commit for _, commit, _ in signature.commits}
         found: list[tuple[_Moment, str, SameCommitFailure]] = []
         for commit in commits:
             failing = self._on_commit[commit]
@@ -206,19 +224,43 @@ class TriageIndex:
     # --- keeping the index consistent --------------------------------------------------
 
     def _add_success(self, run: Run, moment: _Moment) -> None:
-        successes = self._successes.get(run.project)
-        if successes is None:
-            self._successes[run.project] = [moment]
-        else:
-            _insert(successes, moment)
-        if run.commit is None:
+        _insert_into(self._successes, run.project, moment)
+        _insert_into(self._successes_of, (run.project, run.work), moment)
+        if run.commit is not None:
+            self._count_success_on(run.project, run.commit, run.work, 1)
+
+    def _count_success_on(self, project: str | None, commit: str, work: str | None,
+                          change: int) -> None:
+        """Count one more (`change` 1) or one fewer (-1) success of `work` on the commit, and
+        move the flaky counts of the signatures whose failure there it matches or matched."""
+        failing = self._failing_on.get((project, commit))
+        if failing is None:
+            # Nothing failed there (most commits): no flaky count can move.
+            self._count_successes(project, commit, work, change)
             return
-        place = (run.project, run.commit)
-        on_commit = self._successes_on.get(place, 0) + 1
-        self._successes_on[place] = on_commit
-        if on_commit == 1:
-            for signature in self._failing_on.get(place, ()):
-                signature.flaky_commits += 1
+        # A success of unknown work may be a pass of any work; one of known work, of that work
+        # and of the failures whose work is unknown.
+        affected = list(failing) if work is None else [w for w in (work, None) if w in failing]
+        before = [self._passed_on((project, commit, w)) for w in affected]
+        self._count_successes(project, commit, work, change)
+        for failing_work, was in zip(affected, before, strict=True):
+            moved = self._passed_on((project, commit, failing_work)) - was
+            if moved:
+                for signature in failing[failing_work]:
+                    signature.flaky_commits += moved
+
+    def _count_successes(self, project: str | None, commit: str, work: str | None,
+                         change: int) -> None:
+        _count(self._successes_on, (project, commit, work), change)
+        _count(self._successes_on_commit, (project, commit), change)
+
+    def _passed_on(self, place: _Place) -> bool:
+        """Whether a run of the place's project and work succeeded on its commit (of any work
+        where either side's work is unknown)."""
+        project, commit, work = place
+        if work is None:
+            return (project, commit) in self._successes_on_commit
+        return place in self._successes_on or (project, commit, None) in self._successes_on
 
     def _add_failure(self, run: Run, moment: _Moment, failure: Failure) -> None:
         identity = (failure.kind, failure.name)
@@ -227,26 +269,18 @@ class TriageIndex:
             signature = self._signatures[identity] = _Signature(failure.kind, failure.name)
         self._assembled.pop(identity, None)
         _insert(signature.runs, moment)
-        in_project = signature.by_project.get(run.project)
-        if in_project is None:
-            signature.by_project[run.project] = [moment]
-        else:
-            _insert(in_project, moment)
+        _insert_into(signature.by_scope, (run.project, run.work), moment)
         signature.failures[(run.source, run.run_id)] = (run, failure)
         signature.retried += failure.passed_on_retry
         if run.commit is not None:
-            on_commit = self._on_commit.setdefault(run.commit, {})
-            moments = on_commit.get(signature)
-            if moments is None:
-                on_commit[signature] = [moment]
-            else:
-                _insert(moments, moment)
-            place = (run.project, run.commit)
+            _insert_into(self._on_commit.setdefault(run.commit, {}), signature, moment)
+            place = (run.project, run.commit, run.work)
             failed_on = signature.commits.get(place, 0) + 1
             signature.commits[place] = failed_on
             if failed_on == 1:
-                self._failing_on.setdefault(place, set()).add(signature)
-                signature.flaky_commits += place in self._successes_on
+                failing = self._failing_on.setdefault((run.project, run.commit), {})
+                failing.setdefault(run.work, set()).add(signature)
+                signature.flaky_commits += self._passed_on(place)
 
     def _forget(self, run: Run, failures: tuple[Failure, ...]) -> None:
         """Undo what adding `run` with `failures` did."""
@@ -257,18 +291,10 @@ class TriageIndex:
             self._forget_success(run, moment)
 
     def _forget_success(self, run: Run, moment: _Moment) -> None:
-        successes = self._successes[run.project]
-        del successes[bisect.bisect_left(successes, moment)]
-        if not successes:
-            del self._successes[run.project]
-        if run.commit is None:
-            return
-        place = (run.project, run.commit)
-        self._successes_on[place] -= 1
-        if not self._successes_on[place]:
-            del self._successes_on[place]
-            for signature in self._failing_on.get(place, ()):
-                signature.flaky_commits -= 1
+        _remove_from(self._successes, run.project, moment)
+        _remove_from(self._successes_of, (run.project, run.work), moment)
+        if run.commit is not None:
+            self._count_success_on(run.project, run.commit, run.work, -1)
 
     def _forget_failure(self, run: Run, moment: _Moment, failure: Failure) -> None:
         identity = (failure.kind, failure.name)
@@ -278,30 +304,31 @@ class TriageIndex:
             # Its only failure: forget the signature, and that it failed on this commit.
             del self._signatures[identity]
             if run.commit is not None:
-                self._unfail_on((run.project, run.commit), signature)
+                self._unfail_on((run.project, run.commit, run.work), signature)
                 self._unfail_on_commit(run.commit, signature, moment)
             return
         _remove(signature.runs, moment)
-        in_project = signature.by_project[run.project]
-        _remove(in_project, moment)
-        if not in_project:
-            del signature.by_project[run.project]
+        _remove_from(signature.by_scope, (run.project, run.work), moment)
         del signature.failures[(run.source, run.run_id)]
         signature.retried -= failure.passed_on_retry
         if run.commit is not None:
             self._unfail_on_commit(run.commit, signature, moment)
-            place = (run.project, run.commit)
+            place = (run.project, run.commit, run.work)
             signature.commits[place] -= 1
             if signature.commits[place] == 0:
                 del signature.commits[place]
-                signature.flaky_commits -= place in self._successes_on
+                signature.flaky_commits -= self._passed_on(place)
                 self._unfail_on(place, signature)
 
-    def _unfail_on(self, place: _ProjectCommit, signature: _Signature) -> None:
-        failing = self._failing_on[place]
+    def _unfail_on(self, place: _Place, signature: _Signature) -> None:
+        project, commit, work = place
+        on_commit = self._failing_on[(project, commit)]
+        failing = on_commit[work]
         failing.discard(signature)
         if not failing:
-            del self._failing_on[place]
+            del on_commit[work]
+            if not on_commit:
+                del self._failing_on[(project, commit)]
 
     def _unfail_on_commit(self, commit: str, signature: _Signature, moment: _Moment) -> None:
         on_commit = self._on_commit[commit]
@@ -328,12 +355,22 @@ class TriageIndex:
         if signature.retried or signature.flaky_commits:
             return "flaky", None
         streak_starts = []
-        for project, failed in signature.by_project.items():
-            successes = self._successes.get(project)
-            if not successes or successes[-1] > failed[0]:
+        for scope, failed in signature.by_scope.items():
+            last_pass = self._last_pass(scope)
+            if last_pass is None or last_pass > failed[0]:
                 return "recurring", None
             streak_starts.append(failed[0])
         return "new", min(streak_starts)[2]
+
+    def _last_pass(self, scope: _Scope) -> _Moment | None:
+        """The newest success of the scope's project and work (of any work where either
+        side's work is unknown)."""
+        project, work = scope
+        if work is None:
+            passes = [self._successes.get(project)]
+        else:
+            passes = [self._successes_of.get(scope), self._successes_of.get((project, None))]
+        return max((moments[-1] for moments in passes if moments), default=None)
 
 
 def _assemble(signature: _Signature) -> FailureGroup:
@@ -393,6 +430,15 @@ def _insert(moments: list[_Moment], moment: _Moment) -> None:
         bisect.insort(moments, moment)
 
 
+def _insert_into(lists: dict[_K, list[_Moment]], key: _K, moment: _Moment) -> None:
+    """Insert `moment` in order into the list under `key`, a new one if none is."""
+    moments = lists.get(key)
+    if moments is None:
+        lists[key] = [moment]
+    else:
+        _insert(moments, moment)
+
+
 def _ids(moments: list[_Moment], source: RunSource) -> tuple[str, ...]:
     """The ids of the runs of `source` among `moments` (oldest first), newest first."""
     return tuple(run_id for _, of, run_id in reversed(moments) if of == source)
@@ -400,3 +446,20 @@ def _ids(moments: list[_Moment], source: RunSource) -> tuple[str, ...]:
 
 def _remove(moments: list[_Moment], moment: _Moment) -> None:
     del moments[bisect.bisect_left(moments, moment)]
+
+
+def _remove_from(lists: dict[_K, list[_Moment]], key: _K, moment: _Moment) -> None:
+    """Remove `moment` from the list under `key`, and the list once empty."""
+    moments = lists[key]
+    _remove(moments, moment)
+    if not moments:
+        del lists[key]
+
+
+def _count(counts: dict[_K, int], key: _K, change: int) -> None:
+    """Move the count under `key` by `change`, keeping no zero counts."""
+    count = counts.get(key, 0) + change
+    if count:
+        counts[key] = count
+    else:
+        del counts[key]
