@@ -65,14 +65,14 @@ CARRY_S = 1 / 60
 DUE_PER_FLUSH = 100
 """Build rows whose relative time is rewritten per flush, at most."""
 INVOCATION_TIMES_S = 30.0
+ELAPSED_S = 1.0
+"""How often running invocations' times so far (and whether they are slow) are rewritten, and
+every invocation's deviation once the typical durations have changed."""
 
 _PANE_SOURCES: dict[str, SourceName] = {"builds": "develocity", "invocations": "buildbuddy"}
 _VIEW_DIGITS = frozenset("123456789")
 QUERY_MOVES_S = 30.0
 """How often a filter with a time ago (`published>-2h`) is compiled again, so its window moves."""
-ELAPSED_S = 1.0
-"""How often running invocations' times so far (and whether they are slow) are rewritten, and
-every invocation's deviation once the typical durations have changed."""
 
 
 class MainScreen(Screen[None]):
@@ -136,10 +136,10 @@ class MainScreen(Screen[None]):
         self._view_shown: dict[str, View] = {}
         """The view each pane last switched to; named in its title while its query is the
         pane's filter."""
-
-    def compose(self) -> ComposeResult:
         self._timings_shown = 0
         """The version of the typical durations the invocation rows were last rewritten for."""
+
+    def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
         for pane, columns in (("builds", BUILD_COLUMNS), ("invocations", INVOCATION_COLUMNS)):
             with Vertical(id=f"{pane}-pane", classes="pane"):
@@ -161,9 +161,9 @@ class MainScreen(Screen[None]):
         self.set_interval(FLUSH_S, self.flush)
         self.set_interval(INVOCATION_TIMES_S, self.refresh_invocation_times)
         self.set_interval(QUERY_MOVES_S, self.move_relative_queries)
+        self.set_interval(ELAPSED_S, self.refresh_invocation_durations)
         self.flush()
 
-        self.set_interval(ELAPSED_S, self.refresh_invocation_durations)
     def flush(self) -> None:
         """Move what changed in the store onto the screen, and redraw the status."""
         self._apply_pending()
@@ -212,8 +212,6 @@ class MainScreen(Screen[None]):
             self._builds.upsert_rows([self._build_row(entry, now_ms) for entry in due],
                                      highlight=False)
 
-    def refresh_invocation_times(self) -> None:
-        """Rewrite every invocation row (there are few) so "created" times stay true."""
     def refresh_invocation_durations(self) -> None:
         """Rewrite the rows of running invocations, whose time so far moves every second, and
         of every invocation (there are few) when the typical durations changed."""
@@ -225,6 +223,8 @@ class MainScreen(Screen[None]):
         if rows:
             self._invocations.upsert_rows(rows, highlight=False)
 
+    def refresh_invocation_times(self) -> None:
+        """Rewrite every invocation row (there are few) so "created" times stay true."""
         now_ms = self._now_ms()
         self._invocations.upsert_rows(
             [self._invocation_row(item, now_ms) for item in self._store.invocations.values()],
