@@ -26,7 +26,7 @@ def test_demo_shows_live_builds_opens_a_failed_one_and_comes_back() -> None:
         assert "Develocity live" in screen
         session.wait_for("✗ FAILED", timeout=30)
         session.send("/")
-        session.wait_for("filter: text in any column")
+        session.wait_for("filter: words, or fields")
         session.send("-l", "FAILED")
         session.send("Enter")
         filtered = session.wait_for("filter: FAILED")

@@ -79,7 +79,7 @@ def watching(server_url: str, home: Path) -> Iterator[PtyProcess]:
 def open_row(app: PtyProcess, pane: bytes, only_it: bytes, shown: bytes) -> None:
     """Filter the focused table, titled `pane`, down to the row holding `only_it`, open it, and
     wait for `shown`."""
-    app.answer(b"/", b"filter: text in any column")
+    app.answer(b"/", b"filter: words, or fields")
     app.answer(only_it, pane + b": 1 of 2")
     app.answer(ENTER, focused_row(re.escape(only_it)))
     app.answer(ENTER, shown)
@@ -90,7 +90,7 @@ def test_the_main_screen_shows_hostile_rows_and_dialogs_as_text(
 ) -> None:
     with app_on(server_url, tmp_path, "--watch-commit", WATCHED_COMMIT) as app:
         app.read_until(INVOCATION_ID)
-        app.answer(b"/", b"filter: text in any column")
+        app.answer(b"/", b"filter: words, or fields")
         app.answer(b"[b]ID", BUILDS + b": 1 of 2")
         app.answer(ENTER, focused_row(re.escape(BUILD_ID)))
         copied = app.answer(b"y", b"Copied")
