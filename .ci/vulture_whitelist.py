@@ -23,6 +23,7 @@ _.completer  # argcomplete reads an argparse action's `completer`
 _.auth_flow  # httpx calls an `Auth` subclass's `auth_flow`
 _.caption  # Rich prints a Table's `caption` under it
 _.cursor_blink  # Textual's Input reads it; a snapshot test turns it off
+_.get_suggestion  # Textual's Suggester calls its subclass's `get_suggestion`
 _.do_GET  # http.server dispatches GET to `do_GET`
 _.log_message  # http.server logs through `log_message`
 _.exit_message  # a msgspec field: decoded from the BuildFinished event, kept for its shape
