@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 from hostile_server import serve_app
 
-from buildwatch.core.backoff import CUT_MAX_DELAY_S, Backoff, RetryNotice, cut_delay
+from buildwatch.core.backoff import CUT_MAX_DELAY_S, Backoff, RetryNotice
 from buildwatch.core.connection import DevelocityConnection
 from buildwatch.core.develocity.client import DevelocityClient
 from buildwatch.core.develocity.models import Build
@@ -129,5 +129,6 @@ def test_a_server_that_always_cuts_before_a_message_is_asked_less_often_and_give
     with pytest.raises(UnavailableError):
         asyncio.run(run())
     # The first cut is followed soon; each one after it waits twice as long as the last.
-    assert [notice.delay_s for notice in notices] == [cut_delay(1), cut_delay(2), cut_delay(3)]
-    assert cut_delay(1) < cut_delay(2) < cut_delay(3) <= CUT_MAX_DELAY_S
+    waits = Backoff()
+    assert [notice.delay_s for notice in notices] == [waits.cut_delay(n) for n in (1, 2, 3)]
+    assert waits.cut_delay(1) < waits.cut_delay(2) < waits.cut_delay(3) <= CUT_MAX_DELAY_S

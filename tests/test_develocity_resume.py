@@ -42,7 +42,7 @@ def client_of(
     return DevelocityClient(
         DevelocityConnection(url, token=Secret("sim-token")),
         max_failures=max_failures,
-        backoff=lambda: Backoff(base_s=0.001, cap_s=0.005),
+        backoff=lambda: Backoff(base_s=0.001, cap_s=0.005, cut_base_s=0.001, cut_cap_s=0.005),
         on_retry=notices.append if notices is not None else None,
     )
 

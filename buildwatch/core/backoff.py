@@ -18,14 +18,7 @@ CUT_DELAY_S = 0.25
 is up, only the connection broke, so long waits are left to outages. Not zero, so that a server
 that always cuts at the same byte cannot drive a tight loop."""
 CUT_MAX_DELAY_S = 4.0
-"""The longest wait after such cuts in a row (see `cut_delay`)."""
-
-
-def cut_delay(cuts: int) -> float:
-    """The wait after the `cuts`-th stream in a row cut before its next message: CUT_DELAY_S,
-    then twice as long each time up to CUT_MAX_DELAY_S, so that a server that always cuts is
-    asked again every few seconds rather than four times a second."""
-    return min(CUT_DELAY_S * 2.0 ** (cuts - 1), CUT_MAX_DELAY_S)
+"""The longest wait after such cuts in a row (see `Backoff.cut_delay`)."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +44,14 @@ class Backoff:
     cap_s: float = 30.0
     rng: random.Random = field(default_factory=random.Random)
     attempt: int = 0
+    cut_base_s: float = CUT_DELAY_S
+    cut_cap_s: float = CUT_MAX_DELAY_S
+
+    def cut_delay(self, cuts: int) -> float:
+        """The wait after the `cuts`-th stream in a row cut before its next message:
+        `cut_base_s`, then twice as long each time up to `cut_cap_s`, so that a server that
+        always cuts is asked again every few seconds rather than four times a second."""
+        return min(self.cut_base_s * 2.0 ** (cuts - 1), self.cut_cap_s)
 
     def next_delay(self, at_least_s: float = 0.0) -> float:
         """The delay before the next try; never shorter than a server's `Retry-After`."""

@@ -26,7 +26,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from buildwatch.core.backoff import Backoff, RetryNotice, cut_delay, parse_retry_after
+from buildwatch.core.backoff import Backoff, RetryNotice, parse_retry_after
 from buildwatch.core.connection import DevelocityConnection
 from buildwatch.core.develocity.models import Build, Message, messages_from
 from buildwatch.core.errors import AuthError, NotFoundError, ServerError, UnavailableError
@@ -328,7 +328,7 @@ class DevelocityClient:
                 failures = 0
                 backoff.reset()
                 self._give_up_after(cuts, attempts, endless, what, cause)
-                delay = backoff.base_s if retry_hinted else cut_delay(cuts)
+                delay = backoff.base_s if retry_hinted else backoff.cut_delay(cuts)
             else:
                 failures += 1
                 self._give_up_after(failures, attempts, endless, what, cause)
