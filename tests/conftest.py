@@ -16,6 +16,8 @@ import keyring.backend
 import pytest
 from keyring_backend import DIRECTORY_ENV, TempDirKeyring
 
+from buildwatch.core import log_redaction
+
 os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
 for _name in [name for name in os.environ if name.startswith("BUILDWATCH_")]:
     del os.environ[_name]
@@ -44,6 +46,14 @@ def _shared_configuration_left_empty() -> Iterator[None]:
     shared = Path(os.environ["BUILDWATCH_CONFIG"])
     yield
     assert shared.read_text() == "", f"a test wrote to {shared}"
+
+
+@pytest.fixture(autouse=True)
+def _secrets_registered_for_the_test_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forget, after each test, the secrets it registered for log redaction: tests use tokens
+    like "t", and one left registered would mask every "t" in a later test's messages."""
+    monkeypatch.setattr(log_redaction, "_secrets", log_redaction._secrets)
+    monkeypatch.setattr(log_redaction, "_literals", log_redaction._literals)
 
 
 @pytest.fixture
