@@ -86,8 +86,9 @@ class TriageScenario:
         base = plan_build(self._world, index, timestamp, exotic=exotic)
         tool, project = _LANE_TOOLS[lane]
         script = self._script(lane, run)
-        if lane == 2:
-            # A rerun says the work passed only if it was asked the same: CI asks the same.
+        if lane in (1, 2):
+            # A rerun, or the run before a break, says the work passed only if it was asked
+            # the same: CI asks the same.
             host_rng = random.Random(f"triage-host:{self._world.seed}:{index}")
             base = replace(base, user="ci", host=self._world.host_for("ci", host_rng))
         return replace(
