@@ -1,17 +1,18 @@
 """The failure groups of every build and invocation the monitor knows, kept up to date as their
 failures are recorded.
 
-At start, the history's records are read in a thread and grouped a slice per turn of the event
-loop, so the screen answers keys meanwhile. The feeds' records go in as they come, and win over
-the history's older word on the same run. `version` moves with every change, so a screen showing
-the groups redraws only when something changed.
+At start, the history's records (or the team store's) are read in a thread and grouped a slice
+per turn of the event loop, so the screen answers keys meanwhile. The feeds' records go in as
+they come, and win over the history's older word on the same run. `version` moves with every
+change, so a screen showing the groups redraws only when something changed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 
 from buildwatch.core.history.store import HistoryError, HistoryStore, connect
@@ -51,13 +52,17 @@ class FailureGroups:
         self.version += 1
 
     async def load(self, history: Path) -> None:
-        """Group the runs the history at `history` recorded, oldest first; a run the feeds
-        recorded meanwhile keeps what they said. A history that cannot be read leaves the
-        groups as they are and says why in `problem`."""
+        """Group the runs the history at `history` recorded (see `load_from`)."""
+        await self.load_from(partial(_read, history))
+
+    async def load_from(self, read: Callable[[], list[TriageRecord]]) -> None:
+        """Group the runs `read` returns (called in a thread), oldest first; a run the feeds
+        recorded meanwhile keeps what they said. A store that cannot be read leaves the groups
+        as they are and says why in `problem`."""
         self.loading = True
         try:
             try:
-                records = await asyncio.to_thread(_read, history)
+                records = await asyncio.to_thread(read)
             except (HistoryError, sqlite3.Error, OSError) as error:
                 self.problem = str(error)
                 return

@@ -2,7 +2,8 @@
 listing resumes, and record what the feeds receive.
 
 Reading happens once, at start, in threads (the newest builds first, then the rest); writing
-goes through `HistoryWriter`'s own thread, so the screen never waits for the disk.
+goes through `HistoryWriter`'s own thread, so the screen never waits for the disk. The loading
+(`load_stored`) reads any `BuildHistory`: the team store's viewers load through it too.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from buildwatch.core.buildbuddy.models import Invocation
 from buildwatch.core.config import UiPreferences
 from buildwatch.core.develocity.models import Build
 from buildwatch.core.develocity.summary import BuildSummary
+from buildwatch.core.history.interface import BuildHistory
 from buildwatch.core.history.opening import open_history
 from buildwatch.core.history.resume import ResumePoint
 from buildwatch.core.history.store import HistoryStore, RetentionPolicy, StoredBuild
@@ -61,15 +63,7 @@ class MonitorHistory:
         if reader is None:
             raise RuntimeError("the history was already loaded")
         try:
-            first, invocations = await asyncio.to_thread(_first_screenful, reader)
-            store.load_history(first, invocations)
-            loaded = first
-            if len(first) == FIRST_SCREENFUL:
-                with bulk_load():
-                    loaded = await asyncio.to_thread(lambda: _pairs(reader.load_recent()))
-                for start in range(0, len(loaded), LOAD_CHUNK):
-                    store.load_history(loaded[start:start + LOAD_CHUNK], ())
-                    await asyncio.sleep(0)
+            loaded = await load_stored(reader, store)
             self._unsummarised = [build for build, summary in loaded if summary is None]
             await self._load_triaged(reader, loaded)
             return await asyncio.to_thread(reader.resume_point, self._window_ms)
@@ -78,7 +72,7 @@ class MonitorHistory:
             reader.close()
 
     async def _load_triaged(
-        self, reader: HistoryStore, loaded: list[tuple[Build, BuildSummary | None]]
+        self, reader: BuildHistory, loaded: list[tuple[Build, BuildSummary | None]]
     ) -> None:
         """Note which summarised builds and which invocations have their failures recorded."""
         builds = await asyncio.to_thread(reader.triage_run_ids, "develocity")
@@ -145,14 +139,39 @@ class MonitorHistory:
         return problems
 
 
+async def load_stored(
+    reader: BuildHistory, store: MonitorStore, limit: int | None = None
+) -> list[tuple[Build, BuildSummary | None]]:
+    """Put the newest `limit` stored builds (all of them if None) and every stored invocation
+    in `store`, newest first; returns the builds loaded. Raises `HistoryError` if the store
+    cannot be read.
+
+    The first screenful is read and shown before the rest is read: reading and decoding run in
+    a thread, so the screen answers keys meanwhile; only putting rows in the store runs on the
+    event loop, a chunk per turn."""
+    first, invocations = await asyncio.to_thread(_first_screenful, reader, limit)
+    store.load_history(first, invocations)
+    if len(first) < FIRST_SCREENFUL or limit == FIRST_SCREENFUL:
+        return first
+    with bulk_load():
+        loaded = await asyncio.to_thread(lambda: pairs(reader.load_recent(limit)))
+    for start in range(0, len(loaded), LOAD_CHUNK):
+        store.load_history(loaded[start:start + LOAD_CHUNK], ())
+        await asyncio.sleep(0)
+    return loaded
+
+
 def _first_screenful(
-    reader: HistoryStore,
+    reader: BuildHistory, limit: int | None
 ) -> tuple[list[tuple[Build, BuildSummary | None]], list[Invocation]]:
-    """The newest `FIRST_SCREENFUL` builds and every stored invocation, decoded."""
-    return _pairs(reader.load_recent(FIRST_SCREENFUL)), reader.load_invocations()
+    """The newest `FIRST_SCREENFUL` builds (`limit` if fewer) and every stored invocation,
+    decoded."""
+    first = FIRST_SCREENFUL if limit is None else min(limit, FIRST_SCREENFUL)
+    return pairs(reader.load_recent(first)), reader.load_invocations()
 
 
-def _pairs(stored: Iterable[StoredBuild]) -> list[tuple[Build, BuildSummary | None]]:
+def pairs(stored: Iterable[StoredBuild]) -> list[tuple[Build, BuildSummary | None]]:
+    """Stored builds as (listing message, summary) pairs, a summary to be read again as None."""
     return [(item.build, _summary(item)) for item in stored]
 
 
