@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import get_args
+from typing import Any, get_args
 
 from buildwatch.core.buildbuddy.models import Invocation
 from buildwatch.core.develocity.models import Build
@@ -36,6 +36,13 @@ BUILDS_STREAM = "builds"
 BUSY_TIMEOUT_S = 10.0
 RETENTION_CHUNK = 2_000
 """Rows deleted per transaction, so retention never holds the write lock for long."""
+ORPHANED_RUNS = (
+    "DELETE FROM triage_runs WHERE source = 'develocity' AND NOT EXISTS"
+    " (SELECT 1 FROM builds WHERE build_id = triage_runs.run_id)",
+    "DELETE FROM triage_runs WHERE source = 'buildbuddy' AND NOT EXISTS"
+    " (SELECT 1 FROM invocations WHERE invocation_id = triage_runs.run_id)",
+)
+"""Delete the triage runs of the builds and invocations no longer stored."""
 _FAILURE_KINDS: frozenset[str] = frozenset(get_args(FailureKind))
 _RUN_SOURCES: frozenset[str] = frozenset(get_args(RunSource))
 
@@ -58,6 +65,11 @@ class RetentionPolicy:
 
     max_builds: int = 100_000
     max_age_days: int = 30
+
+    def cutoff_ms(self, now_ms: int | None = None) -> int:
+        """The epoch ms before which builds and invocations are deleted (`now_ms` default: now)."""
+        now = int(time.time() * 1000) if now_ms is None else now_ms
+        return now - self.max_age_days * 86_400_000
 
 
 @dataclass
@@ -151,32 +163,8 @@ class HistoryStore:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
-            db.executemany(
-                "INSERT INTO builds (build_id, published_ms, source) VALUES (?, ?, ?)"
-                " ON CONFLICT (build_id) DO NOTHING",
-                [(b.build_id, b.timestamp or 0, b.source) for b in batch.builds if b.build_id],
-            )
-            db.executemany(
-                "UPDATE builds SET summary = ? WHERE build_id = ?",
-                [(summary_to_json(s), s.build_id) for s in batch.summaries],
-            )
-            db.executemany(
-                "INSERT INTO invocations (invocation_id, updated_ms, raw) VALUES (?, ?, ?)"
-                " ON CONFLICT (invocation_id) DO UPDATE SET"
-                " updated_ms = excluded.updated_ms, raw = excluded.raw"
-                " WHERE excluded.updated_ms >= invocations.updated_ms",
-                [
-                    (i.invocation_id, invocation_updated_ms(i), invocation_to_json(i))
-                    for i in batch.invocations
-                ],
-            )
-            db.executemany(
-                "INSERT INTO streams (name, event_id, position_ms) VALUES (?, ?, ?)"
-                " ON CONFLICT (name) DO UPDATE SET"
-                " event_id = excluded.event_id, position_ms = excluded.position_ms"
-                " WHERE excluded.position_ms >= streams.position_ms",
-                [(name, event_id, ms) for name, (event_id, ms) in batch.positions.items()],
-            )
+            for statement, rows in batch_statements(batch):
+                db.executemany(statement, rows)
             _write_triage(db, batch.triage)
             db.execute("COMMIT")
         except BaseException:
@@ -191,7 +179,7 @@ class HistoryStore:
                 " ORDER BY published_ms DESC, seq DESC LIMIT ?",
                 (-1 if limit is None else limit,),
             )
-            return _stored_builds(rows)
+            return stored_builds(rows)
 
     def triage_runs(self, since_ms: int | None = None) -> list[TriageRecord]:
         """Every run whose failures were recorded, with them, oldest first (by publication or
@@ -207,27 +195,13 @@ class HistoryStore:
                 " user_name, work FROM triage_runs WHERE time_ms >= ? ORDER BY time_ms, id",
                 (-(2**63) if since_ms is None else since_ms,),
             ).fetchall()
-            failures: dict[int, list[Failure]] = {}
-            rows = self._db.execute(
+            failures = self._db.execute(
                 "SELECT f.run, f.kind, f.name, f.headline, f.passed_on_retry"
                 " FROM triage_failures f JOIN triage_runs r ON r.id = f.run"
                 " WHERE r.time_ms >= ? ORDER BY f.rowid",
                 (-(2**63) if since_ms is None else since_ms,),
             )
-            for run, kind, name, headline, retried in rows:
-                if kind in _FAILURE_KINDS:
-                    failures.setdefault(run, []).append(
-                        Failure(kind, name, headline, bool(retried))
-                    )
-        return [
-            (
-                Run(source, run_id, time_ms, None if ok is None else bool(ok),
-                    project, branch, commit, user, work),
-                tuple(failures.get(key, ())),
-            )
-            for key, source, run_id, time_ms, ok, project, branch, commit, user, work in runs
-            if source in _RUN_SOURCES
-        ]
+            return triage_records(runs, failures)
 
     def triage_run_ids(self, source: RunSource) -> set[str]:
         """The ids of `source`'s runs whose failures are recorded: those need no reading."""
@@ -245,7 +219,7 @@ class HistoryStore:
                 " AND run_id = builds.build_id) ORDER BY published_ms, seq",
                 (since_ms,),
             )
-            return _stored_builds(rows)
+            return stored_builds(rows)
 
     def build_count(self) -> int:
         """How many builds the history holds."""
@@ -283,8 +257,7 @@ class HistoryStore:
     def apply_retention(self, policy: RetentionPolicy, now_ms: int | None = None) -> int:
         """Delete builds beyond the policy (oldest first) and stale invocations; returns how
         many builds were deleted. Works in small transactions so writers never wait long."""
-        now = int(time.time() * 1000) if now_ms is None else now_ms
-        cutoff = now - policy.max_age_days * 86_400_000
+        cutoff = policy.cutoff_ms(now_ms)
         deleted = self._delete_oldest("published_ms < ?", (cutoff,), None)
         excess = self.build_count() - policy.max_builds
         if excess > 0:
@@ -298,14 +271,8 @@ class HistoryStore:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
-            db.execute(
-                "DELETE FROM triage_runs WHERE source = 'develocity' AND NOT EXISTS"
-                " (SELECT 1 FROM builds WHERE build_id = triage_runs.run_id)"
-            )
-            db.execute(
-                "DELETE FROM triage_runs WHERE source = 'buildbuddy' AND NOT EXISTS"
-                " (SELECT 1 FROM invocations WHERE invocation_id = triage_runs.run_id)"
-            )
+            for statement in ORPHANED_RUNS:
+                db.execute(statement)
             db.execute(
                 "DELETE FROM triage_failures WHERE run NOT IN (SELECT id FROM triage_runs)"
             )
@@ -330,7 +297,41 @@ class HistoryStore:
         return deleted
 
 
-def _stored_builds(rows: Iterable[tuple[str, bytes, bytes | None]]) -> list[StoredBuild]:
+def batch_statements(batch: HistoryBatch) -> list[tuple[str, list[tuple[object, ...]]]]:
+    """The statements that store `batch`'s builds, summaries, invocations and positions (all
+    but its triage runs), each with its rows of parameters (`?` placeholders), for the caller's
+    transaction: the SQLite history and the team store write them alike."""
+    return [
+        (
+            "INSERT INTO builds (build_id, published_ms, source) VALUES (?, ?, ?)"
+            " ON CONFLICT (build_id) DO NOTHING",
+            [(b.build_id, b.timestamp or 0, b.source) for b in batch.builds if b.build_id],
+        ),
+        (
+            "UPDATE builds SET summary = ? WHERE build_id = ?",
+            [(summary_to_json(s), s.build_id) for s in batch.summaries],
+        ),
+        (
+            "INSERT INTO invocations (invocation_id, updated_ms, raw) VALUES (?, ?, ?)"
+            " ON CONFLICT (invocation_id) DO UPDATE SET"
+            " updated_ms = excluded.updated_ms, raw = excluded.raw"
+            " WHERE excluded.updated_ms >= invocations.updated_ms",
+            [
+                (i.invocation_id, invocation_updated_ms(i), invocation_to_json(i))
+                for i in batch.invocations
+            ],
+        ),
+        (
+            "INSERT INTO streams (name, event_id, position_ms) VALUES (?, ?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET"
+            " event_id = excluded.event_id, position_ms = excluded.position_ms"
+            " WHERE excluded.position_ms >= streams.position_ms",
+            [(name, event_id, ms) for name, (event_id, ms) in batch.positions.items()],
+        ),
+    ]
+
+
+def stored_builds(rows: Iterable[tuple[str, bytes, bytes | None]]) -> list[StoredBuild]:
     """Rows of (build id, listing message, summary) as stored builds."""
     return [
         StoredBuild(
@@ -338,6 +339,28 @@ def _stored_builds(rows: Iterable[tuple[str, bytes, bytes | None]]) -> list[Stor
             summary_from_json(summary) if summary is not None else None,
         )
         for build_id, source, summary in rows
+    ]
+
+
+def triage_records(
+    runs: Iterable[tuple[Any, ...]], failures: Iterable[tuple[Any, ...]]
+) -> list[TriageRecord]:
+    """Rows of `triage_runs` (key, source, run id, time, succeeded, project, branch, commit,
+    user, work) and of `triage_failures` (run key, kind, name, headline, passed on retry), in
+    the order to keep, as records; rows of a kind or source this buildwatch does not know are
+    left out."""
+    by_run: dict[object, list[Failure]] = {}
+    for run, kind, name, headline, retried in failures:
+        if kind in _FAILURE_KINDS:
+            by_run.setdefault(run, []).append(Failure(kind, name, headline, bool(retried)))
+    return [
+        (
+            Run(source, run_id, time_ms, None if ok is None else bool(ok),
+                project, branch, commit, user, work),
+            tuple(by_run.get(key, ())),
+        )
+        for key, source, run_id, time_ms, ok, project, branch, commit, user, work in runs
+        if source in _RUN_SOURCES
     ]
 
 

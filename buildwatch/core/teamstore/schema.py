@@ -59,6 +59,37 @@ MIGRATIONS: tuple[str, ...] = (
         beat_ms BIGINT NOT NULL
     );
     """,
+    # Change numbers: every insert or update of a build, an invocation or a triage run takes the
+    # next number of one sequence (the trigger; the default only numbers the rows already
+    # there), so that a viewer reads what changed since the number it last saw with one indexed
+    # range read per table. Also what the local history gained since: each
+    # run's requested work, and the failures' order of recording (PostgreSQL has no rowid).
+    """
+    CREATE SEQUENCE changes;
+    CREATE FUNCTION buildwatch_next_change() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        NEW.change := nextval('changes');
+        RETURN NEW;
+    END
+    $$;
+    ALTER TABLE builds ADD COLUMN change BIGINT NOT NULL DEFAULT nextval('changes');
+    ALTER TABLE builds ALTER COLUMN change DROP DEFAULT;
+    CREATE INDEX builds_by_change ON builds (change);
+    CREATE TRIGGER builds_change BEFORE INSERT OR UPDATE ON builds
+        FOR EACH ROW EXECUTE FUNCTION buildwatch_next_change();
+    ALTER TABLE invocations ADD COLUMN change BIGINT NOT NULL DEFAULT nextval('changes');
+    ALTER TABLE invocations ALTER COLUMN change DROP DEFAULT;
+    CREATE INDEX invocations_by_change ON invocations (change);
+    CREATE TRIGGER invocations_change BEFORE INSERT OR UPDATE ON invocations
+        FOR EACH ROW EXECUTE FUNCTION buildwatch_next_change();
+    ALTER TABLE triage_runs ADD COLUMN change BIGINT NOT NULL DEFAULT nextval('changes');
+    ALTER TABLE triage_runs ALTER COLUMN change DROP DEFAULT;
+    CREATE INDEX triage_runs_by_change ON triage_runs (change);
+    CREATE TRIGGER triage_runs_change BEFORE INSERT OR UPDATE ON triage_runs
+        FOR EACH ROW EXECUTE FUNCTION buildwatch_next_change();
+    ALTER TABLE triage_runs ADD COLUMN work TEXT;
+    ALTER TABLE triage_failures ADD COLUMN id BIGINT GENERATED ALWAYS AS IDENTITY;
+    """,
 )
 """Migration `i` takes a store from version `i` to `i + 1` (at version 0, `init` has made only
 `schema_version`); append, never edit."""

@@ -31,7 +31,8 @@ from buildwatch.core.develocity.summary import BuildSummary, SummaryBuilder
 from buildwatch.core.develocity.summary_reader import read_summary
 from buildwatch.core.errors import AuthError, BuildwatchError
 from buildwatch.core.history.codec import invocation_updated_ms
-from buildwatch.core.history.store import BUILDS_STREAM, HistoryBatch, HistoryStore, StoredBuild
+from buildwatch.core.history.interface import BuildHistory
+from buildwatch.core.history.store import BUILDS_STREAM, HistoryBatch, StoredBuild
 from buildwatch.core.triage.model import TriageRecord
 from buildwatch.core.triage.records import build_record, invocation_record
 
@@ -49,7 +50,7 @@ _T = TypeVar("_T")
 
 
 async def refresh_history(
-    store: HistoryStore,
+    store: BuildHistory,
     develocity: DevelocityClient,
     buildbuddy: BuildBuddyClient | None,
     since_ms: int,
@@ -68,7 +69,7 @@ async def refresh_history(
 
 
 async def _list_builds(
-    store: HistoryStore, client: DevelocityClient, since_ms: int, warn: Callable[[str], None]
+    store: BuildHistory, client: DevelocityClient, since_ms: int, warn: Callable[[str], None]
 ) -> None:
     """Store the builds published since the last one stored, or since `since_ms` if that is
     later than the last one stored (the builds before the window are not wanted)."""
@@ -89,7 +90,7 @@ async def _list_builds(
 
 
 async def _record_builds(
-    store: HistoryStore,
+    store: BuildHistory,
     client: DevelocityClient,
     since_ms: int,
     git_names: GitValueNames,
@@ -154,7 +155,7 @@ async def _read_build(
 
 
 async def _record_invocations(
-    store: HistoryStore,
+    store: BuildHistory,
     client: BuildBuddyClient,
     since_ms: int,
     commits: set[str],
