@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from test_history_store import NOW_MS, make_build, make_invocation, make_summary
 
+from buildwatch.core.backoff import Backoff
 from buildwatch.core.history.opening import open_history
-from buildwatch.core.history.store import HistoryStore, RetentionPolicy
+from buildwatch.core.history.store import HistoryError, HistoryStore, RetentionPolicy
 from buildwatch.core.history.writer import HistoryWriter
 
 pytestmark = pytest.mark.timeout(30)
@@ -93,3 +94,59 @@ def test_a_writer_without_a_usable_file_reports_it_and_never_hangs(tmp_path: Pat
     assert writer.flush(timeout_s=10)
     writer.close()
     assert len(writer.errors) == 1 and "cannot" in writer.errors[0]
+
+
+class FlakyOpener:
+    """Opens the history at `path`, but fails the first `failures` times, as a store that is
+    unreachable for a while."""
+
+    def __init__(self, path: Path, failures: int) -> None:
+        self.path = path
+        self.failures = failures
+        self.attempts = 0
+
+    def __call__(self) -> HistoryStore:
+        self.attempts += 1
+        if self.attempts <= self.failures:
+            raise HistoryError(f"cannot reach the store (attempt {self.attempts})")
+        return open_history(self.path).store
+
+
+def quick_retries() -> Backoff:
+    return Backoff(base_s=0.001, cap_s=0.005)
+
+
+def test_a_retrying_writer_keeps_the_batch_until_the_store_takes_it(
+    path: Path, reader: HistoryStore
+) -> None:
+    opener = FlakyOpener(path, failures=3)
+    problems: list[str | None] = []
+    writer = HistoryWriter(opener, retry=quick_retries, on_problem=problems.append)
+    builds = [make_build(n, NOW_MS + n) for n in range(5)]
+
+    writer.record_builds(builds)
+
+    assert writer.flush(timeout_s=10)
+    writer.close()
+    assert opener.attempts == 4
+    assert problems[:3] == [f"cannot reach the store (attempt {n})" for n in (1, 2, 3)]
+    assert problems[3:] == [None]
+    assert {s.build.build_id for s in reader.load_recent()} == {b.build_id for b in builds}
+    assert reader.last_build_id() == builds[-1].build_id
+    assert writer.errors == [] and writer.written_at is not None
+
+
+def test_a_retrying_writer_closed_while_the_store_is_away_gives_up_rather_than_hangs(
+    path: Path, reader: HistoryStore
+) -> None:
+    opener = FlakyOpener(path, failures=1_000_000)
+    writer = HistoryWriter(opener, retry=quick_retries)
+    writer.record_builds([make_build(1, NOW_MS)])
+    while opener.attempts < 3:  # it is retrying
+        time.sleep(0.01)
+
+    assert writer.close(timeout_s=0.2) is False
+    assert writer.close(timeout_s=10) is True
+
+    assert len(writer.errors) == 1 and "cannot reach the store" in writer.errors[0]
+    assert reader.last_build_id() is None
