@@ -4,19 +4,25 @@ following changes; heartbeats. What it shares with the SQLite history is in test
 
 from __future__ import annotations
 
+import asyncio
 import socket
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
 from postgres_server import SUPERUSER_PASSWORD, empty_database, postgres_server
 from test_build_history import open_team_store
-from test_history_store import NOW_MS, builds_batch, make_build
+from test_history_store import NOW_MS, builds_batch, make_build, make_invocation, make_summary
+from test_history_triage import FAILED_TASK, build_run
 
-from buildwatch.core.history.store import HistoryError
+from buildwatch.core.history.store import HistoryBatch, HistoryError
+from buildwatch.core.teamstore.admin import migrate_store
+from buildwatch.core.teamstore.listen import listening
 from buildwatch.core.teamstore.location import store_location
 from buildwatch.core.teamstore.schema import MIGRATIONS, SCHEMA_VERSION, VERSION_TABLE
-from buildwatch.core.teamstore.store import TeamStore
+from buildwatch.core.teamstore.store import Heartbeat, TeamChanges, TeamStore
 
 __all__ = ["empty_database", "postgres_server"]
 """The fixtures imported above: pytest finds them by name, so they are exported to be kept."""
@@ -39,6 +45,37 @@ def at_version(url: str, version: int) -> None:
         for migration in MIGRATIONS[:version]:
             connection.execute(migration)
         connection.execute("UPDATE schema_version SET version = %s", (version,))
+
+
+@pytest.fixture
+def viewer(store: TeamStore) -> Iterator[TeamStore]:
+    """A second, read-only connection to `store`, as a viewer holds."""
+    team = TeamStore.connect(store.location, read_only=True)
+    yield team
+    team.close()
+
+
+def until(condition: Callable[[], bool], what: str) -> None:
+    """Wait for `condition`, failing with `what` after 10 s."""
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.01)
+
+
+def build_ids(changes: TeamChanges) -> list[str]:
+    return [stored.build.build_id for stored in changes.builds]
+
+
+def waiting_on_locks(url: str) -> int:
+    """How many sessions of the database at `url` wait for a lock."""
+    with psycopg.connect(url, autocommit=True) as connection:
+        row = connection.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 def refused(url: str, **options: bool) -> str:
@@ -120,3 +157,149 @@ def test_a_connection_the_server_dropped_fails_one_call_then_is_opened_again(
     assert str(raised.value).startswith(f"cannot read the team store postgresql://{MASKED}")
     assert SUPERUSER_PASSWORD not in str(raised.value)
     assert store.build_count() == 1
+
+
+def test_a_write_by_one_connection_is_read_as_changes_by_another(
+    store: TeamStore, viewer: TeamStore
+) -> None:
+    cursor = viewer.change_cursor()
+    build = make_build(1, NOW_MS)
+    store.write(HistoryBatch(
+        builds=[build],
+        invocations=[make_invocation("i1", NOW_MS, "COMPLETE_INVOCATION_STATUS")],
+        triage=[(build_run(1, NOW_MS), (FAILED_TASK,))],
+    ))
+
+    changes = viewer.changes_since(cursor)
+
+    assert build_ids(changes) == [build.build_id]
+    assert [i.invocation_id for i in changes.invocations] == ["i1"]
+    assert changes.triage == [(build_run(1, NOW_MS), (FAILED_TASK,))]
+    assert changes.cursor == viewer.change_cursor() > cursor
+    assert viewer.changes_since(changes.cursor) == TeamChanges([], [], [], changes.cursor)
+
+
+def test_a_summary_stored_later_is_a_change_of_its_build(
+    store: TeamStore, viewer: TeamStore
+) -> None:
+    build = make_build(1, NOW_MS)
+    store.write(builds_batch([build]))
+    cursor = viewer.change_cursor()
+
+    store.write(HistoryBatch(summaries=[make_summary(build)]))
+
+    [changed] = viewer.changes_since(cursor).builds
+    assert changed.summary == make_summary(build)
+
+
+def test_changes_beyond_the_limit_come_in_the_next_reads_each_once(
+    store: TeamStore, viewer: TeamStore
+) -> None:
+    builds = [make_build(n, NOW_MS + n) for n in range(7)]
+    for number, build in enumerate(builds):
+        invocation = make_invocation(f"i{number}", NOW_MS, "COMPLETE_INVOCATION_STATUS")
+        store.write(HistoryBatch(builds=[build], invocations=[invocation] * (number % 2)))
+    seen: list[str] = []
+    cursor = 0
+
+    while (changes := viewer.changes_since(cursor, limit=2)).cursor != cursor:
+        seen += build_ids(changes) + [i.invocation_id for i in changes.invocations]
+        cursor = changes.cursor
+
+    assert sorted(seen) == sorted(
+        [build.build_id for build in builds] + [f"i{n}" for n in range(len(builds)) if n % 2]
+    )
+
+
+def test_a_change_committed_after_a_later_one_started_is_not_skipped(
+    store: TeamStore, viewer: TeamStore, empty_database: str
+) -> None:
+    store.write(builds_batch([make_build(0, NOW_MS)]))
+    cursor = viewer.change_cursor()
+    second = TeamStore.connect(store.location)
+    first_batch = HistoryBatch(builds=[make_build(1, NOW_MS)],
+                               summaries=[make_summary(make_build(0, NOW_MS))])
+    with psycopg.connect(empty_database) as holder:
+        # The first write numbers its build, then waits on the row its summary updates.
+        holder.execute("SELECT 1 FROM builds FOR UPDATE")
+        first = threading.Thread(target=store.write, args=(first_batch,))
+        first.start()
+        until(lambda: waiting_on_locks(empty_database) == 1, "the first write never waited")
+        later = threading.Thread(target=second.write, args=(builds_batch([make_build(2, 0)]),))
+        later.start()
+        until(lambda: not later.is_alive() or waiting_on_locks(empty_database) == 2,
+              "the second write neither finished nor waited")
+        early = viewer.changes_since(cursor)
+    first.join()
+    later.join()
+    second.close()
+
+    late = viewer.changes_since(early.cursor)
+
+    assert sorted(build_ids(early) + build_ids(late)) == [
+        make_build(n, 0).build_id for n in (0, 1, 2)
+    ]
+
+
+async def test_a_write_wakes_a_listener(store: TeamStore) -> None:
+    async with listening(store.location) as wakes:
+        await asyncio.to_thread(store.write, builds_batch([make_build(1, NOW_MS)]))
+
+        await asyncio.wait_for(anext(wakes), timeout=10)
+
+
+async def test_a_listener_whose_connection_drops_raises_a_one_line_error(
+    store: TeamStore, empty_database: str
+) -> None:
+    async with listening(store.location) as wakes:
+        with psycopg.connect(empty_database, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+            )
+
+        with pytest.raises(HistoryError) as raised:
+            await asyncio.wait_for(anext(wakes), timeout=10)
+
+    assert str(raised.value).startswith(f"lost the team store postgresql://{MASKED}")
+    assert "\n" not in str(raised.value)
+
+
+async def test_listening_to_an_unreachable_server_raises_a_one_line_error() -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    location = store_location(f"postgresql://postgres:{SUPERUSER_PASSWORD}@127.0.0.1:{port}/db")
+
+    with pytest.raises(HistoryError) as raised:
+        async with listening(location):
+            pass
+
+    assert str(raised.value).startswith(f"cannot reach the store postgresql://{MASKED}")
+    assert SUPERUSER_PASSWORD not in str(raised.value)
+
+
+def test_the_heartbeat_is_the_newest_collectors(store: TeamStore, viewer: TeamStore) -> None:
+    assert viewer.heartbeat() is None
+
+    store.beat("host-1", NOW_MS, now_ms=NOW_MS + 5_000)
+    store.beat("host-2", NOW_MS + 1_000, now_ms=NOW_MS + 9_000)
+    store.beat("host-1", NOW_MS, now_ms=NOW_MS + 7_000)
+
+    assert viewer.heartbeat() == Heartbeat("host-2", NOW_MS + 1_000, NOW_MS + 9_000)
+
+
+def test_migrating_numbers_the_rows_already_stored_as_changes(empty_database: str) -> None:
+    at_version(empty_database, 1)
+    build = make_build(1, NOW_MS)
+    with psycopg.connect(empty_database, autocommit=True) as connection:
+        connection.execute(
+            "INSERT INTO builds (build_id, published_ms, source) VALUES (%s, %s, %s)",
+            (build.build_id, NOW_MS, build.source),
+        )
+    location = store_location(empty_database)
+    migrate_store(location)
+    store = TeamStore.connect(location, read_only=True)
+
+    assert build_ids(store.changes_since(0)) == [build.build_id]
+    store.close()

@@ -51,11 +51,19 @@ def connect(location: StoreLocation) -> psycopg.Connection[tuple[Any, ...]]:
     import psycopg
 
     try:
-        return psycopg.connect(
-            location.url.reveal(), autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
-        )
+        return psycopg.connect(**connect_arguments(location))
     except psycopg.Error as error:
         raise connect_error(error, location) from None
+
+
+def connect_arguments(location: StoreLocation) -> dict[str, Any]:
+    """What psycopg's `connect` (sync or async) is given for the store: autocommit, so that
+    transactions are explicit, and a bounded wait for the server."""
+    return {
+        "conninfo": location.url.reveal(),
+        "autocommit": True,
+        "connect_timeout": CONNECT_TIMEOUT_S,
+    }
 
 
 @contextmanager

@@ -40,14 +40,12 @@ from buildwatch.core.history.store import (
     triage_records,
 )
 from buildwatch.core.teamstore import connection as server
+from buildwatch.core.teamstore.listen import CHANNEL
 from buildwatch.core.teamstore.location import StoreLocation
 from buildwatch.core.triage.model import RunSource, TriageRecord
 
 if TYPE_CHECKING:
     import psycopg
-
-CHANNEL = "buildwatch_changes"
-"""The channel every write notifies in its transaction, and viewers listen on."""
 
 _CHANGES_LOCK = "SELECT pg_advisory_xact_lock(hashtext('buildwatch changes'))"
 _RUN_COLUMNS = (
