@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from buildwatch.cli.common import add_develocity_arguments, report_retry, say, warn
+from buildwatch.cli.store import add_store_argument
 from buildwatch.core.durations import duration_text, ms_to_seconds, parse_duration_ms
 from buildwatch.core.errors import BuildwatchError, ConfigError
 from buildwatch.core.monitor.heap import freeze_startup
@@ -68,6 +69,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     start.add_argument("--since-build", metavar="ID", help="start after this build")
     tail.add_argument("--follow", action="store_true", help="keep streaming new builds")
+    add_store_argument(tail, "read the builds from the team store, not the server: ")
     tail.add_argument(
         "--json",
         action="store_true",
@@ -160,6 +162,13 @@ def _tail(args: argparse.Namespace) -> int:
         except QueryError as error:
             _show_query_error(args.query, error)
             return error.exit_code
+    from buildwatch.cli.store import store_from_args
+
+    location = store_from_args(args)
+    if location is not None:
+        from buildwatch.cli.store_tail import tail_store
+
+        return tail_store(args, location, mode, query)
 
     async def command(client: DevelocityClient, out: _Output) -> None:
         batches = client.build_batches(
@@ -179,7 +188,7 @@ def _tail(args: argparse.Namespace) -> int:
 
                     readable = [
                         build for build in readable
-                        if isinstance(build, Build) and query.matches(_entry(build))
+                        if isinstance(build, Build) and query.matches(build_entry(build))
                     ]  # fmt: skip
                 out.write(json_lines(readable) if mode == "json" else map(_build_line, readable))
                 out.flush()
@@ -199,7 +208,7 @@ def _show_query_error(query: str, error: QueryError) -> None:
             print(f"  {shown}\n  {caret}^", file=sys.stderr, flush=True)
 
 
-def _entry(build: Build, summary: BuildSummary | None = None) -> BuildEntry:
+def build_entry(build: Build, summary: BuildSummary | None = None) -> BuildEntry:
     """A listed build (and its summary, if read) as a query reads it."""
     from buildwatch.core.monitor.store import BuildEntry
 
@@ -419,7 +428,7 @@ async def _tail_with_summaries(
                 warn(f"no summary for {build.build_id}: {error}")
                 read = False
             summary = builder.result()
-            if query is not None and not query.matches(_entry(build, summary if read else None)):
+            if query is not None and not query.matches(build_entry(build, summary if read else None)):
                 return b""
             # Only the JSON lines name failed work, and only a failed build has any to name.
             if as_json and summary.outcome == "failed":
@@ -431,18 +440,7 @@ async def _tail_with_summaries(
                     raise
                 except BuildwatchError as error:
                     warn(f"no failed tasks or tests for {build.build_id}: {error}")
-        if as_json:
-            return _summary_json_line(summary, details)
-        if mode == "json":
-            return b"".join(json_lines([build]))
-        if mode == "text":
-            return _build_line(build, tool_type=summary.tool_type)
-        took = duration_text(ms_to_seconds(summary.duration_ms), unknown="-")
-        extra = (
-            f"  {_cell(summary.outcome, 7)}  {_cell(summary.project, 20)}  "
-            f"{_cell(summary.user, 12)}  {took:>8}"
-        )
-        return _build_line(build, extra, summary.tool_type)
+        return build_output(build, summary, mode, details)
 
     # Unbounded, so the end marker always fits; `lookahead` bounds the builds in flight.
     queue: asyncio.Queue[asyncio.Task[bytes] | None] = asyncio.Queue()
@@ -471,6 +469,25 @@ async def _tail_with_summaries(
         for pending in unfinished:
             pending.cancel()
         await asyncio.gather(*unfinished, return_exceptions=True)
+
+
+def build_output(
+    build: Build, summary: BuildSummary, mode: Mode, details: FailureDetails | None = None
+) -> bytes:
+    """A build's line as `mode` says, with its summary (and for `summary-json` what failed in
+    it, when `details` are known)."""
+    if mode == "summary-json":
+        return _summary_json_line(summary, details)
+    if mode == "json":
+        return b"".join(json_lines([build]))
+    if mode == "text":
+        return _build_line(build, tool_type=summary.tool_type)
+    took = duration_text(ms_to_seconds(summary.duration_ms), unknown="-")
+    extra = (
+        f"  {_cell(summary.outcome, 7)}  {_cell(summary.project, 20)}  "
+        f"{_cell(summary.user, 12)}  {took:>8}"
+    )
+    return _build_line(build, extra, summary.tool_type)
 
 
 def _summary_json_line(summary: BuildSummary, details: FailureDetails | None) -> bytes:

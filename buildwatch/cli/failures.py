@@ -9,6 +9,8 @@ whole history, so a failure known for weeks is not new because the window is sho
 
 Without `--offline` the servers are read first for the window (`core.triage.refresh`), through
 the history, so that a second run only reads what is new. Clients are imported in the handler.
+With a team store (`--store`, `$BUILDWATCH_STORE` or the profile's), its runs are grouped
+instead, read-only: its collector has read the servers.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from buildwatch.cli.common import (
     warn,
 )
 from buildwatch.cli.develocity import parse_since
+from buildwatch.cli.store import add_store_argument, store_from_args
 from buildwatch.core.errors import ConfigError
 from buildwatch.core.triage.model import STATUS_WORDS, STATUSES
 
@@ -35,7 +38,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from buildwatch.core.config import Profile
-    from buildwatch.core.history.store import HistoryStore
+    from buildwatch.core.history.interface import BuildHistory
+    from buildwatch.core.teamstore.location import StoreLocation
     from buildwatch.core.triage.groups import FailureGroup, SameCommitFailure, TriageIndex
 
 DEFAULT_SINCE = "24h"
@@ -70,16 +74,39 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         action="store_true",
         help="read the local history alone, without connecting to the servers",
     )
+    add_store_argument(failures, "group the team store's runs instead of the local history's: ")
     failures.set_defaults(handler=_failures)
 
 
 def _failures(args: argparse.Namespace) -> int:
     since_ms = _since_ms(args.since)
     profile = profile_from_args(args)
+    location = store_from_args(args, profile)
+    if location is not None:
+        index = _store_index(location, profile)
+    else:
+        local = _history_index(args, profile, since_ms)
+        if local is None:
+            return 0
+        index = local
+    groups = failure_groups(index, since_ms, args.status)
+    if args.json:
+        sys.stdout.write("".join(group_json(group, index.same_commit(group.kind, group.name))
+                                 for group in groups))
+    elif groups:
+        sys.stdout.write("".join(line + "\n" for line in group_table(groups)))
+    return 0
+
+
+def _history_index(
+    args: argparse.Namespace, profile: Profile, since_ms: int
+) -> TriageIndex | None:
+    """The failure groups of the local history, after reading the servers for the window
+    (unless `--offline`); None when `--offline` finds no history."""
     path = _history_file(args, profile)
     if args.offline and not path.exists():
         warn(f"no history at {path} yet: run without --offline to read the servers")
-        return 0
+        return None
     from buildwatch.core.history.opening import open_history
 
     opened = open_history(path)
@@ -89,16 +116,24 @@ def _failures(args: argparse.Namespace) -> int:
     try:
         if not args.offline:
             _refresh(args, profile, store, since_ms)
-        index = history_index(store)
+        return history_index(store)
     finally:
         store.close()
-    groups = failure_groups(index, since_ms, args.status)
-    if args.json:
-        sys.stdout.write("".join(group_json(group, index.same_commit(group.kind, group.name))
-                                 for group in groups))
-    elif groups:
-        sys.stdout.write("".join(line + "\n" for line in group_table(groups)))
-    return 0
+
+
+def _store_index(location: StoreLocation, profile: Profile) -> TriageIndex:
+    """The failure groups of the team store's runs of the last `history_max_age_days` (what a
+    local history keeps), read-only: the collector reads the servers, not this command."""
+    import time
+
+    from buildwatch.core.teamstore.store import TeamStore
+
+    store = TeamStore.connect(location, read_only=True)
+    try:
+        oldest_ms = int(time.time() * 1000) - profile.ui.history_max_age_days * 86_400_000
+        return history_index(store, oldest_ms)
+    finally:
+        store.close()
 
 
 def _since_ms(raw: str) -> int:
@@ -117,7 +152,7 @@ def _history_file(args: argparse.Namespace, profile: Profile) -> Path:
 
 
 def _refresh(
-    args: argparse.Namespace, profile: Profile, store: HistoryStore, since_ms: int
+    args: argparse.Namespace, profile: Profile, store: BuildHistory, since_ms: int
 ) -> None:
     """Read the servers for the window into the history (BuildBuddy only if it has a key)."""
     import asyncio
@@ -155,15 +190,15 @@ def _quiet(_: str) -> None:
     """Say nothing."""
 
 
-def history_index(store: HistoryStore) -> TriageIndex:
-    """The failure groups of the whole history."""
+def history_index(store: BuildHistory, oldest_ms: int | None = None) -> TriageIndex:
+    """The failure groups of the whole history (of its runs since `oldest_ms`, if given)."""
     from buildwatch.core.monitor.heap import bulk_load
     from buildwatch.core.triage.groups import TriageIndex
 
     index = TriageIndex()
     # Every run read lives until the command ends: spare the collector re-scanning them.
     with bulk_load():
-        for run, failures in store.triage_runs():
+        for run, failures in store.triage_runs(oldest_ms):
             index.add(run, failures)
     return index
 

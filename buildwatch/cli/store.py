@@ -8,11 +8,13 @@ by the handlers alone, so `buildwatch --help` never loads it.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from buildwatch.cli.common import add_profile_argument, profile_from_args
+from buildwatch.core.config import load_config
 from buildwatch.core.errors import ConfigError
 from buildwatch.core.teamstore.location import (
     STORE_ENV,
@@ -20,6 +22,9 @@ from buildwatch.core.teamstore.location import (
     resolve_store_url,
     store_location,
 )
+
+if TYPE_CHECKING:
+    from buildwatch.core.config import Profile
 
 _STORE_HELP = (
     f"the team store, postgresql://USER@HOST:PORT/DATABASE (default: ${STORE_ENV}, else the "
@@ -46,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         command = commands.add_parser(
             name, help=summary, description=summary[0].upper() + summary[1:] + "."
         )
-        command.add_argument("--store", metavar="URL", help=_STORE_HELP)
+        add_store_argument(command)
         add_profile_argument(command)
         command.set_defaults(handler=handler)
 
@@ -108,11 +113,30 @@ def status_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_store_argument(parser: argparse.ArgumentParser, purpose: str = "") -> None:
+    """Add `--store URL`; `purpose` starts its help (what the command does with a store)."""
+    parser.add_argument("--store", metavar="URL", help=purpose + _STORE_HELP)
+
+
+def store_from_args(
+    args: argparse.Namespace, profile: Profile | None = None
+) -> StoreLocation | None:
+    """The team store named by `--store`, `$BUILDWATCH_STORE` or the profile; None if none is.
+
+    Without `profile`, the one `--profile` names is read without a word: a command that reads it
+    again to go on without a store says what is wrong with the file once."""
+    flag = getattr(args, "store", None)
+    if profile is None and not (flag or os.environ.get(STORE_ENV)):
+        profile = load_config().profile(getattr(args, "profile", None))
+    url = resolve_store_url(flag, profile.store if profile is not None else None)
+    return store_location(url) if url is not None else None
+
+
 def _location(args: argparse.Namespace) -> StoreLocation:
-    url = resolve_store_url(args.store, profile_from_args(args).store)
-    if url is None:
+    location = store_from_args(args, profile_from_args(args))
+    if location is None:
         raise ConfigError(
             f"no team store: give --store postgresql://…, set ${STORE_ENV}, "
             "or set the profile's store"
         )
-    return store_location(url)
+    return location

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from buildwatch.cli.common import add_profile_argument, profile_from_args, say
 from buildwatch.cli.develocity import parse_since
+from buildwatch.cli.store import add_store_argument, store_from_args
 from buildwatch.core.errors import BuildwatchError, ConfigError
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ def add_monitor_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="browse the local history without connecting to the servers",
     )
+    add_store_argument(parser, "view the team store instead of following the servers: ")
     _add_mouse_argument(parser)
     parser.set_defaults(handler=run_monitor)
 
@@ -94,6 +96,16 @@ def monitor_settings(args: argparse.Namespace, profile: Profile) -> MonitorSetti
     history's resume point; `--offline` only browses the history."""
     from buildwatch.core.monitor.session import MonitorSettings
 
+    store = store_from_args(args, profile)
+    if store is not None:
+        # The collector follows the servers and keeps the history: a viewer only reads.
+        for given, option in ((args.offline, "--offline"), (args.since, "--since"),
+                              (args.watch_commit, "--watch-commit"),
+                              (args.watch_branch, "--watch-branch")):
+            if given:
+                raise ConfigError(f"{option} does not apply when viewing the team store "
+                                  f"{store.shown}")
+        return MonitorSettings(profile, resume=False, store=store)
     return MonitorSettings(
         profile,
         since=monitor_since(args.since, profile.ui.backfill_minutes),

@@ -3,6 +3,8 @@
 Secrets are stored with `keyring` under service `buildwatch` and user `<kind>:<base URL>`
 (`develocity:https://develocity.example.com`). A Develocity access key or a BuildBuddy API key is
 stored as itself; Develocity basic auth is stored as JSON `{"username": ..., "password": ...}`.
+A team store's password is stored as itself under user `store:<user>@<host>:<port>`
+(`StoreLocation.keyring_user`).
 
 Only a secure backend is used: a recommended one (priority >= 1), or one the user chose explicitly
 (`PYTHON_KEYRING_BACKEND` or keyring's `keyringrc.cfg`). `keyring` silently picks keyrings.alt's
@@ -34,6 +36,8 @@ SERVICE = "buildwatch"
 KEYRING_TIMEOUT = 30.0
 
 ServerKind = Literal["develocity", "buildbuddy"]
+SecretKind = Literal["develocity", "buildbuddy", "store"]
+"""What a keyring entry holds: a server's credential, or a team store's password."""
 
 DEVELOCITY_URL_ENV = "BUILDWATCH_DEVELOCITY_URL"
 DEVELOCITY_TOKEN_ENV = "BUILDWATCH_DEVELOCITY_TOKEN"
@@ -42,9 +46,10 @@ DEVELOCITY_PASSWORD_ENV = "BUILDWATCH_DEVELOCITY_PASSWORD"
 BUILDBUDDY_URL_ENV = "BUILDWATCH_BUILDBUDDY_URL"
 BUILDBUDDY_API_KEY_ENV = "BUILDWATCH_BUILDBUDDY_API_KEY"
 
-_ENV_ADVICE: dict[ServerKind | None, str] = {
+_ENV_ADVICE: dict[SecretKind | None, str] = {
     "develocity": f"{DEVELOCITY_TOKEN_ENV} (or {DEVELOCITY_USERNAME_ENV} and {DEVELOCITY_PASSWORD_ENV})",
     "buildbuddy": BUILDBUDDY_API_KEY_ENV,
+    "store": "PGPASSWORD (or put the password in PGPASSFILE, ~/.pgpass)",
     None: f"{DEVELOCITY_TOKEN_ENV} (or {DEVELOCITY_USERNAME_ENV} and {DEVELOCITY_PASSWORD_ENV}) "
     f"and {BUILDBUDDY_API_KEY_ENV}",
 }
@@ -132,7 +137,7 @@ def keyring_username(kind: ServerKind, base_url: str) -> str:
     return f"{kind}:{normalize_base_url(base_url)}"
 
 
-def no_secure_keyring_advice(kind: ServerKind | None = None) -> str:
+def no_secure_keyring_advice(kind: SecretKind | None = None) -> str:
     """The three ways out when there is no secure keyring, for the server `kind`."""
     return (
         "either (1) start a Secret Service: run `dbus-run-session -- $SHELL`, then "
@@ -146,7 +151,7 @@ def no_secure_keyring_advice(kind: ServerKind | None = None) -> str:
 
 
 def backend_status(
-    timeout: float = KEYRING_TIMEOUT, kind: ServerKind | None = None
+    timeout: float = KEYRING_TIMEOUT, kind: SecretKind | None = None
 ) -> BackendStatus:
     """Which keyring backend is in use, and whether it may hold secrets.
 
@@ -174,7 +179,7 @@ def backend_status(
     return BackendStatus(name=name, priority=priority, secure=secure, problem=problem)
 
 
-def usable_backend(kind: ServerKind, timeout: float = KEYRING_TIMEOUT) -> BackendStatus:
+def usable_backend(kind: SecretKind, timeout: float = KEYRING_TIMEOUT) -> BackendStatus:
     """The backend in use; ConfigError with the ways out when it may not hold secrets."""
     status = backend_status(timeout, kind)
     if status.problem is not None:
@@ -186,12 +191,7 @@ def read_stored(
     kind: ServerKind, base_url: str, timeout: float = KEYRING_TIMEOUT
 ) -> Credential | None:
     """The credential stored for a server, or None (also when no usable keyring exists)."""
-    import keyring
-
-    if not backend_status(timeout, kind).usable:
-        return None
-    user = keyring_username(kind, base_url)
-    stored = _call_keyring(lambda: keyring.get_password(SERVICE, user), timeout, kind)
+    stored = read_secret(kind, keyring_username(kind, base_url), timeout)
     return None if stored is None else Credential.from_stored(stored)
 
 
@@ -199,13 +199,32 @@ def store(
     kind: ServerKind, base_url: str, credential: Credential, timeout: float = KEYRING_TIMEOUT
 ) -> BackendStatus:
     """Keep `credential` in the keyring and check it reads back; returns the backend used."""
+    return keep_secret(kind, keyring_username(kind, base_url), credential.to_stored(), timeout)
+
+
+def delete(kind: ServerKind, base_url: str, timeout: float = KEYRING_TIMEOUT) -> bool:
+    """Remove the stored credential for a server; False when there was none."""
+    return forget_secret(kind, keyring_username(kind, base_url), timeout)
+
+
+def read_secret(kind: SecretKind, user: str, timeout: float = KEYRING_TIMEOUT) -> str | None:
+    """The secret kept under keyring user `user`, or None (also when no usable keyring exists)."""
+    import keyring
+
+    if not backend_status(timeout, kind).usable:
+        return None
+    return _call_keyring(lambda: keyring.get_password(SERVICE, user), timeout, kind)
+
+
+def keep_secret(
+    kind: SecretKind, user: str, secret: str, timeout: float = KEYRING_TIMEOUT
+) -> BackendStatus:
+    """Keep `secret` under keyring user `user` and check it reads back; returns the backend."""
     import keyring
 
     status = usable_backend(kind, timeout)
-    user = keyring_username(kind, base_url)
-    stored = credential.to_stored()
-    _call_keyring(lambda: keyring.set_password(SERVICE, user, stored), timeout, kind)
-    if _call_keyring(lambda: keyring.get_password(SERVICE, user), timeout, kind) != stored:
+    _call_keyring(lambda: keyring.set_password(SERVICE, user, secret), timeout, kind)
+    if _call_keyring(lambda: keyring.get_password(SERVICE, user), timeout, kind) != secret:
         raise ConfigError(
             f"the keyring backend {status.name} accepted the secret but does not give it back; "
             + no_secure_keyring_advice(kind)
@@ -213,12 +232,11 @@ def store(
     return status
 
 
-def delete(kind: ServerKind, base_url: str, timeout: float = KEYRING_TIMEOUT) -> bool:
-    """Remove the stored credential for a server; False when there was none."""
+def forget_secret(kind: SecretKind, user: str, timeout: float = KEYRING_TIMEOUT) -> bool:
+    """Remove the secret kept under keyring user `user`; False when there was none."""
     import keyring
 
     usable_backend(kind, timeout)
-    user = keyring_username(kind, base_url)
     if _call_keyring(lambda: keyring.get_password(SERVICE, user), timeout, kind) is None:
         return False
     _call_keyring(lambda: keyring.delete_password(SERVICE, user), timeout, kind)
@@ -318,7 +336,7 @@ def buildbuddy_connection(
     )
 
 
-def _call_keyring(operation: Callable[[], T], timeout: float, kind: ServerKind | None) -> T:
+def _call_keyring(operation: Callable[[], T], timeout: float, kind: SecretKind | None) -> T:
     # A daemon thread, not an executor: a keyring stuck on an unlock prompt must not keep the
     # process alive at exit.
     outcome: list[Any] = []
@@ -344,7 +362,7 @@ def _call_keyring(operation: Callable[[], T], timeout: float, kind: ServerKind |
     raise _explain(value, kind) from None
 
 
-def _explain(error: Exception, kind: ServerKind | None) -> ConfigError:
+def _explain(error: Exception, kind: SecretKind | None) -> ConfigError:
     import keyring.errors
 
     if isinstance(error, keyring.errors.NoKeyringError):

@@ -91,6 +91,7 @@ class BuildwatchApp(ProvidesServices, App[None]):
             buildbuddy_url=session.buildbuddy_url,
             store=self.store,
             git_names=session.settings.profile.git_value_names,
+            team_store=session.team is not None,
         )
 
     def on_mount(self) -> None:
@@ -106,7 +107,14 @@ class BuildwatchApp(ProvidesServices, App[None]):
                         description="history and feeds")
 
     async def _start(self) -> None:
-        """Load the history (the stored builds show at once), then start the feeds on it."""
+        """Load the history (the stored builds show at once), then start the feeds on it; or,
+        viewing a team store, follow it, the servers used only to open a build or invocation."""
+        if self.session.team is not None:
+            self.run_worker(self.session.run_team(), name="team", group="team",
+                            exit_on_error=False, description="team store")
+            self.start_source("develocity")
+            self.start_source("buildbuddy")
+            return
         for notice in await self.session.open_history():
             self.notify(notice, title="History", severity="warning", markup=False)
         history = self.session.history
@@ -121,7 +129,12 @@ class BuildwatchApp(ProvidesServices, App[None]):
         self.start_source("buildbuddy")
 
     def start_source(self, source: SourceName) -> None:
-        """(Re)start a source's feed; a running one is cancelled first."""
+        """(Re)start a source's feed; a running one is cancelled first. Viewing a team store,
+        (re)make the client its screens read the server with instead: the store is the feed."""
+        if self.session.team is not None:
+            self.run_worker(self.session.open_server(source), name=source, group=source,
+                            exclusive=True, exit_on_error=False, description=f"{source} client")
+            return
         feed = self.session.run_develocity if source == "develocity" else self.session.run_buildbuddy
         self.run_worker(
             feed(), name=source, group=source, exclusive=True, exit_on_error=False,
@@ -144,6 +157,11 @@ class BuildwatchApp(ProvidesServices, App[None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
+        team = self.session.team
+        if event.state is WorkerState.ERROR and worker.group == "team" and team is not None:
+            team.state, team.detail = "reconnecting", f"stopped: {worker.error}"
+            self.notify(team.detail, title="Team store", severity="error", markup=False)
+            return
         if event.state is WorkerState.ERROR and worker.group in ("develocity", "buildbuddy"):
             source: SourceName = "develocity" if worker.group == "develocity" else "buildbuddy"
             problem = f"stopped: {type(worker.error).__name__}: {worker.error}"

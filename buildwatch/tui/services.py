@@ -27,6 +27,9 @@ class Services:
     store: MonitorStore
     git_names: GitValueNames = DEFAULT_GIT_VALUE_NAMES
     """Which custom values name a build's Git commit, branch and repository (the profile's)."""
+    team_store: bool = False
+    """Whether the rows come from the team store: without a client, a screen shows what the
+    store holds and says which server key the rest needs."""
 
 
 class ProvidesServices:

@@ -43,6 +43,8 @@ from buildwatch.core.monitor.feeds import (
 from buildwatch.core.monitor.history import MonitorHistory
 from buildwatch.core.monitor.pacing import InputGate
 from buildwatch.core.monitor.store import OFFLINE_CHOSEN, MonitorStore, SourceName
+from buildwatch.core.monitor.team import TeamFeed, TeamStatus
+from buildwatch.core.teamstore.location import StoreLocation
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class MonitorSettings:
 
     `history` is the local history file (None: keep none). The build listing resumes from it
     unless `resume` is False (an explicit `--since` wins). `offline` browses the history only.
+    With a `store`, the monitor views the team store instead of following the servers.
     """
 
     profile: Profile
@@ -64,6 +67,9 @@ class MonitorSettings:
     offline: bool = False
     branches: tuple[BranchSpec, ...] = ()
     """Git branches whose newest commits are watched while BuildBuddy is polled."""
+    store: StoreLocation | None = None
+    """The team store to view: the rows come from it, and the servers are read only to open a
+    build or invocation, with the user's own credentials (`history` is then None)."""
 
 
 class MonitorSession:
@@ -92,6 +98,8 @@ class MonitorSession:
         self._feed: DevelocityFeed | None = None
         self.input_gate = InputGate()
         """Closed by the screen for a moment after each key: the feeds' work waits for it."""
+        self.team = TeamStatus() if settings.store is not None else None
+        """The team store's state and its collector's heartbeat, when viewing one."""
         store.on_watch = lambda _commit: self.wake_poller()
 
     def use_develocity(self, credential: Credential, base_url: str) -> None:
@@ -153,6 +161,51 @@ class MonitorSession:
         store = self.store
         store.set_state("develocity", "connecting")
         try:
+    async def run_team(self) -> None:
+        """Load the team store's recent rows, then follow its changes until cancelled."""
+        location, status = self.settings.store, self.team
+        if location is None or status is None:
+            raise RuntimeError("no team store to view")
+        feed = TeamFeed(location, self.store, status, self.settings.profile.ui,
+                        backoff=self._backoff)
+        await feed.run()
+
+    async def open_server(self, source: SourceName) -> None:
+        """Make the client the build or invocation screens read `source` with, when the user
+        has credentials for it (a team store's viewer follows no server: without them the
+        screens show what the store holds)."""
+        try:
+            if source == "develocity":
+                await self._open_develocity()
+            else:
+                await self._open_buildbuddy()
+        except BuildwatchError as error:
+            self.store.status(source).detail = str(error)
+
+    async def _open_develocity(self) -> None:
+        connection = self._develocity_connection
+        if connection is None:
+            connection = await asyncio.to_thread(
+                develocity_connection, self.settings.profile, self.settings.overrides
+            )
+        self._develocity_connection = connection
+        self.develocity_url = connection.base_url
+        if connection.token is not None or connection.username is not None:
+            await self._close(self.develocity)
+            self.develocity = DevelocityClient(connection, backoff=self._backoff)
+
+    async def _open_buildbuddy(self) -> None:
+        connection = self._buildbuddy_connection
+        if connection is None:
+            connection = await asyncio.to_thread(
+                buildbuddy_connection, self.settings.profile, self.settings.overrides
+            )
+        self._buildbuddy_connection = connection
+        self.buildbuddy_url = connection.base_url
+        if connection.api_key is not None:
+            await self._close(self.buildbuddy)
+            self.buildbuddy = BuildBuddyClient(connection, backoff=self._backoff)
+
             connection = self._develocity_connection
             if connection is None:
                 connection = await asyncio.to_thread(

@@ -19,6 +19,7 @@ from buildwatch.core.errors import (
     NotFoundError,
     UnavailableError,
 )
+from buildwatch.core.secrets import Secret
 from buildwatch.core.teamstore.location import StoreLocation
 from buildwatch.core.teamstore.schema import SCHEMA_VERSION
 
@@ -31,6 +32,8 @@ CONNECT_TIMEOUT_S = 10
 _INVALID_PASSWORD = "28P01"
 _INVALID_AUTHORIZATION = "28000"
 _INVALID_CATALOG = "3D000"
+_NO_PASSWORD = "no password supplied"
+"""libpq's words when the server asks for a password and none was given."""
 
 
 class NoSchemaError(ConfigError):
@@ -45,15 +48,26 @@ class OlderStoreSchemaError(ConfigError):
     """The store lacks migrations this buildwatch needs."""
 
 
-def connect(location: StoreLocation) -> psycopg.Connection[tuple[Any, ...]]:
-    """An autocommit connection to the store; a `BuildwatchError` of the failure's kind (refused
+def connect(
+    location: StoreLocation, password: Secret | None = None
+) -> psycopg.Connection[tuple[Any, ...]]:
+    """An autocommit connection to the store, with `password` if given, else as libpq finds
+    one, else with the keyring's; a `BuildwatchError` of the failure's kind (refused
     credentials, no such database, unreachable) if the server cannot be used."""
     import psycopg
 
+    arguments = connect_arguments(location)
+    if password is None:
+        try:
+            return psycopg.connect(**arguments)
+        except psycopg.Error as error:
+            password = keyring_password(error, location)
+            if password is None:
+                raise connect_error(error, location) from None
     try:
-        return psycopg.connect(**connect_arguments(location))
+        return psycopg.connect(**arguments, password=password.reveal())
     except psycopg.Error as error:
-        raise connect_error(error, location) from None
+        raise connect_error(error, location, password) from None
 
 
 def connect_arguments(location: StoreLocation) -> dict[str, Any]:
@@ -64,6 +78,18 @@ def connect_arguments(location: StoreLocation) -> dict[str, Any]:
         "autocommit": True,
         "connect_timeout": CONNECT_TIMEOUT_S,
     }
+
+
+def keyring_password(error: Exception, location: StoreLocation) -> Secret | None:
+    """After a connection attempt failed with `error`: the password the keyring keeps for the
+    store, if the server asked for one that neither the URL nor libpq (PGPASSWORD, PGPASSFILE)
+    gave; else None. Blocks on the keyring (a `ConfigError` if it is locked or broken)."""
+    if location.password or _NO_PASSWORD not in str(error):
+        return None
+    from buildwatch.core.credentials import read_secret
+
+    stored = read_secret("store", location.keyring_user)
+    return Secret(stored) if stored else None
 
 
 @contextmanager
@@ -79,9 +105,17 @@ def connected(location: StoreLocation) -> Iterator[psycopg.Connection[tuple[Any,
         raise UnavailableError(f"{location.shown}: {server_words(error, location)}") from None
 
 
-def connect_error(error: psycopg.Error, location: StoreLocation) -> BuildwatchError:
-    """The one-line error for a connection attempt that failed with `error`."""
-    words = server_words(error, location)
+def connect_error(
+    error: psycopg.Error, location: StoreLocation, password: Secret | None = None
+) -> BuildwatchError:
+    """The one-line error for a connection attempt that failed with `error` (given `password`
+    from the keyring, if it was)."""
+    words = server_words(error, location, password)
+    if _NO_PASSWORD in words:
+        return AuthError(
+            f"{location.shown} asks for a password: put it in PGPASSFILE (~/.pgpass) or in the "
+            "keyring with `buildwatch auth store`"
+        )
     if error.sqlstate in (_INVALID_PASSWORD, _INVALID_AUTHORIZATION) or (
         "authentication failed" in words
     ):
@@ -93,16 +127,20 @@ def connect_error(error: psycopg.Error, location: StoreLocation) -> BuildwatchEr
     return UnavailableError(f"cannot reach the store {location.shown}: {words}")
 
 
-def server_words(error: Exception, location: StoreLocation) -> str:
-    """The first meaningful line of the driver's message, without the password."""
+def server_words(
+    error: Exception, location: StoreLocation, password: Secret | None = None
+) -> str:
+    """The first meaningful line of the driver's message, without the password (the URL's, or
+    `password` from the keyring)."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     words = lines[0] if lines else type(error).__name__
     # libpq prefixes the server's own words with the host it tried, which the URL says already.
     words = words.removeprefix("connection failed: ")
     if "FATAL:" in words:
         words = words.split("FATAL:", 1)[1].strip()
-    if location.password:
-        words = words.replace(location.password.reveal(), "****")
+    for secret in (location.password, password):
+        if secret:
+            words = words.replace(secret.reveal(), "****")
     return words
 
 

@@ -9,10 +9,12 @@ network gone: TCP keepalives notice a silent loss) ends the iteration with a `Hi
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
+from buildwatch.core.errors import BuildwatchError
 from buildwatch.core.history.store import HistoryError
 from buildwatch.core.teamstore import connection as server
 from buildwatch.core.teamstore.location import StoreLocation
@@ -37,17 +39,32 @@ async def listening(location: StoreLocation) -> AsyncIterator[AsyncIterator[None
     import psycopg
 
     try:
-        connection = await psycopg.AsyncConnection.connect(
-            **server.connect_arguments(location), **_KEEPALIVES
-        )
-    except psycopg.Error as error:
-        raise HistoryError(str(server.connect_error(error, location))) from None
+        connection = await _connect(location)
+    except BuildwatchError as error:
+        raise HistoryError(str(error)) from None
     async with connection:
         try:
             await connection.execute(f"LISTEN {CHANNEL}")
         except psycopg.Error as error:
             raise _lost(error, location) from None
         yield _bursts(connection, location)
+
+
+async def _connect(location: StoreLocation) -> psycopg.AsyncConnection[tuple[Any, ...]]:
+    """As `connection.connect` does, on the event loop (the keyring read in a thread)."""
+    import psycopg
+
+    arguments = {**server.connect_arguments(location), **_KEEPALIVES}
+    try:
+        return await psycopg.AsyncConnection.connect(**arguments)
+    except psycopg.Error as error:
+        password = await asyncio.to_thread(server.keyring_password, error, location)
+        if password is None:
+            raise server.connect_error(error, location) from None
+    try:
+        return await psycopg.AsyncConnection.connect(**arguments, password=password.reveal())
+    except psycopg.Error as error:
+        raise server.connect_error(error, location, password) from None
 
 
 async def _bursts(

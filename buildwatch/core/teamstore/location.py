@@ -3,11 +3,13 @@
 The URL comes from `--store`, else `$BUILDWATCH_STORE`, else the profile's `store`. Its password
 (in the URL's user part or a `password=` parameter) is never shown: `StoreLocation.shown` masks
 it, and it is registered with the log redaction so no log line quotes it either. A URL without a
-password leaves it to libpq's own mechanisms (`PGPASSWORD`, `PGPASSFILE`).
+password leaves it to libpq's own mechanisms (`PGPASSWORD`, `PGPASSFILE`), and when those give
+none to the keyring (`keyring_user`; `buildwatch auth store` puts it there).
 """
 
 from __future__ import annotations
 
+import getpass
 import os
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
@@ -31,6 +33,19 @@ class StoreLocation:
     """The URL with its password masked, sanitised: the one form put in messages."""
     password: Secret | None
     """The password the URL carries, if any (to mask it in the server's own messages too)."""
+
+    @property
+    def keyring_user(self) -> str:
+        """Where the keyring keeps this store's password: `store:<user>@<host>:<port>`, each
+        part as libpq would take it (from the URL, else PGUSER, PGHOST, PGPORT, else the login
+        name, localhost and 5432), so that every URL of one role on one server finds it."""
+        parts = urlsplit(self.url.reveal())
+        query = dict(parse_qsl(parts.query))
+        user = (unquote(parts.username or "") or query.get("user") or os.environ.get("PGUSER")
+                or getpass.getuser())
+        host = parts.hostname or query.get("host") or os.environ.get("PGHOST") or "localhost"
+        port = parts.port or query.get("port") or os.environ.get("PGPORT") or 5432
+        return f"store:{user}@{host.lower()}:{port}"
 
 
 def store_location(url: str) -> StoreLocation:

@@ -82,6 +82,9 @@ SLICE = 1000
 """Events reduced at a time (about 15 ms' work), so a big network read is reduced in turns."""
 
 NEEDS_SERVER = "Its tasks, tests, events and console need the server."
+NEEDS_KEY = ("Its tasks, tests, events and console need your own Develocity access key "
+             "(`buildwatch auth login develocity`, or c on the main screen).")
+"""What a team store's viewer without a Develocity key is told the store cannot show."""
 
 TABS = ("summary", "work", "tests", "events", "console")
 HEADER_LINES = ("scan", "user")
@@ -134,10 +137,10 @@ def test_row(test: TestResult) -> TableRow:
     )
 
 
-def stored_summary_text(summary: BuildSummary | None, why: str) -> str:
-    """The Summary tab of a build whose events cannot be read: `why`, what that leaves out, and
-    the failures its stored summary names."""
-    lines = [why, NEEDS_SERVER]
+def stored_summary_text(summary: BuildSummary | None, why: str, needs: str = NEEDS_SERVER) -> str:
+    """The Summary tab of a build whose events cannot be read: `why`, what that leaves out
+    (`needs`), and the failures its stored summary names."""
+    lines = [why, needs]
     failures = summary.failures if summary is not None else ()
     if failures:
         lines += ["", f"Failures ({len(failures)}):"]
@@ -234,6 +237,11 @@ class BuildScreen(DrillDownScreen):
         if client is None:
             if self.build_id not in shared.store.builds:
                 self.post_message(self.Progress("Develocity is not configured"))
+                return
+            if shared.team_store:
+                self.post_message(self.Progress(
+                    "from the team store — the events need a Develocity key",
+                    without_events="This build comes from the team store."))
                 return
             self.post_message(self.Progress(
                 "offline — from the history: the events need the server",
@@ -348,7 +356,9 @@ class BuildScreen(DrillDownScreen):
 
     def _show_without_events(self, why: str) -> None:
         """Replace the Summary tab's "loading" with what the stored summary holds."""
-        self._show_summary(stored_summary_text(self._stored_summary(), why))
+        shared = services(self.app)
+        needs = NEEDS_KEY if shared.team_store and shared.develocity is None else NEEDS_SERVER
+        self._show_summary(stored_summary_text(self._stored_summary(), why, needs))
 
     def _show_summary(self, text: str) -> None:
         """Put `text` in the Summary tab in place of what it showed, if it differs."""

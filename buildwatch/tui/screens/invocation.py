@@ -58,6 +58,8 @@ POLL_S = 2.0
 NEEDS_SERVER = "the targets, actions and log need the server"
 OFFLINE_NOTE = f"offline — from the history; {NEEDS_SERVER}"
 """Short enough for one line of an 80-column header (the status already says "last seen")."""
+TEAM_STORE_NOTE = "from the team store; the targets, actions and log need a BuildBuddy key"
+"""A team store's viewer without a BuildBuddy API key (`buildwatch auth login buildbuddy`)."""
 
 TABS = ("targets", "actions", "log")
 HEADER_LINES = ("link", "user")
@@ -212,8 +214,9 @@ class InvocationScreen(DrillDownScreen):
     async def _watch(self) -> None:
         shared = services(self.app).buildbuddy
         if shared is None:
+            stored_note = TEAM_STORE_NOTE if services(self.app).team_store else OFFLINE_NOTE
             self.post_message(
-                self.WatchNote(OFFLINE_NOTE if self.stored else "BuildBuddy is not configured"))
+                self.WatchNote(stored_note if self.stored else "BuildBuddy is not configured"))
             return
         # However long the server is away, the screen waits for it while it is open; only a
         # refused key, an unknown invocation or an unreadable answer stop it.
@@ -247,7 +250,9 @@ class InvocationScreen(DrillDownScreen):
     async def _follow_log(self) -> None:
         shared = services(self.app).buildbuddy
         if shared is None:
-            self.post_message(self.LogChanged("offline: the log needs the server"))
+            self.post_message(self.LogChanged(
+                "the log needs a BuildBuddy API key (buildwatch auth login buildbuddy)"
+                if services(self.app).team_store else "offline: the log needs the server"))
             return
         client = shared.until_cancelled(self._log_waiting)
         # The lines the server still redraws (Bazel's progress) go to the status line, not

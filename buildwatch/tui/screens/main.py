@@ -169,7 +169,8 @@ class MainScreen(Screen[None]):
         self._apply_pending()
         self.refresh_relative_times()
         store, now = self._store, self._store.clock()
-        self.query_one(StatusBar).show(store.develocity, store.buildbuddy, now, self._notifier)
+        self.query_one(StatusBar).show(store.develocity, store.buildbuddy, now, self._notifier,
+                                       self._session.team, self._now_ms())
         for pane in _PANE_SOURCES:
             self._show_title(pane)
         for source in ("develocity", "buildbuddy"):

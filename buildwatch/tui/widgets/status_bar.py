@@ -1,5 +1,5 @@
 """One line per source: connection state, counts, messages per second, age of the last message;
-quiet mode, when on, first."""
+quiet mode, when on, first. Viewing a team store, the store's line and its collector's instead."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from textual.widgets import Static
 
 from buildwatch.core.monitor.notifier import Notifier
 from buildwatch.core.monitor.store import HISTORY_SHOWN, SourceState, SourceStatus
+from buildwatch.core.monitor.team import COLLECTOR_SILENT_S, UNREACHABLE, TeamStatus, spoken_age
 from buildwatch.core.sanitize import sanitize_line
 
 _LOOK: dict[SourceState, tuple[str, Style]] = {
@@ -52,6 +53,50 @@ def status_text(status: SourceStatus, noun: str, now: float) -> Text:
     return text
 
 
+def team_text(
+    team: TeamStatus, develocity: SourceStatus, buildbuddy: SourceStatus, now: float
+) -> Text:
+    """The team store's line: `● store live · 1,204 builds · 35 invocations · last 2s ago`, or
+    `↻ store unreachable, retrying in 3s · ...` with the rows kept (no attempt number: a
+    million builds' line must still fit 80 columns)."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    if team.state == "reconnecting":
+        symbol, style = _LOOK["reconnecting"]
+        words = UNREACHABLE
+        if team.retry_at is not None and now < team.retry_at:
+            words += f" in {max(1, round(team.retry_at - now))}s"
+    else:
+        symbol, style = _LOOK[team.state]
+        words = f"store {team.state}"
+    text.append(f"{symbol} {words}", style)
+    text.append(f" · {develocity.count:,} build{'s' * (develocity.count != 1)}")
+    text.append(f" · {buildbuddy.count:,} invocation{'s' * (buildbuddy.count != 1)}")
+    if team.loading:
+        text.append(" · loading older builds", Style(color="yellow"))
+    age = develocity.age_text(now)
+    if age is not None and team.state == "live":
+        text.append(f" · last {age}")
+    if team.state == "reconnecting" and team.detail:
+        text.append(f" · {sanitize_line(team.detail)}", Style(italic=True))
+    return text
+
+
+def collector_text(team: TeamStatus, now_ms: int) -> Text:
+    """The collector's line, from its last heartbeat: `● collector: live, 2 s ago`, or
+    `✗ collector: silent for 5 min`."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    if team.beat_ms is None:
+        text.append("○ collector: no heartbeat yet", Style(dim=True))
+    else:
+        age_s = (now_ms - team.beat_ms) / 1000
+        if age_s <= COLLECTOR_SILENT_S:
+            text.append(f"● collector: live, {spoken_age(age_s)} ago", _LOOK["live"][1])
+        else:
+            text.append(f"✗ collector: silent for {spoken_age(age_s)}",
+                        Style(color="red", bold=True))
+    return text
+
+
 def _quiet_text(notifier: Notifier) -> Text:
     """`quiet · 3 held back │ `: quiet mode, before the first source's line."""
     text = Text(no_wrap=True, overflow="ellipsis")
@@ -82,13 +127,19 @@ class StatusBar(Static):
         self._shown = Text()
 
     def show(self, develocity: SourceStatus, buildbuddy: SourceStatus, now: float,
-             notifier: Notifier) -> None:
-        """Redraw from the two sources' status and whether `notifier` is quiet, only if it
-        reads differently (slow links)."""
-        first = status_text(develocity, "build", now)
+             notifier: Notifier, team: TeamStatus | None = None, now_ms: int = 0) -> None:
+        """Redraw from the two sources' status (or the `team` store's, with the collector's
+        heartbeat against `now_ms`) and whether `notifier` is quiet, only if it reads
+        differently (slow links)."""
+        if team is None:
+            first = status_text(develocity, "build", now)
+            second = status_text(buildbuddy, "invocation", now)
+        else:
+            first = team_text(team, develocity, buildbuddy, now)
+            second = collector_text(team, now_ms)
         if notifier.quiet:
             first = _quiet_text(notifier) + first
-        lines = Text("\n", no_wrap=True).join([first, status_text(buildbuddy, "invocation", now)])
+        lines = Text("\n", no_wrap=True).join([first, second])
         if lines != self._shown:
             self._shown = lines
             self.update(lines)

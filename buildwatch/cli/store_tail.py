@@ -1,0 +1,144 @@
+"""`buildwatch tail --store URL`: the builds the team store holds, then (with `--follow`) each
+one the collector commits, in the lines `tail` prints from the server.
+
+The store is opened read-only. The builds published since `--since` come first, oldest first,
+read newest first in growing pages until one reaches back past `--since` (a store of millions
+is never read whole); following then reads the store's changes after the change number taken
+before them, so nothing committed meanwhile is missed and nothing is printed twice. Summaries
+are the collector's: `--summary`, and a `--query` that needs one, print a build once its
+summary is stored (a build listed before `--follow` started prints with what is stored), and
+`failedTasks`/`failedTests` are null (the store keeps failures grouped, not as the build named
+them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from buildwatch.cli.common import profile_from_args, say, warn
+from buildwatch.cli.develocity import Mode, build_entry, build_output, parse_since
+from buildwatch.core.errors import ConfigError
+from buildwatch.core.monitor.heap import freeze_startup
+
+if TYPE_CHECKING:
+    from buildwatch.core.develocity.git_values import GitValueNames
+    from buildwatch.core.history.interface import BuildHistory
+    from buildwatch.core.history.store import StoredBuild
+    from buildwatch.core.query import BuildRecord, CompiledQuery
+    from buildwatch.core.teamstore.location import StoreLocation
+
+FIRST_PAGE = 500
+"""Builds read first when looking back to `--since`; each further read asks for four times more."""
+PRINTED_KEPT = 100_000
+"""Build ids remembered as printed while following (the most recent ones)."""
+_SERVER_ONLY = (("since_build", "--since-build"), ("api_version", "--api-version"),
+                ("develocity_url", "--develocity-url"))
+
+
+def tail_store(
+    args: argparse.Namespace,
+    location: StoreLocation,
+    mode: Mode,
+    query: CompiledQuery[BuildRecord] | None,
+) -> int:
+    """Print the store's builds since `--since`, then follow it if asked; exit code 0."""
+    from buildwatch.core.teamstore.store import TeamStore
+
+    for dest, option in _SERVER_ONLY:
+        if getattr(args, dest, None) is not None:
+            raise ConfigError(f"{option} reads the server; it does not apply with --store")
+    since = parse_since(args.since)
+    since_ms = int(time.time() * 1000) if since == "now" else since
+    printer = _Printer(mode, query, profile_from_args(args).git_value_names)
+    reader = TeamStore.connect(location, read_only=True)
+    try:
+        cursor = reader.change_cursor()
+        printer.window(builds_since(reader, since_ms), args.follow)
+    finally:
+        reader.close()
+    if not args.follow:
+        return 0
+    freeze_startup()
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_follow(location, cursor, printer, since_ms))
+    return 0
+
+
+def builds_since(reader: BuildHistory, since_ms: int) -> list[StoredBuild]:
+    """The stored builds published at `since_ms` or later, oldest first."""
+    limit = FIRST_PAGE
+    while True:
+        newest = reader.load_recent(limit)
+        if len(newest) < limit or (newest[-1].build.timestamp or 0) < since_ms:
+            break
+        limit *= 4
+    return [item for item in reversed(newest) if (item.build.timestamp or 0) >= since_ms]
+
+
+async def _follow(
+    location: StoreLocation, cursor: int, printer: _Printer, since_ms: int
+) -> None:
+    from buildwatch.core.teamstore.follow import StoreFollower
+
+    def retrying(cause: str, delay_s: float, _attempt: int) -> None:
+        say(f"{cause}; retrying in {delay_s:.1f} s")
+
+    follower = StoreFollower(location, cursor, on_retry=retrying)
+    async for changes in follower.changes():
+        printer.changed(item for item in changes.builds
+                        if (item.build.timestamp or since_ms) >= since_ms)
+
+
+class _Printer:
+    """Prints each build once, in `mode`, if `query` matches it."""
+
+    def __init__(
+        self, mode: Mode, query: CompiledQuery[BuildRecord] | None, git_names: GitValueNames
+    ) -> None:
+        self._mode = mode
+        self._query = query
+        self._git_names = git_names
+        self._wants_summary = mode in ("summary", "summary-json") or (
+            query is not None and query.needs_summary
+        )
+        self._printed: dict[str, None] = {}
+
+    def window(self, builds: list[StoredBuild], following: bool) -> None:
+        """Print the builds of the `--since` window, with what the store holds of them."""
+        unsummarised = 0
+        for item in builds:
+            if item.summary is None and self._wants_summary:
+                unsummarised += 1
+            self._print(item)
+        if unsummarised and not following:
+            warn(f"{unsummarised:,} builds have no summary in the store yet")
+        sys.stdout.buffer.flush()
+
+    def changed(self, builds: Iterable[StoredBuild]) -> None:
+        """Print the builds committed since, each once: those that need a summary once the
+        collector has stored it."""
+        for item in builds:
+            if item.build.build_id in self._printed:
+                continue
+            if item.summary is None and self._wants_summary:
+                continue
+            self._print(item)
+        sys.stdout.buffer.flush()
+
+    def _print(self, item: StoredBuild) -> None:
+        from buildwatch.core.develocity.summary import SummaryBuilder
+
+        build = item.build
+        self._printed[build.build_id] = None
+        if len(self._printed) > PRINTED_KEPT:
+            del self._printed[next(iter(self._printed))]
+        if self._query is not None and not self._query.matches(build_entry(build, item.summary)):
+            return
+        summary = item.summary or SummaryBuilder(build, self._git_names).result()
+        sys.stdout.buffer.write(build_output(build, summary, self._mode))
