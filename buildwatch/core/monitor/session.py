@@ -156,11 +156,6 @@ class MonitorSession:
         history, self.history = self.history, None
         return history.close() if history is not None else []
 
-    async def run_develocity(self) -> None:
-        """Resolve the connection, then follow the build listing until cancelled or refused."""
-        store = self.store
-        store.set_state("develocity", "connecting")
-        try:
     async def run_team(self) -> None:
         """Load the team store's recent rows, then follow its changes until cancelled."""
         location, status = self.settings.store, self.team
@@ -206,6 +201,11 @@ class MonitorSession:
             await self._close(self.buildbuddy)
             self.buildbuddy = BuildBuddyClient(connection, backoff=self._backoff)
 
+    async def run_develocity(self) -> None:
+        """Resolve the connection, then follow the build listing until cancelled or refused."""
+        store = self.store
+        store.set_state("develocity", "connecting")
+        try:
             connection = self._develocity_connection
             if connection is None:
                 connection = await asyncio.to_thread(
