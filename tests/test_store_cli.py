@@ -216,39 +216,3 @@ def test_no_store_anywhere_is_a_one_line_configuration_error(
 
     assert code == 2
     assert "no team store: give --store postgresql://" in err
-
-
-def test_the_readmes_roles_let_the_collector_create_the_store_and_the_reader_only_read(
-    capsys: pytest.CaptureFixture[str], empty_database: str
-) -> None:
-    import psycopg
-
-    database = empty_database.rsplit("/", 1)[1]
-    with psycopg.connect(empty_database, autocommit=True) as connection:
-        # The README's SQL, with the test database's name and the passwords filled in.
-        connection.execute(
-            f"""
-            CREATE ROLE buildwatch_collector LOGIN PASSWORD 'collector-pw';
-            CREATE ROLE buildwatch_reader LOGIN PASSWORD 'reader-pw';
-            GRANT CONNECT, CREATE ON DATABASE {database} TO buildwatch_collector;
-            GRANT CREATE ON SCHEMA public TO buildwatch_collector;
-            GRANT CONNECT ON DATABASE {database} TO buildwatch_reader;
-            GRANT USAGE ON SCHEMA public TO buildwatch_reader;
-            ALTER DEFAULT PRIVILEGES FOR ROLE buildwatch_collector IN SCHEMA public
-                GRANT SELECT ON TABLES TO buildwatch_reader;
-            """
-        )
-    collector = empty_database.replace(
-        f"postgres:{SUPERUSER_PASSWORD}@", "buildwatch_collector:collector-pw@"
-    )
-    reader = empty_database.replace(
-        f"postgres:{SUPERUSER_PASSWORD}@", "buildwatch_reader:reader-pw@"
-    )
-
-    assert store(capsys, "init", "--store", collector)[0] == 0
-    code, out, _ = store(capsys, "status", "--store", reader)
-    assert code == 0
-    assert status_lines(out)["builds"] == "0"
-    refused = pytest.raises(psycopg.errors.InsufficientPrivilege)
-    with psycopg.connect(reader) as connection, refused:
-        connection.execute("INSERT INTO builds (build_id, published_ms, source) VALUES ('a', 1, '')")

@@ -5,10 +5,12 @@ following changes; heartbeats. What it shares with the SQLite history is in test
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -17,8 +19,8 @@ from test_build_history import open_team_store
 from test_history_store import NOW_MS, builds_batch, make_build, make_invocation, make_summary
 from test_history_triage import FAILED_TASK, build_run
 
-from buildwatch.core.history.store import HistoryBatch, HistoryError
-from buildwatch.core.teamstore.admin import migrate_store
+from buildwatch.core.history.store import HistoryBatch, HistoryError, RetentionPolicy
+from buildwatch.core.teamstore.admin import init_store, migrate_store
 from buildwatch.core.teamstore.listen import listening
 from buildwatch.core.teamstore.location import store_location
 from buildwatch.core.teamstore.schema import MIGRATIONS, SCHEMA_VERSION, VERSION_TABLE
@@ -303,3 +305,44 @@ def test_migrating_numbers_the_rows_already_stored_as_changes(empty_database: st
 
     assert build_ids(store.changes_since(0)) == [build.build_id]
     store.close()
+
+
+def readme_roles_sql(database: str) -> str:
+    """The README's SQL that makes the reader and collector roles, for `database`, with the
+    passwords `reader-pw` and `collector-pw`."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    [sql] = [block for block in re.findall(r"```sql\n(.*?)```", readme, re.S)
+             if "buildwatch_reader" in block]
+    sql = sql.replace("ON DATABASE buildwatch ", f"ON DATABASE {database} ")
+    for role in ("collector", "reader"):
+        sql = sql.replace(f"buildwatch_{role} LOGIN PASSWORD '…'",
+                          f"buildwatch_{role} LOGIN PASSWORD '{role}-pw'")
+    return sql
+
+
+async def test_the_readmes_roles_let_a_reader_load_and_listen_and_only_the_collector_write(
+    empty_database: str,
+) -> None:
+    with psycopg.connect(empty_database, autocommit=True) as owner:
+        owner.execute(readme_roles_sql(empty_database.rsplit("/", 1)[1]))
+    init_store(store_location(empty_database))
+    as_role = {
+        role: store_location(empty_database.replace(
+            f"postgres:{SUPERUSER_PASSWORD}@", f"buildwatch_{role}:{role}-pw@"))
+        for role in ("collector", "reader")
+    }
+    collector = TeamStore.connect(as_role["collector"])
+    reader = TeamStore.connect(as_role["reader"])
+
+    async with listening(as_role["reader"]) as wakes:
+        await asyncio.to_thread(collector.write, builds_batch([make_build(1, NOW_MS)]))
+        await asyncio.wait_for(anext(wakes), timeout=10)
+    with pytest.raises(HistoryError) as refused_write:
+        reader.write(builds_batch([make_build(2, NOW_MS)]))
+
+    assert [s.build.build_id for s in reader.load_recent()] == [make_build(1, 0).build_id]
+    assert "permission denied for table builds" in str(refused_write.value)
+    collector.beat("host-1", NOW_MS)
+    assert collector.apply_retention(RetentionPolicy(max_builds=0)) == 1
+    collector.close()
+    reader.close()
