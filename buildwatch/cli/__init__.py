@@ -38,8 +38,8 @@ from buildwatch.core.errors import BuildwatchError, ConfigError
 from buildwatch.core.log_redaction import configure_logging
 
 _COMMAND_MODULES = (
-    "sim", "develocity", "buildbuddy", "wait", "failures", "auth", "config", "store", "tui",
-    "serve", "completion")
+    "sim", "develocity", "buildbuddy", "wait", "failures", "auth", "config", "store", "collect",
+    "tui", "serve", "completion")
 
 EXIT_READER_GONE = 141
 """128 + SIGPIPE (13), spelled out: `signal.SIGPIPE` exists only on POSIX systems."""

@@ -132,11 +132,17 @@ def store_from_args(
     return store_location(url) if url is not None else None
 
 
-def _location(args: argparse.Namespace) -> StoreLocation:
-    location = store_from_args(args, profile_from_args(args))
+def required_store(args: argparse.Namespace, profile: Profile) -> StoreLocation:
+    """The team store named by `--store`, `$BUILDWATCH_STORE` or the profile; a `ConfigError`
+    saying how to name one if none is."""
+    location = store_from_args(args, profile)
     if location is None:
         raise ConfigError(
             f"no team store: give --store postgresql://…, set ${STORE_ENV}, "
             "or set the profile's store"
         )
     return location
+
+
+def _location(args: argparse.Namespace) -> StoreLocation:
+    return required_store(args, profile_from_args(args))

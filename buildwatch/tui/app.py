@@ -118,7 +118,7 @@ class BuildwatchApp(ProvidesServices, App[None]):
         for notice in await self.session.open_history():
             self.notify(notice, title="History", severity="warning", markup=False)
         history = self.session.history
-        if history is not None:
+        if history is not None and history.path is not None:
             self.set_interval(RETENTION_INTERVAL_S, history.apply_retention)
             self.run_worker(self.store.failures.load(history.path), name="failures",
                             exit_on_error=False, description="failure groups of the history")

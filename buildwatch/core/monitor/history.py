@@ -9,6 +9,7 @@ goes through `HistoryWriter`'s own thread, so the screen never waits for the dis
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from buildwatch.core.develocity.summary import BuildSummary
 from buildwatch.core.history.interface import BuildHistory
 from buildwatch.core.history.opening import open_history
 from buildwatch.core.history.resume import ResumePoint
-from buildwatch.core.history.store import HistoryStore, RetentionPolicy, StoredBuild
+from buildwatch.core.history.store import RetentionPolicy, StoredBuild
 from buildwatch.core.history.writer import HistoryWriter
 from buildwatch.core.monitor.heap import bulk_load
 from buildwatch.core.monitor.store import MonitorStore
@@ -36,22 +37,61 @@ RETENTION_INTERVAL_S = 3_600.0
 class MonitorHistory:
     """An open history: its reader for the start, its writer for the session.
 
-    `notice` is what was done to the file to open it (None if nothing), for the user once.
+    `path` is the local history's file (None over another store); `notice` is what was done to
+    the file to open it (None if nothing), for the user once.
     """
 
     def __init__(self, path: Path, ui: UiPreferences) -> None:
         """Open the history at `path`; raises `HistoryError` if it cannot be used."""
         opened = open_history(path)
-        self.path = path
+        self._start(opened.store, HistoryWriter(path), ui)
+        self.path: Path | None = path
         self.notice = opened.notice
-        self._reader: HistoryStore | None = opened.store
+        self.writer.apply_retention(self._retention)
+
+    @classmethod
+    def over(cls, reader: BuildHistory, writer: HistoryWriter, ui: UiPreferences) -> MonitorHistory:
+        """A history over any store (the collector's team store): `reader` answers the start
+        and is closed after it, `writer` records the session. No retention runs from here: the
+        store's owner decides what it keeps."""
+        history = cls.__new__(cls)
+        history._start(reader, writer, ui)
+        history.path = None
+        history.notice = None
+        return history
+
+    def _start(self, reader: BuildHistory, writer: HistoryWriter, ui: UiPreferences) -> None:
+        self._reader: BuildHistory | None = reader
         self._window_ms = ui.history_catch_up_hours * 3_600_000
         self._retention = RetentionPolicy(ui.history_max_builds, ui.history_max_age_days)
         self._unsummarised: list[Build] = []
         self._untriaged: list[tuple[Build, BuildSummary]] = []
         self._triaged_invocations: set[str] = set()
-        self.writer = HistoryWriter(path)
-        self.writer.apply_retention(self._retention)
+        self.writer = writer
+
+    async def load_pending(self, store: MonitorStore) -> ResumePoint:
+        """Put in `store` only the builds of the catch-up window whose summary or failures are
+        still to be read (a service that runs for months holds no more); returns where the
+        build listing resumes. Raises `HistoryError` if the store cannot be read."""
+        reader = self._reader
+        if reader is None:
+            raise RuntimeError("the history was already loaded")
+        try:
+            since_ms = int(time.time() * 1000) - self._window_ms
+            pending = pairs(await asyncio.to_thread(reader.untriaged_builds, since_ms))
+            pending.reverse()  # newest first, as `load` hands them over
+            store.load_history(pending, ())
+            self._unsummarised = [build for build, summary in pending if summary is None]
+            self._untriaged = [
+                (build, summary) for build, summary in pending if summary is not None
+            ]
+            self._triaged_invocations = await asyncio.to_thread(
+                reader.triage_run_ids, "buildbuddy"
+            )
+            return await asyncio.to_thread(reader.resume_point, self._window_ms)
+        finally:
+            self._reader = None
+            reader.close()
 
     async def load(self, store: MonitorStore) -> ResumePoint:
         """Put the stored builds and invocations in `store`, newest first; returns where the

@@ -34,7 +34,12 @@ class InputGate:
 
     def key_pressed(self) -> None:
         """A key arrived: close the gate for a while."""
-        self._closed_until = self._clock() + self._stand_aside_s
+        self.close_for(self._stand_aside_s)
+
+    def close_for(self, seconds: float) -> None:
+        """Keep the gate closed for `seconds` from now at least (the collector holds its feeds
+        this way while its store falls behind)."""
+        self._closed_until = max(self._closed_until, self._clock() + seconds)
 
     @property
     def closed_for(self) -> float:

@@ -46,6 +46,9 @@ from buildwatch.core.monitor.store import OFFLINE_CHOSEN, MonitorStore, SourceNa
 from buildwatch.core.monitor.team import TeamFeed, TeamStatus
 from buildwatch.core.teamstore.location import StoreLocation
 
+NOT_CONFIGURED = "not configured"
+"""How BuildBuddy's status detail starts when no server or key is configured (no failure)."""
+
 
 @dataclass(frozen=True)
 class MonitorSettings:
@@ -140,9 +143,14 @@ class MonitorSession:
             point = await history.load(self.store)
         except BuildwatchError as error:
             return [*notices, f"running without the history: {error}"]
-        self.history = history
-        self._point = point if self.settings.resume else None
+        self.use_history(history, point if self.settings.resume else None)
         return notices
+
+    def use_history(self, history: MonitorHistory, point: ResumePoint | None) -> None:
+        """Record what the feeds receive in `history` (loaded already), the build listing
+        resuming at `point` (None: at `since`)."""
+        self.history = history
+        self._point = point
 
     def browse_offline(self) -> None:
         """Show both sources as offline by choice, their panes holding the history."""
@@ -255,7 +263,9 @@ class MonitorSession:
         self.buildbuddy_url = connection.base_url
         if connection.api_key is None and not self._buildbuddy_chosen():
             # Most Develocity users have no BuildBuddy: the public default is not a failure.
-            store.set_state("buildbuddy", "offline", "not configured (press c to add an API key)")
+            store.set_state(
+                "buildbuddy", "offline", f"{NOT_CONFIGURED} (press c to add an API key)"
+            )
             return
         self._buildbuddy_connection = connection
         await self._close(self.buildbuddy)
