@@ -182,32 +182,34 @@ class MonitorHistory:
 async def load_stored(
     reader: BuildHistory, store: MonitorStore, limit: int | None = None
 ) -> list[tuple[Build, BuildSummary | None]]:
-    """Put the newest `limit` stored builds (all of them if None) and every stored invocation
-    in `store`, newest first; returns the builds loaded. Raises `HistoryError` if the store
-    cannot be read.
+    """Put the newest `limit` stored builds and invocations (all of them if None) in `store`,
+    newest first; returns the builds loaded. Raises `HistoryError` if the store cannot be read.
 
     The first screenful is read and shown before the rest is read: reading and decoding run in
     a thread, so the screen answers keys meanwhile; only putting rows in the store runs on the
     event loop, a chunk per turn."""
     first, invocations = await asyncio.to_thread(_first_screenful, reader, limit)
     store.load_history(first, invocations)
-    if len(first) < FIRST_SCREENFUL or limit == FIRST_SCREENFUL:
-        return first
-    with bulk_load():
-        loaded = await asyncio.to_thread(lambda: pairs(reader.load_recent(limit)))
-    for start in range(0, len(loaded), LOAD_CHUNK):
-        store.load_history(loaded[start:start + LOAD_CHUNK], ())
-        await asyncio.sleep(0)
+    loaded = first
+    if len(first) == FIRST_SCREENFUL and limit != FIRST_SCREENFUL:
+        with bulk_load():
+            loaded = await asyncio.to_thread(lambda: pairs(reader.load_recent(limit)))
+        for start in range(0, len(loaded), LOAD_CHUNK):
+            store.load_history(loaded[start:start + LOAD_CHUNK], ())
+            await asyncio.sleep(0)
+    if limit is not None and len(invocations) == FIRST_SCREENFUL:
+        store.load_history((), await asyncio.to_thread(reader.load_invocations, limit))
     return loaded
 
 
 def _first_screenful(
     reader: BuildHistory, limit: int | None
 ) -> tuple[list[tuple[Build, BuildSummary | None]], list[Invocation]]:
-    """The newest `FIRST_SCREENFUL` builds (`limit` if fewer) and every stored invocation,
-    decoded."""
+    """The newest `FIRST_SCREENFUL` builds and invocations (`limit` if fewer; every
+    invocation if there is no limit: a local history holds few), decoded."""
     first = FIRST_SCREENFUL if limit is None else min(limit, FIRST_SCREENFUL)
-    return pairs(reader.load_recent(first)), reader.load_invocations()
+    return (pairs(reader.load_recent(first)),
+            reader.load_invocations(None if limit is None else first))
 
 
 def pairs(stored: Iterable[StoredBuild]) -> list[tuple[Build, BuildSummary | None]]:
