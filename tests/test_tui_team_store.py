@@ -5,7 +5,7 @@ key. Another connection, writing as the collector does, stands for the collector
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
@@ -167,3 +167,22 @@ async def test_without_a_buildbuddy_key_an_invocation_says_what_needs_one(
         await open_first(pilot, "tab")
         await wait_for(pilot, lambda: TEAM_STORE_NOTE in str(
             app.screen.query_one("#invocation-header").render()))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+def test_snapshot_of_the_store_and_collector_lines(
+    snap_compare: Callable[..., bool], collector: TeamStore, size: tuple[int, int]
+) -> None:
+    batch = published(range(1, 9))
+    batch.invocations = [make_invocation("inv-1", FIXED_NOW_MS - 90_000, "COMPLETE_INVOCATION_STATUS")]
+    collector.write(batch)
+    collector.beat("collector-1", FIXED_NOW_MS - 3_600_000, now_ms=FIXED_NOW_MS - 2_000)
+    app = viewer(collector, now_ms=lambda: FIXED_NOW_MS, clock=lambda: 1000.0,
+                 highlight_seconds=0.0)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await wait_for(pilot, lambda: builds_table(app).row_count == 8
+                       and invocations_table(app).row_count == 1
+                       and "collector: live" in status(app))
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
