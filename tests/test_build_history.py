@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from postgres_server import empty_database, postgres_server
+from postgres_server import _team_store_database, postgres_server, store_database
 from test_history_store import (
     DAY_MS,
     NOW_MS,
@@ -29,7 +29,7 @@ from buildwatch.core.teamstore.location import store_location
 from buildwatch.core.teamstore.store import TeamStore
 from buildwatch.core.triage.model import Run
 
-__all__ = ["empty_database", "postgres_server"]
+__all__ = ["_team_store_database", "postgres_server", "store_database"]
 """The fixtures imported above: pytest finds them by name, so they are exported to be kept."""
 
 def open_team_store(url: str) -> TeamStore:
@@ -46,7 +46,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BuildHisto
     if request.param == "sqlite":
         history = open_history(tmp_path / "history.sqlite3").store
     else:
-        history = open_team_store(request.getfixturevalue("empty_database"))
+        history = TeamStore.connect(store_location(request.getfixturevalue("store_database")))
     yield history
     history.close()
 

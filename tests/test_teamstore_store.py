@@ -14,8 +14,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from postgres_server import SUPERUSER_PASSWORD, empty_database, postgres_server
-from test_build_history import open_team_store
+from postgres_server import (
+    SUPERUSER_PASSWORD,
+    _team_store_database,
+    empty_database,
+    postgres_server,
+    store_database,
+)
 from test_history_store import NOW_MS, builds_batch, make_build, make_invocation, make_summary
 from test_history_triage import FAILED_TASK, build_run
 
@@ -26,16 +31,16 @@ from buildwatch.core.teamstore.location import store_location
 from buildwatch.core.teamstore.schema import MIGRATIONS, SCHEMA_VERSION, VERSION_TABLE
 from buildwatch.core.teamstore.store import Heartbeat, TeamChanges, TeamStore
 
-__all__ = ["empty_database", "postgres_server"]
+__all__ = ["_team_store_database", "empty_database", "postgres_server", "store_database"]
 """The fixtures imported above: pytest finds them by name, so they are exported to be kept."""
 
 MASKED = "postgres:****@127.0.0.1"
 
 
 @pytest.fixture
-def store(empty_database: str) -> Iterator[TeamStore]:
-    """A new, empty team store, connected for writing."""
-    team = open_team_store(empty_database)
+def store(store_database: str) -> Iterator[TeamStore]:
+    """An empty team store, connected for writing."""
+    team = TeamStore.connect(store_location(store_database))
     yield team
     team.close()
 
@@ -128,15 +133,15 @@ def test_a_store_from_a_newer_buildwatch_says_to_upgrade(empty_database: str) ->
 
 
 def test_a_read_only_store_reads_but_refuses_to_write(
-    store: TeamStore, empty_database: str
+    store: TeamStore, store_database: str
 ) -> None:
     store.write(builds_batch([make_build(1, NOW_MS)]))
-    viewer = TeamStore.connect(store_location(empty_database), read_only=True)
+    viewer = TeamStore.connect(store_location(store_database), read_only=True)
 
     with pytest.raises(HistoryError) as raised:
         viewer.write(builds_batch([make_build(2, NOW_MS)]))
 
-    shown = store_location(empty_database).shown
+    shown = store_location(store_database).shown
     assert str(raised.value) == f"cannot write to the team store {shown}: it was opened read-only"
     assert MASKED in shown
     assert [s.build.build_id for s in viewer.load_recent()] == [make_build(1, 0).build_id]
@@ -144,10 +149,10 @@ def test_a_read_only_store_reads_but_refuses_to_write(
 
 
 def test_a_connection_the_server_dropped_fails_one_call_then_is_opened_again(
-    store: TeamStore, empty_database: str
+    store: TeamStore, store_database: str
 ) -> None:
     store.write(builds_batch([make_build(1, NOW_MS)]))
-    with psycopg.connect(empty_database, autocommit=True) as admin:
+    with psycopg.connect(store_database, autocommit=True) as admin:
         admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
@@ -214,22 +219,22 @@ def test_changes_beyond_the_limit_come_in_the_next_reads_each_once(
 
 
 def test_a_change_committed_after_a_later_one_started_is_not_skipped(
-    store: TeamStore, viewer: TeamStore, empty_database: str
+    store: TeamStore, viewer: TeamStore, store_database: str
 ) -> None:
     store.write(builds_batch([make_build(0, NOW_MS)]))
     cursor = viewer.change_cursor()
     second = TeamStore.connect(store.location)
     first_batch = HistoryBatch(builds=[make_build(1, NOW_MS)],
                                summaries=[make_summary(make_build(0, NOW_MS))])
-    with psycopg.connect(empty_database) as holder:
+    with psycopg.connect(store_database) as holder:
         # The first write numbers its build, then waits on the row its summary updates.
         holder.execute("SELECT 1 FROM builds FOR UPDATE")
         first = threading.Thread(target=store.write, args=(first_batch,))
         first.start()
-        until(lambda: waiting_on_locks(empty_database) == 1, "the first write never waited")
+        until(lambda: waiting_on_locks(store_database) == 1, "the first write never waited")
         later = threading.Thread(target=second.write, args=(builds_batch([make_build(2, 0)]),))
         later.start()
-        until(lambda: not later.is_alive() or waiting_on_locks(empty_database) == 2,
+        until(lambda: not later.is_alive() or waiting_on_locks(store_database) == 2,
               "the second write neither finished nor waited")
         early = viewer.changes_since(cursor)
     first.join()
@@ -251,10 +256,10 @@ async def test_a_write_wakes_a_listener(store: TeamStore) -> None:
 
 
 async def test_a_listener_whose_connection_drops_raises_a_one_line_error(
-    store: TeamStore, empty_database: str
+    store: TeamStore, store_database: str
 ) -> None:
     async with listening(store.location) as wakes:
-        with psycopg.connect(empty_database, autocommit=True) as admin:
+        with psycopg.connect(store_database, autocommit=True) as admin:
             admin.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                 " WHERE datname = current_database() AND query LIKE 'LISTEN%'"

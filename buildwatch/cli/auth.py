@@ -1,18 +1,23 @@
-"""`buildwatch auth login|logout|status`: credentials in the OS keyring."""
+"""`buildwatch auth login|logout|status|store`: credentials in the OS keyring (`store`: the team
+store's password)."""
 
 from __future__ import annotations
 
 import argparse
 import getpass
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Literal
 
 from buildwatch.cli.common import (
     add_buildbuddy_arguments,
     add_develocity_arguments,
+    add_profile_argument,
     overrides_from_args,
     profile_from_args,
 )
+from buildwatch.cli.store import add_store_argument, required_store
 from buildwatch.core.config import Profile
 from buildwatch.core.connection import BuildBuddyConnection, DevelocityConnection
 from buildwatch.core.credentials import (
@@ -25,6 +30,8 @@ from buildwatch.core.credentials import (
     delete,
     develocity_url,
     environment_credential,
+    forget_secret,
+    keep_secret,
     no_secure_keyring_advice,
     read_stored,
     store,
@@ -32,6 +39,7 @@ from buildwatch.core.credentials import (
 )
 from buildwatch.core.errors import AuthError, BuildwatchError, ConfigError
 from buildwatch.core.secrets import Secret
+from buildwatch.core.teamstore.location import StoreLocation
 
 _SERVERS: tuple[ServerKind, ...] = ("develocity", "buildbuddy")
 _TITLES = {"develocity": "Develocity", "buildbuddy": "BuildBuddy"}
@@ -42,6 +50,11 @@ read from there instead, one line each: the token or API key; for --auth basic t
 the password. Example: `printenv MY_KEY | buildwatch auth login buildbuddy`.
 Secrets are never accepted as command-line arguments: those end up in shell history and `ps`.
 """
+
+_STORE_EPILOG = (
+    "The password is read with hidden input at a terminal, else as one line of standard input; "
+    "it is never accepted as an argument."
+)
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -91,6 +104,21 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     _add_server_arguments(status)
     status.set_defaults(handler=status_command)
+
+    store_password = commands.add_parser(
+        "store",
+        help="check the team store's password against it and keep it in the keyring",
+        description="Ask for the password of the team store's role, check it by connecting, and "
+        "keep it in the keyring under the store's user, host and port. buildwatch uses it when "
+        "neither the URL nor PGPASSWORD or PGPASSFILE gives one.",
+        epilog=_STORE_EPILOG,
+    )
+    add_store_argument(store_password)
+    add_profile_argument(store_password)
+    store_password.add_argument(
+        "--remove", action="store_true", help="remove the stored password instead"
+    )
+    store_password.set_defaults(handler=store_command)
 
 
 def login_command(args: argparse.Namespace) -> int:
@@ -153,6 +181,36 @@ def status_command(args: argparse.Namespace) -> int:
         for line in _credential_lines(kind, base_url, keyring_usable=status is not None):
             print(f"  {line}")
     return 0
+
+
+def store_command(args: argparse.Namespace) -> int:
+    """Ask for the team store's password, check it by connecting, then keep it (or, with
+    `--remove`, remove it)."""
+    location = required_store(args, profile_from_args(args))
+    user = location.keyring_user
+    if args.remove:
+        if forget_secret("store", user):
+            print(f"Removed the password of {location.shown} ({user}) from the keyring.")
+        else:
+            print(f"No password of {location.shown} ({user}) in the keyring; nothing to remove.")
+        return 0
+    if location.password:
+        raise ConfigError(
+            f"{location.shown} carries a password: give the URL without it; nothing was stored"
+        )
+    status = usable_backend("store")
+    password = _read_secret(f"Password for {user.removeprefix('store:')}: ")
+    _check_store_password(location, password)
+    keep_secret("store", user, password.reveal())
+    print(f"Stored the password of {location.shown} ({user}) in the keyring ({status.name}).")
+    return 0
+
+
+def _check_store_password(location: StoreLocation, password: Secret) -> None:
+    from buildwatch.core.teamstore.connection import connect
+
+    with _checking("password"):
+        connect(location, password).close()
 
 
 def _credential_lines(kind: ServerKind, base_url: str, *, keyring_usable: bool) -> list[str]:
@@ -223,12 +281,19 @@ def _verify(
 ) -> None:
     import asyncio
 
-    try:
+    with _checking("secret"):
         asyncio.run(_check_access(kind, base_url, credential, api_version))
+
+
+@contextmanager
+def _checking(what: str) -> Iterator[None]:
+    """A failure while checking `what` (the secret, the password) says nothing was stored."""
+    try:
+        yield
     except AuthError as error:
         raise AuthError(f"{error}; nothing was stored") from None
     except BuildwatchError as error:
-        unchecked = BuildwatchError(f"could not check the secret: {error}; nothing was stored")
+        unchecked = BuildwatchError(f"could not check the {what}: {error}; nothing was stored")
         unchecked.exit_code = error.exit_code
         raise unchecked from None
 

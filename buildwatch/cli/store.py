@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
 _STORE_HELP = (
     f"the team store, postgresql://USER@HOST:PORT/DATABASE (default: ${STORE_ENV}, else the "
-    "profile's store); its password comes from PGPASSWORD or PGPASSFILE, or from the URL"
+    "profile's store); its password comes from the URL, PGPASSWORD or PGPASSFILE, else the "
+    "keyring (`buildwatch auth store`)"
 )
 
 
