@@ -19,6 +19,7 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,6 +88,14 @@ def postgres_server() -> Iterator[PostgresServer]:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{reason}; CI must run the team store's tests", pytrace=False)
         pytest.skip(reason)
+    with running_server(binaries) as server:
+        yield server
+
+
+@contextmanager
+def running_server(binaries: Path) -> Iterator[PostgresServer]:
+    """A server made with the PostgreSQL programs in `binaries`, stopped and removed at the end
+    (the benchmarks start theirs with it too)."""
     # Not under pytest's own temporary directory: that is private to the user running the tests,
     # and the server may run as another one.
     directory = Path(tempfile.mkdtemp(prefix="buildwatch-pg-"))
