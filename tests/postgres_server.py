@@ -164,3 +164,17 @@ def store_database(_team_store_database: str) -> str:
         )
         connection.execute("ALTER SEQUENCE changes RESTART")
     return _team_store_database
+
+
+def sessions(url: str, condition: str = "TRUE", *, end: bool = False) -> int:
+    """How many other sessions of the database at `url` meet `condition` (SQL on
+    `pg_stat_activity`: `query LIKE 'LISTEN%'`); `end` terminates them as well."""
+    import psycopg
+
+    selected = "pg_terminate_backend(pid)" if end else "pid"
+    with psycopg.connect(url, autocommit=True) as connection:
+        rows = connection.execute(
+            f"SELECT {selected} FROM pg_stat_activity WHERE datname = current_database()"
+            f" AND pid <> pg_backend_pid() AND {condition}"
+        ).fetchall()
+    return len(rows)

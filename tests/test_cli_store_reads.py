@@ -12,9 +12,8 @@ import sys
 import time
 from collections.abc import Iterator
 
-import psycopg
 import pytest
-from postgres_server import empty_database, postgres_server
+from postgres_server import empty_database, postgres_server, sessions
 from test_build_history import open_team_store
 from test_history_store import make_build, make_summary
 from test_history_triage import FAILED_TASK, build_run
@@ -98,16 +97,6 @@ def test_tail_refuses_an_option_that_only_the_server_can_honour(
     assert err == "buildwatch: --since-build reads the server; it does not apply with --store\n"
 
 
-def listening(url: str) -> bool:
-    """Whether a session of the database at `url` is waiting for notifications."""
-    with psycopg.connect(url, autocommit=True) as connection:
-        row = connection.execute(
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND query LIKE 'LISTEN%'"
-        ).fetchone()
-    return row is not None and row[0] > 0
-
-
 def test_tail_follow_prints_each_build_the_collector_commits_and_ctrl_c_exits_0(
     collector: TeamStore, empty_database: str
 ) -> None:
@@ -121,7 +110,7 @@ def test_tail_follow_prints_each_build_the_collector_commits_and_ctrl_c_exits_0(
         assert process.stdout is not None
         first = process.stdout.readline()
         deadline = time.monotonic() + 20
-        while not listening(empty_database):
+        while not sessions(empty_database, "query LIKE 'LISTEN%'"):
             assert time.monotonic() < deadline, "tail never listened"
             time.sleep(0.02)
         collector.write(published(range(2, 3), now_ms(), summarised=False))

@@ -19,6 +19,7 @@ from postgres_server import (
     _team_store_database,
     empty_database,
     postgres_server,
+    sessions,
     store_database,
 )
 from test_history_store import NOW_MS, builds_batch, make_build, make_invocation, make_summary
@@ -70,19 +71,11 @@ def until(condition: Callable[[], bool], what: str) -> None:
         time.sleep(0.01)
 
 
+LOCKED = "wait_event_type = 'Lock'"
+
+
 def build_ids(changes: TeamChanges) -> list[str]:
     return [stored.build.build_id for stored in changes.builds]
-
-
-def waiting_on_locks(url: str) -> int:
-    """How many sessions of the database at `url` wait for a lock."""
-    with psycopg.connect(url, autocommit=True) as connection:
-        row = connection.execute(
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        ).fetchone()
-    assert row is not None
-    return int(row[0])
 
 
 def refused(url: str, **options: bool) -> str:
@@ -152,11 +145,7 @@ def test_a_connection_the_server_dropped_fails_one_call_then_is_opened_again(
     store: TeamStore, store_database: str
 ) -> None:
     store.write(builds_batch([make_build(1, NOW_MS)]))
-    with psycopg.connect(store_database, autocommit=True) as admin:
-        admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
+    sessions(store_database, end=True)
 
     with pytest.raises(HistoryError) as raised:
         store.build_count()
@@ -231,10 +220,10 @@ def test_a_change_committed_after_a_later_one_started_is_not_skipped(
         holder.execute("SELECT 1 FROM builds FOR UPDATE")
         first = threading.Thread(target=store.write, args=(first_batch,))
         first.start()
-        until(lambda: waiting_on_locks(store_database) == 1, "the first write never waited")
+        until(lambda: sessions(store_database, LOCKED) == 1, "the first write never waited")
         later = threading.Thread(target=second.write, args=(builds_batch([make_build(2, 0)]),))
         later.start()
-        until(lambda: not later.is_alive() or waiting_on_locks(store_database) == 2,
+        until(lambda: not later.is_alive() or sessions(store_database, LOCKED) == 2,
               "the second write neither finished nor waited")
         early = viewer.changes_since(cursor)
     first.join()
@@ -259,11 +248,7 @@ async def test_a_listener_whose_connection_drops_raises_a_one_line_error(
     store: TeamStore, store_database: str
 ) -> None:
     async with listening(store.location) as wakes:
-        with psycopg.connect(store_database, autocommit=True) as admin:
-            admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND query LIKE 'LISTEN%'"
-            )
+        sessions(store_database, "query LIKE 'LISTEN%'", end=True)
 
         with pytest.raises(HistoryError) as raised:
             await asyncio.wait_for(anext(wakes), timeout=10)
