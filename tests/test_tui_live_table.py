@@ -434,6 +434,42 @@ async def test_hidden_columns_are_left_out_of_the_header_and_of_sorting() -> Non
     assert (first, table.sort_column) == ("duration", "name")
 
 
+async def test_shown_columns_are_drawn_in_their_order_and_sorting_steps_through_them_only() -> None:
+    async with TableApp(build(n) for n in (1, 2)).run_test(size=(60, 8)) as pilot:
+        table = await started(pilot)
+        table.show_columns(["duration", "id"])
+        await pilot.pause()
+        lines = screen_text(table)
+        steps = []
+        for _ in range(3):
+            await pilot.press("greater_than_sign")
+            steps.append(table.sort_column)
+    assert lines[0].split() == ["↓", "Duration", "ID"]
+    assert lines[1].split() == ["14s", "2"]
+    assert steps == ["duration", "id", None]
+
+
+async def test_a_row_changing_under_other_columns_repaints_its_line_alone() -> None:
+    app = TableApp(build(n) for n in range(30))
+    async with app.run_test(size=(60, 8)) as pilot:
+        table = await started(pilot)
+        table.show_columns(["status", "name"])
+        await pilot.press("j", "j")
+        repainted: list[int] = []
+        refresh_line = table.refresh_line
+
+        def recording(y: int) -> None:
+            repainted.append(y)
+            refresh_line(y)
+
+        table.refresh_line = recording  # type: ignore[method-assign]
+        table.upsert_rows([build(40), build(27, status="FAILED"), build(41)])
+        await pilot.pause()
+        lines = on_screen(app)
+    assert repainted == [shown_keys(table).index("b27") + 1]  # under the header
+    assert [line.split()[:2] for line in lines if "build 27" in line] == [["*", "FAILED"]]
+
+
 operations = st.lists(st.tuples(st.sampled_from(["upsert", "remove"]),
                                 st.lists(st.integers(0, 40), max_size=300)), max_size=12)
 

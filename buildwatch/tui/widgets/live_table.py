@@ -11,6 +11,9 @@ bottom, Enter activates; `>`/`<` sort by the next/previous column, `s` reverses 
 header shows ↑ or ↓ on the sort column; the marker column stands for order of arrival); `f`
 toggles follow. Clicking a header sorts by it, clicking it again reverses.
 
+`show_columns` shows some of the rows' columns, in any order (a saved view's): rows keep every
+cell, so showing others costs a repaint of the screen, not a pass over the rows.
+
 In follow mode the cursor stays on the top row, which shows the newest rows in the default order.
 Moving the cursor or scrolling away from the top pauses: rows that arrive then do not move the
 view, and `new_while_paused` counts them for a "+N new" badge. New and changed rows carry a `+` or
@@ -130,6 +133,10 @@ class LiveTable(ScrollView, can_focus=True):
         of `clock` (monotonic seconds)."""
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self._model = TableModel(columns)
+        self._columns = self._model.columns
+        """The columns shown, in order (`show_columns`)."""
+        self._column_indices = tuple(range(len(self._columns)))
+        """Where each shown column's cell is in a row's cells."""
         self.highlight_seconds = highlight_seconds
         self._clock = clock
         self._layout: list[tuple[int, int]] = []
@@ -180,6 +187,11 @@ class LiveTable(ScrollView, can_focus=True):
         """The filter as last given to `set_filter`."""
         return self._model.filter_text
 
+    @property
+    def shown_columns(self) -> tuple[str, ...]:
+        """The keys of the columns shown, in order."""
+        return tuple(column.key for column in self._columns)
+
     def row_key_at(self, index: int) -> str:
         """The key of the row shown at `index`."""
         return self._model.key_at(index)
@@ -221,6 +233,19 @@ class LiveTable(ScrollView, can_focus=True):
         """
         self._model.sort_by(column, column is None if descending is None else descending)
         self._order_changed()
+
+    def show_columns(self, keys: Sequence[str]) -> None:
+        """Show the columns `keys`, in that order, of those the table was made with."""
+        if tuple(keys) == self.shown_columns:
+            return
+        index = {column.key: i for i, column in enumerate(self._model.columns)}
+        unknown = [key for key in keys if key not in index]
+        if unknown or not keys:
+            raise ValueError(f"no columns {unknown} in this table" if unknown else "no columns")
+        self._column_indices = tuple(index[key] for key in keys)
+        self._columns = tuple(self._model.columns[i] for i in self._column_indices)
+        self._layout_for = -1  # lay the new columns out, and draw every line again
+        self._ensure_layout()
 
     def select_row(self, key: str) -> bool:
         """Put the cursor on row `key`; return whether it is shown."""
@@ -341,7 +366,7 @@ class LiveTable(ScrollView, can_focus=True):
         if width == self._layout_for:
             return
         self._layout_for = width
-        self._layout = column_layout(self._model.columns, self._layout_for)
+        self._layout = column_layout(self._columns, self._layout_for)
         self._layout_width = layout_width(self._layout)
         self._layout_version += 1
         self._update_virtual_size()
@@ -465,16 +490,15 @@ class LiveTable(ScrollView, can_focus=True):
     def _sort_step(self, step: int) -> None:
         self._ensure_layout()
         # Hidden columns (a narrow terminal) are skipped: the sort must be one the header shows.
-        shown = [column.key for column, (_, width) in zip(self._model.columns, self._layout,
-                                                          strict=True) if width]
+        shown = [column.key for column, (_, width) in zip(self._columns, self._layout, strict=True)
+                 if width]
         choices: list[str | None] = [None, *shown]
         current = choices.index(self.sort_column) if self.sort_column in choices else 0
         self.sort_by(choices[(current + step) % len(choices)])
 
     def _sort_by_header(self, x: int) -> None:
         """Sort by the column under `x`; the marker column stands for order of arrival."""
-        hits = [spec.key for spec, (left, width) in zip(self._model.columns, self._layout,
-                                                        strict=True)
+        hits = [spec.key for spec, (left, width) in zip(self._columns, self._layout, strict=True)
                 if width and left <= x <= left + width]
         if x >= MARK_WIDTH and not hits:
             return
@@ -498,7 +522,7 @@ class LiveTable(ScrollView, can_focus=True):
         cache_key = ("header", self._layout_version, model.sort_column, model.descending, style)
         strip = self._row_cache.get(cache_key)
         if strip is None:
-            text = header_text(model.columns, self._layout, model.sort_column, model.descending)
+            text = header_text(self._columns, self._layout, model.sort_column, model.descending)
             strip = to_strip(text, style, self._layout_width, self.app.console)
             self._row_cache.set(cache_key, strip)
         return strip
@@ -518,7 +542,9 @@ class LiveTable(ScrollView, can_focus=True):
         cache_key = (record.key, record.version, self._layout_version, mark, style)
         strip = self._row_cache.get(cache_key)
         if strip is None:
-            text = row_text(self._model.columns, self._layout, record.cells, mark)
+            cells = record.cells
+            text = row_text(self._columns, self._layout,
+                            [cells[i] for i in self._column_indices], mark)
             strip = to_strip(text, style, self._layout_width, self.app.console)
             self._row_cache.set(cache_key, strip)
         return strip
