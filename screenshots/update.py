@@ -41,7 +41,7 @@ SCREENSHOTS = {
     "failure-group.svg": "test_tui_failures/test_failure_group_picture[160x48].svg",
     "timing.svg": "test_tui_typical_durations/test_timing_context_picture[200x50].svg",
     "query-error.svg": "test_tui_main_query_snapshots/test_a_query_error_at_its_column[160x48].svg",
-    "view.svg": "test_tui_main_query_snapshots/test_a_saved_view[160x48].svg",
+    "view.svg": "test_tui_main_query_snapshots/test_a_view_with_columns_of_its_own[160x48].svg",
 }
 """Screenshot name -> the snapshot it is a copy of."""
 

@@ -1,4 +1,5 @@
-"""Saved views in the configuration: defaults, and a view's query checked at its line."""
+"""Saved views in the configuration: defaults, and a view's query, columns and sort checked where
+they are written."""
 
 from __future__ import annotations
 
@@ -47,3 +48,65 @@ def test_a_view_of_an_unknown_pane_is_refused(tmp_path: Path) -> None:
         load_config(load(tmp_path, text))
     assert "pane" in str(caught.value)
     assert ":2:" in str(caught.value)
+
+
+def view_error(tmp_path: Path, views: str) -> str:
+    """The message of a profile whose `views` list (one entry a line) is refused."""
+    with pytest.raises(ConfigError) as caught:
+        load_config(load(tmp_path, f"[profiles.work.ui]\nviews = [\n{views}]\n"))
+    return str(caught.value)
+
+
+def test_a_views_columns_and_sort_are_read_with_custom_values_and_any_case(tmp_path: Path) -> None:
+    text = ('[profiles.work.ui]\nviews = [{ name = "CI", columns = ["Outcome", "id", '
+            '"value:CI job"], sort = "value:ci JOB desc" }]\n')
+    (view,) = load_config(load(tmp_path, text)).profile("work").ui.views
+    assert view.columns == ("Outcome", "id", "value:CI job")
+    assert view.sort == "value:ci JOB desc"
+
+
+def test_an_unknown_column_is_refused_where_it_is_written(tmp_path: Path) -> None:
+    message = view_error(tmp_path, '  { name = "All" },\n'
+                                   '  { name = "Mine", columns = ["outcome", "projct"] },\n')
+    assert message == (f"{tmp_path / 'config.toml'}:4:42: profiles.work.ui.views[1].columns: "
+                       "no column 'projct' in the builds pane: did you mean 'project'?")
+
+
+def test_a_column_of_the_other_pane_is_refused_with_the_panes_columns(tmp_path: Path) -> None:
+    message = view_error(tmp_path, '  { name = "CI", pane = "invocations", '
+                                   'columns = ["status", "outcome"] },\n')
+    assert message.startswith(f"{tmp_path / 'config.toml'}:3:61: profiles.work.ui.views[0]"
+                              ".columns: no column 'outcome' in the invocations pane: ")
+    assert "actions" in message and "value:" not in message
+
+
+@pytest.mark.parametrize(("column", "fault"), [
+    ("value:", "the column 'value:' needs a custom value's name"),
+    ("ID", "the column 'ID' is named twice"),
+])
+def test_a_nameless_custom_value_or_a_column_named_twice_is_refused(
+    tmp_path: Path, column: str, fault: str,
+) -> None:
+    message = view_error(tmp_path, f'  {{ name = "x", columns = ["id", "{column}"] }},\n')
+    assert message.startswith(f"{tmp_path / 'config.toml'}:3:")
+    assert fault in message
+
+
+def test_an_unknown_sort_column_is_refused_where_it_is_written(tmp_path: Path) -> None:
+    message = view_error(tmp_path, '  { name = "Slow", sort = "durattion desc" },\n')
+    assert message == (f"{tmp_path / 'config.toml'}:3:27: profiles.work.ui.views[0].sort: "
+                       "no column 'durattion' in the builds pane: did you mean 'duration'?")
+
+
+def test_a_sort_by_a_column_the_view_does_not_show_is_refused(tmp_path: Path) -> None:
+    message = view_error(tmp_path, '  { name = "x", columns = ["outcome", "id"], '
+                                   'sort = "duration desc" },\n')
+    assert message == (f"{tmp_path / 'config.toml'}:3:53: profiles.work.ui.views[0].sort: "
+                       "'duration' is not one of the view's columns (outcome, id)")
+
+
+def test_a_view_written_as_a_table_of_its_own_is_refused_at_the_faulty_line(tmp_path: Path) -> None:
+    text = '[[profiles.work.ui.views]]\nname = "x"\ncolumns = ["id", "hots"]\n'
+    with pytest.raises(ConfigError) as caught:
+        load_config(load(tmp_path, text))
+    assert str(caught.value).startswith(f"{tmp_path / 'config.toml'}:3:18: ")

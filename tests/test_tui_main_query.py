@@ -261,17 +261,23 @@ async def test_a_view_needing_me_without_names_says_so_and_changes_nothing(sim: 
                    for note in app._notifications)
 
 
-async def test_a_views_filter_stays_after_opening_a_build_and_coming_back(sim: SimulatorThread) -> None:
-    app = app_on(sim, ui=UiPreferences(views=(View(name="Red", query="outcome:failed"),)))
+async def test_a_views_filter_columns_and_order_stay_after_opening_a_build_and_coming_back(
+    sim: SimulatorThread,
+) -> None:
+    red = View(name="Red", query="outcome:failed", columns=("id", "value:Git commit id", "duration"),
+               sort="duration desc")
+    app = app_on(sim, ui=UiPreferences(views=(red,)))
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, all_enriched(app, BUILDS))
         await pilot.press("1")
-        shown = shown_keys(app)
-        assert 0 < len(shown) < BUILDS
+        table = builds_table(app)
+        shown = shown_keys(app), table.shown_columns, table.sort_column
+        assert 0 < len(shown[0]) < BUILDS
         await pilot.press("enter")
         await wait_for(pilot, lambda: not isinstance(app.screen, MainScreen))
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
-        assert builds_table(app).filter_text == "outcome:failed"
-        assert shown_keys(app) == shown
+        assert table.filter_text == "outcome:failed"
+        assert (shown_keys(app), table.shown_columns, table.sort_column) == shown
+        assert shown[1:] == (("id", "value:git commit id", "duration"), "duration")
         assert pane_title(app).startswith("[Red]")

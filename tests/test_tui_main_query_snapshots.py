@@ -1,4 +1,5 @@
-"""Pictures of the main screen's filter line holding a query, at 80x24 and at a large size."""
+"""Pictures of the main screen's filter line holding a query, and of saved views, at 80x24 and at a
+large size."""
 
 from __future__ import annotations
 
@@ -44,5 +45,15 @@ def test_a_query_error_at_its_column(snap_compare: SnapCompare, sim: SimulatorTh
 def test_a_saved_view(snap_compare: SnapCompare, sim: SimulatorThread,
                       size: tuple[int, int]) -> None:
     views = (View(name="All"), View(name="Over a minute", query="duration>1m"))
+    app = make_app(sim.develocity_url, frozen=True, ui=UiPreferences(notify=(), views=views))
+    assert snap_compare(app, terminal_size=size, run_before=summarised, press=["2"])
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "160x48"])
+def test_a_view_with_columns_of_its_own(snap_compare: SnapCompare, sim: SimulatorThread,
+                                        size: tuple[int, int]) -> None:
+    views = (View(name="All"),
+             View(name="Commits", columns=("outcome", "id", "project", "value:Git commit id",
+                                           "branch", "duration"), sort="duration desc"))
     app = make_app(sim.develocity_url, frozen=True, ui=UiPreferences(notify=(), views=views))
     assert snap_compare(app, terminal_size=size, run_before=summarised, press=["2"])

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from buildwatch.core.buildbuddy.models import Invocation
+from buildwatch.core.columns import COLUMN_NAMES, USUAL_COLUMNS, column_key
 from buildwatch.core.develocity.summary import BuildSummary
 from buildwatch.core.monitor.store import BuildEntry
 from buildwatch.tui.due import DueTimes
-from buildwatch.tui.rows import build_row, invocation_row, next_change_ms, relative_time
+from buildwatch.tui.rows import (
+    BUILD_COLUMNS,
+    INVOCATION_COLUMNS,
+    build_row,
+    extra_cell,
+    invocation_row,
+    next_change_ms,
+    relative_time,
+    table_columns,
+)
 
 NOW = 1_767_225_600_000
 MINUTE, HOUR = 60_000, 3_600_000
@@ -94,3 +106,57 @@ def test_due_times_pop_each_key_once_earliest_first_within_the_limit() -> None:
     assert due.pop_due(26, limit=1) == ["middle"]
     assert due.pop_due(100) == ["early", "late"]
     assert len(due) == 0
+
+
+def test_what_the_summary_tells_shows_a_placeholder_until_it_arrives() -> None:
+    pending = plain_cells(None)
+    assert [pending[index] for index in (2, 4, 5, 6, 7, 8, 9)] == ["…"] * 7
+    assert pending[3] == "Gradle 8.14"  # the listing names the tool
+    offline = build_row(entry(None), NOW, None, reading=False).cells
+    assert [offline[index] for index in (2, 4, 5, 6, 7, 8)] == [""] * 6
+
+
+def test_pending_cells_sort_before_every_known_text() -> None:
+    assert build_row(entry(None), NOW, None).sort_values[2] is None  # type: ignore[index]
+    assert build_row(entry("failed"), NOW, None).sort_values[2] == "payments"  # type: ignore[index]
+
+
+def with_values(*values: tuple[str, str | None]) -> BuildEntry:
+    found = entry("failed")
+    summary = dataclasses.replace(found.summary, custom_values=values)  # type: ignore[type-var]
+    return dataclasses.replace(found, summary=summary)
+
+
+def test_a_custom_value_column_reads_the_value_by_name_whatever_its_case() -> None:
+    extras = [extra_cell("builds", column_key("builds", "value:Git commit id"))]
+    values = (("Git Commit ID", "800f549"), ("CI job", "nightly"), ("GIT COMMIT ID", "1a2b3c4"))
+    row = build_row(with_values(*values), NOW, None, extras=extras)
+    assert row.cells[len(BUILD_COLUMNS):] == ("800f549, 1a2b3c4",)
+    pending = build_row(entry(None), NOW, None, extras=extras).cells[-1]
+    assert not isinstance(pending, str) and pending.plain == "…"
+
+
+def test_a_custom_values_text_is_sanitised_before_it_reaches_its_cell() -> None:
+    extras = [extra_cell("builds", "value:ci job")]
+    row = build_row(with_values(("CI job", "night\x1b[2Jly\x07")), NOW, None, extras=extras)
+    assert row.cells[-1] == "nightly"
+
+
+def test_an_invocation_column_beyond_the_usual_ones_reads_its_field() -> None:
+    found = Invocation.from_json({"id": {"invocationId": "i1"}, "branchName": "main",
+                                  "repoUrl": "https://github.com/org/repo"})
+    row = invocation_row(found, NOW, None, extras=[extra_cell("invocations", "repo"),
+                                                   extra_cell("invocations", "branch")])
+    assert row.cells[len(INVOCATION_COLUMNS):] == ("https://github.com/org/repo", "main")
+    assert row.sort_values[len(INVOCATION_COLUMNS):] == (  # type: ignore[index]
+        "https://github.com/org/repo", "main")
+
+
+def test_every_column_a_view_may_name_has_a_title_and_a_reader() -> None:
+    for pane, names in COLUMN_NAMES.items():
+        columns = table_columns(pane, names, {})
+        assert [column.key for column in columns] == list(names)
+        assert all(column.title != column.key for column in columns)
+        for name in names:
+            if name not in USUAL_COLUMNS[pane]:
+                assert callable(extra_cell(pane, name))

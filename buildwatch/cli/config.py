@@ -130,10 +130,10 @@ def _setting(key: str, value: object, *, commented: bool = False) -> str:
 
 
 def _value(value: object) -> str:
-    # A table (a saved view) is an inline table; JSON's strings, numbers, booleans and arrays
-    # of them are valid TOML.
+    # A table (a saved view) is an inline table, without the settings it leaves at their
+    # default; JSON's strings, numbers, booleans and arrays of them are valid TOML.
     if isinstance(value, msgspec.Struct):
-        fields = msgspec.structs.asdict(value)
+        fields = msgspec.to_builtins(value)
         return "{ " + ", ".join(f"{_key(key)} = {_value(item)}" for key, item in fields.items()) + " }"
     if isinstance(value, tuple | list) and any(isinstance(item, msgspec.Struct) for item in value):
         return "[" + ", ".join(_value(item) for item in value) + "]"

@@ -33,6 +33,7 @@ import msgspec
 from msgspec import Meta
 
 from buildwatch.core.buildbuddy.models import Invocation
+from buildwatch.core.columns import ColumnError, view_columns, view_sort
 from buildwatch.core.connection import DEFAULT_BUILDBUDDY_URL
 from buildwatch.core.develocity.git_values import (
     DEFAULT_GIT_VALUE_NAMES,
@@ -173,8 +174,10 @@ class WatchSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     ] = 0.0
 
 
-class View(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """One saved view: a pane's filter under a name, picked with `v` or a number key."""
+class View(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True,
+           omit_defaults=True):
+    """One saved view: a pane's filter, columns and order under a name, picked with `v` or a
+    number key. Its columns and sort are checked when the file is read (`view_columns`)."""
 
     name: Annotated[str, Meta(min_length=1, description="what the pane's title calls it")]
     pane: Annotated[
@@ -185,13 +188,24 @@ class View(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
         Meta(title="a query", examples=["branch:main outcome:failed"],
              description="the pane's filter, a query over its fields (see Queries); `\"\"`: every row"),
     ] = ""
+    columns: Annotated[
+        tuple[str, ...],
+        Meta(description="the columns shown, in this order: the pane's query fields, "
+             "`value:NAME` (a custom value), `actions` (invocations); `[]`: the usual ones"),
+    ] = ()
+    sort: Annotated[
+        str,
+        Meta(title="a column and a direction", examples=["duration desc"],
+             description="the rows' order: one of the view's columns, then `asc` (the default) "
+             "or `desc`; `\"\"`: newest first"),
+    ] = ""
 
 
 DEFAULT_VIEWS = (
     View(name="All"),
     View(name="My builds", query="user:me"),
     View(name="Main is red", query="branch:main outcome:failed"),
-    View(name="Slow", query="duration>10m"),
+    View(name="Slow", query="duration>10m", sort="duration desc"),
     View(name="All", pane="invocations"),
     View(name="Mine", pane="invocations", query="user:me"),
     View(name="Failed", pane="invocations", query="status:failed"),
@@ -266,9 +280,10 @@ class UiPreferences(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     ] = ()
     views: Annotated[
         tuple[View, ...],
-        Meta(title='a list of `{ name = "Main is red", pane = "builds", query = "branch:main outcome:failed" }`',
+        Meta(title='a list of `{ name = "Slow", pane = "builds", query = "duration>10m", '
+             'columns = ["outcome", "id", "value:CI job", "duration"], sort = "duration desc" }`',
              description="the main screen's saved views, picked per pane in this order by `v` "
-             "and the number keys"),
+             "and the number keys: each one's filter, columns and order (see Queries)"),
     ] = DEFAULT_VIEWS
     retry_max_seconds: Annotated[
         float,
@@ -407,6 +422,7 @@ def parse_config(text: str, path: Path) -> Config:
     for name, profile in profiles.items():
         _check_notify_queries(profile.ui, ("profiles", name, "ui"), checker)
         _check_view_queries(profile.ui, ("profiles", name, "ui"), checker)
+        _check_view_columns(profile.ui, ("profiles", name, "ui"), checker)
     return Config(path=path, default_profile=parsed.default_profile, profiles=profiles)
 
 
@@ -438,6 +454,19 @@ def _check_view_queries(ui: UiPreferences, table: Key, checker: SchemaChecker) -
                 key, f"{dotted(key)}[{index}].query: {error.message} at column {error.column} "
                 "of the query",
             ) from None
+
+
+def _check_view_columns(ui: UiPreferences, table: Key, checker: SchemaChecker) -> None:
+    """Check each view's columns and sort as the screen will read them, reporting a mistake
+    where the faulty name is written."""
+    key = (*table, "views")
+    for index, view in enumerate(ui.views):
+        try:
+            columns = view_columns(view.pane, view.columns)
+            view_sort(view.pane, view.sort, columns)
+        except ColumnError as error:
+            raise checker.error_at_value(
+                key, error.name, f"{dotted(key)}[{index}].{error.setting}: {error}") from None
 
 
 def _decode_error_message(path: Path, error: tomllib.TOMLDecodeError) -> str:

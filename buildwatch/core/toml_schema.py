@@ -127,6 +127,19 @@ class SchemaChecker:
         line, column = position
         return ConfigError(f"{self._path}:{line}:{column}: {message}")
 
+    def error_at_value(self, key: Key, value: str, message: str) -> ConfigError:
+        """A ConfigError where the string `value` is first written, quoted, from `key`'s line on
+        (an entry of a list of inline tables, which `error_at` can only place at the list);
+        at `key` when it is not found so (written with escapes)."""
+        position = self._locate(key)
+        first = 0 if position is None else position[0] - 1
+        for number, line in enumerate(self._lines[first:], start=first + 1):
+            for quote in ('"', "'"):
+                column = line.find(f"{quote}{value}{quote}")
+                if column >= 0:
+                    return ConfigError(f"{self._path}:{number}:{column + 1}: {message}")
+        return self.error_at(key, message)
+
     def _value(self, value: Any, annotation: Any, key: Key) -> Any:
         kind, about = unwrap(annotation)
         kind = optional(kind)

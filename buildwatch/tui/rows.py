@@ -1,54 +1,97 @@
 """How a build and an invocation look as table rows: columns, cells, sort values.
 
 Outcomes are words with a symbol, and colour only on top. Relative times are computed against
-`now_ms`, which the screen passes in (a frozen clock gives stable screenshots).
+`now_ms`, which the screen passes in (a frozen clock gives stable screenshots). A row holds the
+pane's usual columns (`buildwatch.core.columns.USUAL_COLUMNS`), then the others its saved views
+show (`extra_cell`), read through the query's fields so that a column and a query read a
+custom value alike. What a build's summary tells shows `…` until the summary arrives.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
+from typing import Any
 
 from rich.style import Style
 from rich.text import Text
 
 from buildwatch.core.buildbuddy.models import Invocation
 from buildwatch.core.buildbuddy.triage import InvocationResult, invocation_result, is_running
+from buildwatch.core.columns import USUAL_COLUMNS, custom_value_name
 from buildwatch.core.durations import duration_text, rough_duration_text
 from buildwatch.core.links import build_scan_url, invocation_url
 from buildwatch.core.monitor.store import BuildEntry, relative_seconds
+from buildwatch.core.query import PANE_FIELDS, Pane
+from buildwatch.core.query.fields import KeyedField, TextField
 from buildwatch.core.sanitize import sanitize_line
 from buildwatch.core.triage.typical_durations import Typical, invocation_duration_ms
-from buildwatch.tui.widgets.table_model import Column, TableRow
+from buildwatch.tui.widgets.table_model import Cell, Column, TableRow
 
 # In a narrow terminal the columns with a hide_order go first, lowest first: what an on-call
 # reader needs (outcome, what was built, how long, how recent) stays.
-BUILD_COLUMNS = (
-    Column("outcome", "Outcome", width=11),
-    Column("id", "Build", width=13),
-    Column("project", "Project", min_width=8, share=2),
-    Column("tool", "Tool", width=14, hide_order=3),
-    Column("requested", "Requested", min_width=10, share=3),
-    Column("user", "User", min_width=6, hide_order=4),
-    Column("host", "Host", min_width=6, hide_order=1),
-    Column("branch", "Branch", min_width=6, hide_order=5),
-    Column("tags", "Tags", min_width=4, hide_order=2),
-    Column("duration", "Duration", width=11, align="right"),
-    Column("published", "Published", width=11, align="right"),
-)
+_COLUMNS: dict[Pane, dict[str, Column]] = {
+    "builds": {column.key: column for column in (
+        Column("outcome", "Outcome", width=11),
+        Column("id", "Build", width=13),
+        Column("project", "Project", min_width=8, share=2),
+        Column("tool", "Tool", width=14, hide_order=3),
+        Column("requested", "Requested", min_width=10, share=3),
+        Column("user", "User", min_width=6, hide_order=4),
+        Column("host", "Host", min_width=6, hide_order=1),
+        Column("branch", "Branch", min_width=6, hide_order=5),
+        Column("commit", "Commit", width=8, hide_order=5),
+        Column("tag", "Tags", min_width=4, hide_order=2),
+        Column("duration", "Duration", width=11, align="right"),
+        Column("published", "Published", width=11, align="right"),
+    )},
+    "invocations": {column.key: column for column in (
+        Column("status", "Status", width=14),
+        Column("id", "Invocation", min_width=10, share=2),
+        Column("command", "Command", width=8),
+        Column("pattern", "Pattern", min_width=8, share=3),
+        Column("user", "User", min_width=6, hide_order=4),
+        Column("host", "Host", min_width=6, hide_order=1),
+        Column("role", "Role", width=10, hide_order=3),
+        Column("branch", "Branch", min_width=6, hide_order=5),
+        Column("repo", "Repository", min_width=10, share=2, hide_order=1),
+        Column("duration", "Duration", width=11, align="right"),
+        Column("actions", "Actions", width=7, align="right", hide_order=2),
+        Column("commit", "Commit", width=8, hide_order=5),
+        Column("created", "Created", width=9, align="right"),
+    )},
+}
 
-INVOCATION_COLUMNS = (
-    Column("status", "Status", width=14),
-    Column("id", "Invocation", min_width=10, share=2),
-    Column("command", "Command", width=8),
-    Column("pattern", "Pattern", min_width=8, share=3),
-    Column("user", "User", min_width=6, hide_order=4),
-    Column("host", "Host", min_width=6, hide_order=1),
-    Column("role", "Role", width=10, hide_order=3),
-    Column("duration", "Duration", width=11, align="right"),
-    Column("actions", "Actions", width=7, align="right", hide_order=2),
-    Column("commit", "Commit", width=8, hide_order=5),
-    Column("created", "Created", width=9, align="right"),
-)
+BUILD_COLUMNS = tuple(_COLUMNS["builds"][key] for key in USUAL_COLUMNS["builds"])
+INVOCATION_COLUMNS = tuple(_COLUMNS["invocations"][key] for key in USUAL_COLUMNS["invocations"])
+
+
+def table_columns(pane: Pane, keys: Sequence[str], titles: Mapping[str, str]) -> tuple[Column, ...]:
+    """The columns `keys` of `pane` (as `buildwatch.core.columns.column_key` gives them); a
+    custom value's column is titled as `titles` says (its name as a view writes it)."""
+    known = _COLUMNS[pane]
+    return tuple(known.get(key) or Column(key, sanitize_line(titles.get(key, key)), min_width=8,
+                                          share=2)
+                 for key in keys)
+
+
+ExtraCell = Callable[[Any], tuple[str, ...] | None]
+"""How a column beyond the usual ones reads a row: its texts, None while they are unknown."""
+
+
+def extra_cell(pane: Pane, key: str) -> ExtraCell:
+    """How the column `key` (not one of `pane`'s usual ones) reads a row: through the query's
+    field of that name, or its custom value field for `value:NAME`."""
+    fields = PANE_FIELDS[pane]
+    name = custom_value_name(key)
+    if name is not None:
+        keyed = fields["value"]
+        assert isinstance(keyed, KeyedField)
+        read_value = keyed.read
+        return lambda row: read_value(row, name)
+    field = fields[key]
+    assert isinstance(field, TextField)
+    return field.read
 
 _FAILED = Style(color="red", bold=True)
 _SUCCEEDED = Style(color="green")
@@ -97,6 +140,8 @@ _NOT_READ = Text("· not read", style=_QUIET)
 _BUILD_OUTCOMES = {"failed": Text("✗ FAILED", style=_FAILED),
                    "success": Text("✓ succeeded", style=_SUCCEEDED)}
 _UNKNOWN = Text("? unknown", style=_QUIET)
+_PENDING = Text("…", style=_QUIET)
+"""A cell whose text the summary, still being read, will tell."""
 
 
 def build_outcome(entry: BuildEntry, *, reading: bool = True) -> Text:
@@ -127,32 +172,36 @@ def duration_cell(seconds: float | None, typical: Typical | None) -> str | Text:
 
 def build_row(
     entry: BuildEntry, now_ms: int, develocity_url: str | None, *, reading: bool = True,
-    typical: Typical | None = None,
+    typical: Typical | None = None, extras: Sequence[ExtraCell] = (),
 ) -> TableRow:
-    """The table row of a build; without `reading` (offline), a build with no summary yet is
-    shown as not read rather than as being read. With its work's `typical` duration, a build
-    that took notably longer says how many times longer."""
+    """The table row of a build: the usual columns, then `extras`. Without `reading`
+    (offline), a build with no summary yet is shown as not read rather than as being read.
+    With its work's `typical` duration, a build that took notably longer says how many times
+    longer."""
     summary = entry.summary
     url = build_scan_url(develocity_url, entry.build_id) if develocity_url else None
     # A v1 listing does not name the tool: the summary's events do.
     tool_type = (summary.tool_type if summary else None) or entry.tool_type
     tool_name = _TOOLS.get(tool_type, tool_type) if tool_type else None
     tool = " ".join(filter(None, (tool_name, entry.tool_version)))
-    duration_s = summary.duration_ms / 1000 if summary and summary.duration_ms is not None else None
     outcome = build_outcome(entry, reading=reading)
+    # Offline or unreadable, a summary will not come: its cells stay blank, not pending.
+    missing: Cell = _PENDING if outcome is _READING or outcome is _RETRYING else ""
+    duration_s = None
+    if summary is None:
+        project = requested = user = host = branch = tags = missing
+        duration = missing or "-"
+    else:
+        project, requested = _clean(summary.project), _clean(" ".join(summary.requested))
+        user, host, branch = _clean(summary.user), _clean(summary.host), _clean(summary.git_branch)
+        tags = _clean(", ".join(summary.tags))
+        duration_s = summary.duration_ms / 1000 if summary.duration_ms is not None else None
+        duration = duration_cell(duration_s, typical)
     cells = (
-        outcome,
-        linked(entry.build_id, url),
-        _clean(summary.project if summary else None),
-        sanitize_line(tool),
-        _clean(" ".join(summary.requested) if summary else None),
-        _clean(summary.user if summary else None),
-        _clean(summary.host if summary else None),
-        _clean(summary.git_branch if summary else None),
-        _clean(", ".join(summary.tags) if summary else None),
-        duration_cell(duration_s, typical),
-        relative_time(entry.published_ms, now_ms),
-    )
+        outcome, linked(entry.build_id, url), project, sanitize_line(tool) if tool else missing,
+        requested, user, host, branch, tags, duration, relative_time(entry.published_ms, now_ms),
+        *(_extra(read(entry), missing) for read in extras),
+    )  # fmt: skip
     numbers = {9: -1.0 if duration_s is None else duration_s, 10: entry.published_ms or 0}
     return TableRow(entry.build_id, cells, _sort_values(cells, numbers))
 
@@ -180,9 +229,10 @@ def invocation_status(invocation: Invocation, *, polled: bool = True, slow: bool
 
 def invocation_row(
     invocation: Invocation, now_ms: int, buildbuddy_url: str | None, *, polled: bool = True,
-    typical: Typical | None = None,
+    typical: Typical | None = None, extras: Sequence[ExtraCell] = (),
 ) -> TableRow:
-    """The table row of an invocation; `polled` as in `invocation_status`. A running one shows
+    """The table row of an invocation: the usual columns, then `extras`; `polled` as in
+    `invocation_status`. A running one shows
     how long it has run, against its work's `typical` duration when known (`4m12s/~3m`), and
     is marked SLOW past `SLOW_RATIO` times it; a finished one as `duration_cell` says."""
     key = invocation.invocation_id
@@ -209,6 +259,7 @@ def invocation_row(
         str(invocation.action_count),
         _clean(invocation.commit_sha[:7]),
         relative_time(created_ms, now_ms),
+        *(_extra(read(invocation), "") for read in extras),
     )
     numbers = {
         7: -1.0 if duration is None else duration, 8: invocation.action_count, 10: created_ms or 0,
@@ -225,10 +276,17 @@ def _elapsed_cell(elapsed_ms: int, typical: Typical | None) -> str | Text:
                                                _QUIET))
 
 
+def _extra(texts: tuple[str, ...] | None, missing: Cell) -> Cell:
+    """A column beyond the usual ones: its texts, sanitised, or `missing` while unknown."""
+    return missing if texts is None else _clean(", ".join(texts))
+
+
 def _sort_values(cells: tuple[str | Text, ...], numbers: dict[int, float]) -> tuple[object, ...]:
-    """Text columns sort by their text ignoring case; durations, counts and times by number."""
+    """Text columns sort by their text ignoring case, pending ones first; durations, counts and
+    times by number."""
     return tuple(
-        numbers[index] if index in numbers else (cell.plain if isinstance(cell, Text) else cell).casefold()
+        numbers[index] if index in numbers else None if cell is _PENDING
+        else (cell.plain if isinstance(cell, Text) else cell).casefold()
         for index, cell in enumerate(cells)
     )
 

@@ -53,6 +53,8 @@ _RUN_COLUMNS = (
 )
 _FAILURE_COLUMNS = "run, kind, name, headline, passed_on_retry"
 _OLDEST = -(2**63)
+_SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+"""The first statement of a transaction whose reads must see one state of the store."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,7 @@ class TeamStore:
         or later."""
         since = _OLDEST if since_ms is None else since_ms
         with self._using("read") as db, db.transaction():
+            db.execute(_SNAPSHOT)
             runs = db.execute(
                 f"SELECT {_RUN_COLUMNS} FROM triage_runs WHERE time_ms >= %s ORDER BY time_ms, id",
                 (since,),
@@ -209,7 +212,7 @@ class TeamStore:
         appear later. When a table has more than `limit` changes, the cursor stops at its last
         one read, and the other tables' later rows wait for the next call."""
         with self._using("read") as db, db.transaction():
-            db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            db.execute(_SNAPSHOT)
             builds = db.execute(
                 "SELECT change, build_id, source, summary FROM builds WHERE change > %s"
                 " ORDER BY change LIMIT %s",
@@ -310,7 +313,7 @@ class TeamStore:
         import psycopg
 
         with self._lock:
-            if self._db.closed:
+            if self._db.broken:
                 self._db = _opened(self.location, self.read_only)
             try:
                 yield self._db

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -21,6 +22,7 @@ from textual.widgets import Footer, Input, Static
 
 from buildwatch.core.buildbuddy.models import Invocation
 from buildwatch.core.buildbuddy.triage import is_running
+from buildwatch.core.columns import USUAL_COLUMNS
 from buildwatch.core.config import View
 from buildwatch.core.links import build_scan_url, invocation_url
 from buildwatch.core.monitor.heap import HeapSettler
@@ -38,18 +40,14 @@ from buildwatch.core.query import (
 )
 from buildwatch.core.query import compile_query as compile_text
 from buildwatch.core.query.fields import Fields
+from buildwatch.core.query.folded import FoldedRows
 from buildwatch.core.sanitize import sanitize_line
 from buildwatch.tui.clipboard import copy_text
 from buildwatch.tui.due import DueTimes
 from buildwatch.tui.notifications import announce
+from buildwatch.tui.pane_views import NEWEST_FIRST, PaneViews, pane_views
 from buildwatch.tui.query_input import FaultHighlighter, KnownValues, QuerySuggester
-from buildwatch.tui.rows import (
-    BUILD_COLUMNS,
-    INVOCATION_COLUMNS,
-    build_row,
-    invocation_row,
-    next_change_ms,
-)
+from buildwatch.tui.rows import build_row, invocation_row, next_change_ms
 from buildwatch.tui.screens.build import BuildScreen
 from buildwatch.tui.screens.invocation import InvocationScreen
 from buildwatch.tui.widgets.live_table import LiveTable
@@ -125,14 +123,19 @@ class MainScreen(Screen[None]):
         self._tables: dict[str, LiveTable] = {}
         self._queries: dict[str, CompiledQuery[Any]] = {}
         """Each pane's filter while it has field terms or words, compiled."""
+        self._folded: dict[str, FoldedRows[Any]] = {
+            "builds": FoldedRows(BUILD_FIELDS, attrgetter("build_id")),
+            "invocations": FoldedRows(INVOCATION_FIELDS, attrgetter("invocation_id")),
+        }
+        """Each pane's rows as queries read them, folded as each row is made."""
         self._known: dict[str, KnownValues[Any]] = {
             "builds": KnownValues(BUILD_FIELDS, _custom_value_names),
             "invocations": KnownValues(INVOCATION_FIELDS),
         }
         self._fault = FaultHighlighter()
-        self._views: dict[str, list[View]] = {"builds": [], "invocations": []}
-        for view in session.settings.profile.ui.views:
-            self._views[view.pane].append(view)
+        views = session.settings.profile.ui.views
+        self._views: dict[Pane, PaneViews] = {pane: pane_views(pane, views)
+                                              for pane in ("builds", "invocations")}
         self._view_shown: dict[str, View] = {}
         """The view each pane last switched to; named in its title while its query is the
         pane's filter."""
@@ -141,10 +144,10 @@ class MainScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
-        for pane, columns in (("builds", BUILD_COLUMNS), ("invocations", INVOCATION_COLUMNS)):
+        for pane, views in self._views.items():
             with Vertical(id=f"{pane}-pane", classes="pane"):
                 yield Static(id=f"{pane}-title", classes="pane-title")
-                yield LiveTable(columns, id=pane, highlight_seconds=self._highlight_seconds)
+                yield LiveTable(views.columns, id=pane, highlight_seconds=self._highlight_seconds)
         yield Input(id="filter",
                     placeholder="filter: words, or fields: outcome:failed branch=main "
                                 "duration>5m -user:ci (→ completes)",
@@ -154,9 +157,12 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
         # Newest first by time, not by arrival: the history loads newest first and the
-        # invocations come back per commit, and either way the newest must be on top.
-        self._builds.sort_by("published", descending=True)
-        self._invocations.sort_by("created", descending=True)
+        # invocations come back per commit, and either way the newest must be on top. The
+        # usual columns until a view is picked.
+        for pane in self._views:
+            table, order = self._table(pane), NEWEST_FIRST[pane]
+            table.show_columns(USUAL_COLUMNS[pane])
+            table.sort_by(order.column, descending=order.descending)
         self._builds.focus()
         self.set_interval(FLUSH_S, self.flush)
         self.set_interval(INVOCATION_TIMES_S, self.refresh_invocation_times)
@@ -272,19 +278,24 @@ class MainScreen(Screen[None]):
             table.upsert_rows(rows)
 
     def _build_row(self, entry: BuildEntry, now_ms: int) -> TableRow:
-        """A build's row, after noting when its "published" cell will next need rewriting."""
+        """A build's row, after noting when its "published" cell will next need rewriting
+        and folding the build for queries."""
+        self._folded["builds"].note(entry)
         if entry.published_ms is not None:
             self._due.schedule(entry.build_id, next_change_ms(entry.published_ms, now_ms))
         session = self._session
         return build_row(entry, now_ms, session.develocity_url,
                          reading=not session.settings.offline,
-                         typical=self._store.timings.of_build(entry.summary))
+                         typical=self._store.timings.of_build(entry.summary),
+                         extras=self._views["builds"].extras)
 
     def _invocation_row(self, invocation: Invocation, now_ms: int) -> TableRow:
+        self._folded["invocations"].note(invocation)
         session = self._session
         return invocation_row(invocation, now_ms, session.buildbuddy_url,
                               polled=not session.settings.offline,
-                              typical=self._store.timings.of_invocation(invocation))
+                              typical=self._store.timings.of_invocation(invocation),
+                              extras=self._views["invocations"].extras)
 
     def _show_title(self, pane: str) -> None:
         table = self._table(pane)
@@ -396,10 +407,8 @@ class MainScreen(Screen[None]):
         return None
 
     def _row_test(self, pane: str, compiled: CompiledQuery[Any]) -> RowTest:
-        """The test of a pane's rows by key: a build through its listing and summary, an
-        invocation as read."""
-        rows: dict[str, Any] = self._store.builds if pane == "builds" else self._store.invocations
-        return compiled.by_key(rows)
+        """The test of a pane's rows by key, on the rows as folded when they were made."""
+        return compiled.by_key(self._folded[pane])
 
     @property
     def _me(self) -> tuple[str, ...]:
@@ -439,7 +448,7 @@ class MainScreen(Screen[None]):
     def action_next_view(self) -> None:
         """Show the focused pane's next saved view (after the last, the first)."""
         pane = self._pane(self._focused_table())
-        views = self._views[pane]
+        views = [item.view for item in self._views[pane].views]
         shown = self._view_shown.get(pane)
         if views:
             self.action_view((views.index(shown) + 1) % len(views) if shown in views else 0)
@@ -452,18 +461,22 @@ class MainScreen(Screen[None]):
             self.action_view(int(event.character or "1") - 1)
 
     def action_view(self, index: int) -> None:
-        """Show the focused pane's saved view number `index` (from 0), if it has one."""
+        """Show the focused pane's saved view number `index` (from 0), if it has one: its
+        filter, its columns and its order."""
         table = self._focused_table()
         pane = self._pane(table)
-        views = self._views[pane]
+        views = self._views[pane].views
         if index >= len(views):
             return
-        view = views[index]
+        shown = views[index]
+        view = shown.view
         error = self._apply_query(table, view.query)
         if error is not None:
             self.app.notify(sanitize_line(f"{view.name}: {error.message}"), title="View",
                             severity="warning", markup=False)
             return
+        table.show_columns(shown.columns)
+        table.sort_by(shown.sort.column, descending=shown.sort.descending)
         self._view_shown[pane] = view
         self._show_title(pane)
 
