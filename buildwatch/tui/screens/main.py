@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from operator import attrgetter
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -40,7 +39,6 @@ from buildwatch.core.query import (
 )
 from buildwatch.core.query import compile_query as compile_text
 from buildwatch.core.query.fields import Fields
-from buildwatch.core.query.folded import FoldedRows
 from buildwatch.core.sanitize import sanitize_line
 from buildwatch.tui.clipboard import copy_text
 from buildwatch.tui.due import DueTimes
@@ -123,11 +121,6 @@ class MainScreen(Screen[None]):
         self._tables: dict[str, LiveTable] = {}
         self._queries: dict[str, CompiledQuery[Any]] = {}
         """Each pane's filter while it has field terms or words, compiled."""
-        self._folded: dict[str, FoldedRows[Any]] = {
-            "builds": FoldedRows(BUILD_FIELDS, attrgetter("build_id")),
-            "invocations": FoldedRows(INVOCATION_FIELDS, attrgetter("invocation_id")),
-        }
-        """Each pane's rows as queries read them, folded as each row is made."""
         self._known: dict[str, KnownValues[Any]] = {
             "builds": KnownValues(BUILD_FIELDS, _custom_value_names),
             "invocations": KnownValues(INVOCATION_FIELDS),
@@ -278,9 +271,7 @@ class MainScreen(Screen[None]):
             table.upsert_rows(rows)
 
     def _build_row(self, entry: BuildEntry, now_ms: int) -> TableRow:
-        """A build's row, after noting when its "published" cell will next need rewriting
-        and folding the build for queries."""
-        self._folded["builds"].note(entry)
+        """A build's row, after noting when its "published" cell will next need rewriting."""
         if entry.published_ms is not None:
             self._due.schedule(entry.build_id, next_change_ms(entry.published_ms, now_ms))
         session = self._session
@@ -290,7 +281,6 @@ class MainScreen(Screen[None]):
                          extras=self._views["builds"].extras)
 
     def _invocation_row(self, invocation: Invocation, now_ms: int) -> TableRow:
-        self._folded["invocations"].note(invocation)
         session = self._session
         return invocation_row(invocation, now_ms, session.buildbuddy_url,
                               polled=not session.settings.offline,
@@ -407,8 +397,10 @@ class MainScreen(Screen[None]):
         return None
 
     def _row_test(self, pane: str, compiled: CompiledQuery[Any]) -> RowTest:
-        """The test of a pane's rows by key, on the rows as folded when they were made."""
-        return compiled.by_key(self._folded[pane])
+        """The test of a pane's rows by key: a build through its listing and summary, an
+        invocation as read."""
+        rows: dict[str, Any] = self._store.builds if pane == "builds" else self._store.invocations
+        return compiled.by_key(rows)
 
     @property
     def _me(self) -> tuple[str, ...]:
