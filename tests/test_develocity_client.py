@@ -201,6 +201,16 @@ async def test_cancelling_a_stream_closes_its_connection_promptly(sim: Simulator
         assert client_sockets_to(sim) == 0
 
 
+async def test_builds_read_one_after_another_share_one_connection(sim: Simulator) -> None:
+    gradle = [b["buildId"] for b in await sim_builds(sim) if b["toolType"] == "gradle"][:3]
+    async with connect(sim) as client:
+        for build_id in gradle:
+            await collect(client.events(build_id, ["BuildStarted", "BuildFinished"]))
+        # Each read ends on a 204, read to its end: the connection stays open for the next.
+        assert client_sockets_to(sim) == 1
+    assert statuses(sim, "/events") == [200, 204] * 3
+
+
 async def test_events_start_with_the_build_then_every_event_in_order(sim: Simulator) -> None:
     build_id = await small_build(sim)
     async with connect(sim) as client:

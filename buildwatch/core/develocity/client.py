@@ -265,6 +265,10 @@ class DevelocityClient:
                 try:
                     status = response.status_code
                     if status == 204:
+                        # Read to its (empty) end, so the connection goes back to the pool:
+                        # one closed unread is dropped, and every build's events would cost a
+                        # new connection.
+                        await response.aread()
                         return
                     if status >= 500 or status in _RETRIED_4XX:
                         retry_after = parse_retry_after(response.headers.get("Retry-After"))
