@@ -142,4 +142,7 @@ class StatusBar(Static):
         lines = Text("\n", no_wrap=True).join([first, second])
         if lines != self._shown:
             self._shown = lines
-            self.update(lines)
+            # Two lines whatever they say (the CSS fixes the height): no layout to redo. With
+            # one, every change of a count (a backfill changes them ten times a second) laid
+            # the whole screen out again and repainted every widget on it.
+            self.update(lines, layout=False)
