@@ -4,6 +4,7 @@ failure when nothing finer is known; an invocation's failed and flaky targets.""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import pytest
@@ -73,6 +74,28 @@ async def test_a_gradle_test_that_passed_on_retry_is_marked_and_not_among_the_fa
     [retried] = [item for item in details.failed_tests if item.name == gradle_test(RETRIED_TEST)]
     assert retried.passed_on_retry
     assert gradle_test(RETRIED_TEST) not in details.tests
+
+
+async def test_failure_details_wait_for_their_pause_before_each_batch_and_read_the_same(
+    sim: SimulatorThread,
+) -> None:
+    summary, unpaused = await read_build(sim, run_id(3, 0))
+    may_go = asyncio.Event()
+    pauses = 0
+
+    async def pause() -> None:
+        nonlocal pauses
+        pauses += 1
+        await may_go.wait()
+
+    async with develocity_client(sim) as client:
+        reading = asyncio.create_task(read_failure_details(
+            client, summary.build_id, summary.tool_type, pause=pause))
+        while not pauses:
+            await asyncio.sleep(0.01)
+        assert not reading.done()
+        may_go.set()
+        assert await reading == unpaused
 
 
 async def test_the_failed_task_is_named_as_work(sim: SimulatorThread) -> None:

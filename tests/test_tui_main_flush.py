@@ -11,7 +11,9 @@ from tui_harness import DEAD_URL, RecordingApp, builds_table, stop_feed
 
 from buildwatch.cli.tui import simulator_settings
 from buildwatch.core.develocity.models import Build
-from buildwatch.tui.screens.main import ROWS_PER_SLICE
+from buildwatch.core.monitor.pacing import InputGate
+from buildwatch.tui.screens.main import FLUSH_S, ROWS_PER_SLICE
+from buildwatch.tui.widgets.live_table import LiveTable
 
 SIZE = (120, 30)
 PUBLISHED_MS = 1_767_225_600_000
@@ -38,19 +40,42 @@ async def until(pilot: Pilot[None], condition: Callable[[], bool], timeout: floa
     await asyncio.wait_for(poll(), timeout)
 
 
+async def flushed_once(pilot: Pilot[None], count: int) -> LiveTable:
+    """The builds table after one flush of `count` listed builds (the feeds stopped)."""
+    app = pilot.app
+    assert isinstance(app, RecordingApp)
+    await stop_feed(pilot, "develocity")
+    await stop_feed(pilot, "buildbuddy")
+    app.store.add_builds(listed(count))
+    app.screen.flush()  # type: ignore[attr-defined]
+    return builds_table(app)
+
+
 async def test_a_flush_over_its_budget_leaves_the_rest_for_later_frames_and_every_row_arrives_once_in_order() -> None:
     app = RecordingApp(simulator_settings(DEAD_URL, "token", "key"), flush_budget_s=0.0)
     count = 5 * ROWS_PER_SLICE + 7
     async with app.run_test(size=SIZE) as pilot:
-        await stop_feed(pilot, "develocity")
-        await stop_feed(pilot, "buildbuddy")
-        table = builds_table(app)
-        app.store.add_builds(listed(count))
-
-        app.screen.flush()  # type: ignore[attr-defined]
+        table = await flushed_once(pilot, count)
         first = table.total_row_count
         await until(pilot, lambda: table.total_row_count == count)
 
         shown = [table.row_key_at(index) for index in range(table.row_count)]
     assert first == ROWS_PER_SLICE
     assert shown == [build.build_id for build in reversed(listed(count))]
+
+
+async def test_rows_wait_while_a_key_is_answered_then_arrive() -> None:
+    now = [0.0]
+    app = RecordingApp(simulator_settings(DEAD_URL, "token", "key"), flush_budget_s=0.0)
+    # A gate on a clock of the test's: closed for as long as the test says.
+    app.session.input_gate = InputGate(clock=lambda: now[0])
+    count = 3 * ROWS_PER_SLICE
+    async with app.run_test(size=SIZE) as pilot:
+        table = await flushed_once(pilot, count)
+        app.session.input_gate.key_pressed()
+
+        # Flush ticks and the carried-over part come and go: none adds a row meanwhile.
+        await pilot.pause(3 * FLUSH_S)
+        assert table.total_row_count == ROWS_PER_SLICE
+        now[0] += 1.0
+        await until(pilot, lambda: table.total_row_count == count)

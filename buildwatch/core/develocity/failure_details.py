@@ -12,7 +12,7 @@ execution passed after a failed one passed on retry; it did not fail the build.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -88,13 +88,20 @@ def failure_detail_event_types(tool_type: str | None) -> tuple[str, ...]:
 
 
 async def read_failure_details(
-    client: DevelocityClient, build_id: str, tool_type: str | None, *, attempts: int | None = None
+    client: DevelocityClient,
+    build_id: str,
+    tool_type: str | None,
+    *,
+    attempts: int | None = None,
+    pause: Callable[[], Awaitable[None]] | None = None,
 ) -> FailureDetails | None:
     """The failed work and tests of a build, from one request for their event types only.
 
     None, without a request, for a tool whose events name no work or tests. Raises what the
     client raises (`UnavailableError` once `attempts` connections in a row failed, by default
-    the client's `max_failures`).
+    the client's `max_failures`). `pause`, if given, is awaited before each batch is taken
+    in (and the next one read): a failed build can bring thousands of events, and the monitor
+    holds them while a key is answered.
     """
     event_types = failure_detail_event_types(tool_type)
     if not event_types:
@@ -102,6 +109,8 @@ async def read_failure_details(
     detail = BuildDetail()
     async with aclosing(client.event_batches(build_id, event_types, attempts=attempts)) as batches:
         async for batch in batches:
+            if pause is not None:
+                await pause()
             detail.add(batch)
     return FailureDetails(
         failed_work=tuple(

@@ -250,9 +250,12 @@ class DevelocityFeed:
         worker or marking its row."""
         details = None
         if summary.outcome == "failed":
+            gate = self._pace.gate
+            await gate.wait_open()
             try:
                 details = await read_failure_details(
-                    self._events, summary.build_id, summary.tool_type, attempts=_ATTEMPTS_PER_TRY
+                    self._events, summary.build_id, summary.tool_type, attempts=_ATTEMPTS_PER_TRY,
+                    pause=gate.wait_open,
                 )
             except BuildwatchError:
                 return

@@ -157,7 +157,7 @@ class MainScreen(Screen[None]):
             table.show_columns(USUAL_COLUMNS[pane])
             table.sort_by(order.column, descending=order.descending)
         self._builds.focus()
-        self.set_interval(FLUSH_S, self.flush)
+        self.set_interval(FLUSH_S, self._flush_unless_answering)
         self.set_interval(INVOCATION_TIMES_S, self.refresh_invocation_times)
         self.set_interval(QUERY_MOVES_S, self.move_relative_queries)
         self.set_interval(ELAPSED_S, self.refresh_invocation_durations)
@@ -195,7 +195,18 @@ class MainScreen(Screen[None]):
                                    self._carry_on)
                 return
 
+    def _flush_unless_answering(self) -> None:
+        """The flush timer's tick, skipped while a key is being answered: the key's frame
+        goes out first, drawing only what the key changed, and the next tick catches up."""
+        if not self._flush_budget.gate.closed_for:
+            self.flush()
+
     def _carry_on(self) -> None:
+        wait = self._flush_budget.gate.closed_for
+        if wait:
+            # A key came since this was planned: its frame first.
+            self.set_timer(wait, self._carry_on)
+            return
         self._carrying = False
         self._apply_pending()
 
