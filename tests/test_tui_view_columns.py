@@ -18,8 +18,10 @@ from tui_harness import (
     wait_for,
 )
 
-from buildwatch.core.config import UiPreferences, View
+from buildwatch.core.columns import USUAL_COLUMNS
+from buildwatch.core.config import DEFAULT_VIEWS, UiPreferences, View
 from buildwatch.sim import SimulatorThread
+from buildwatch.tui.pane_views import pane_views
 from buildwatch.tui.widgets.live_table import LiveTable
 from buildwatch.tui.widgets.table_render import MARK_WIDTH
 
@@ -125,3 +127,13 @@ async def test_an_invocations_view_shows_its_panes_own_columns(sim: SimulatorThr
     assert shown[0].split() == ["Status", "Branch", "Repository"]
     assert first.repo_url and first.repo_url[:20] in shown[1]
     assert first.branch_name in shown[1]
+
+
+def test_the_default_views_show_the_usual_columns_slow_ones_longest_first() -> None:
+    builds, invocations = pane_views("builds", DEFAULT_VIEWS), pane_views("invocations", DEFAULT_VIEWS)
+    assert {item.view.name: (item.sort.column, item.sort.descending) for item in builds.views} == {
+        "All": ("published", True), "My builds": ("published", True),
+        "Main is red": ("published", True), "Slow": ("duration", True)}
+    assert {item.columns for item in builds.views} == {USUAL_COLUMNS["builds"]}
+    assert {item.columns for item in invocations.views} == {USUAL_COLUMNS["invocations"]}
+    assert builds.extras == invocations.extras == ()  # rows as they were before views had columns
