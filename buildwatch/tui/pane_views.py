@@ -67,7 +67,8 @@ def pane_views(pane: Pane, views: Sequence[View]) -> PaneViews:
             if value is not None:
                 # Two spellings of one custom value are one column, titled as first written.
                 titles.setdefault(column_key(pane, name), value)
-        shown.append(PaneView(view, columns, view_sort(pane, view.sort, columns) or NEWEST_FIRST[pane]))
+        order = view_sort(pane, view.sort, columns) or NEWEST_FIRST[pane]
+        shown.append(PaneView(view, columns, order))
     usual = USUAL_COLUMNS[pane]
     extras = tuple(dict.fromkeys(key for item in shown for key in item.columns if key not in usual))
     return PaneViews(tuple(shown), table_columns(pane, (*usual, *extras), titles),

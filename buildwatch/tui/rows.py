@@ -86,12 +86,13 @@ def extra_cell(pane: Pane, key: str) -> ExtraCell:
     name = custom_value_name(key)
     if name is not None:
         keyed = fields["value"]
-        assert isinstance(keyed, KeyedField)
+        assert isinstance(keyed, KeyedField)  # the builds pane's `value`, as `column_key` knows
         read_value = keyed.read
         return lambda row: read_value(row, name)
     field = fields[key]
-    assert isinstance(field, TextField)
+    assert isinstance(field, TextField)  # every number field is a usual column
     return field.read
+
 
 _FAILED = Style(color="red", bold=True)
 _SUCCEEDED = Style(color="green")
