@@ -103,6 +103,10 @@ class MonitorSession:
         """Closed by the screen for a moment after each key: the feeds' work waits for it."""
         self.team = TeamStatus() if settings.store is not None else None
         """The team store's state and its collector's heartbeat, when viewing one."""
+        self._team_feed = (
+            TeamFeed(settings.store, store, self.team, settings.profile.ui, backoff=self._backoff)
+            if settings.store is not None and self.team is not None else None
+        )
         store.on_watch = lambda _commit: self.wake_poller()
 
     def use_develocity(self, credential: Credential, base_url: str) -> None:
@@ -166,12 +170,9 @@ class MonitorSession:
 
     async def run_team(self) -> None:
         """Load the team store's recent rows, then follow its changes until cancelled."""
-        location, status = self.settings.store, self.team
-        if location is None or status is None:
+        if self._team_feed is None:
             raise RuntimeError("no team store to view")
-        feed = TeamFeed(location, self.store, status, self.settings.profile.ui,
-                        backoff=self._backoff)
-        await feed.run()
+        await self._team_feed.run()
 
     async def open_server(self, source: SourceName) -> None:
         """Make the client the build or invocation screens read `source` with, when the user

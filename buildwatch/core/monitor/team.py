@@ -12,9 +12,11 @@ status says so, and the store is tried again with a growing backoff from the cha
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import import_module
 from typing import TYPE_CHECKING, Literal
 
 from buildwatch.core.backoff import Backoff
@@ -88,6 +90,10 @@ class TeamFeed:
         self._poll_s = poll_s
         self._backoff = backoff
         self._now_ms = now_ms
+        # psycopg takes a good part of a second to import on a busy machine: made at start, the
+        # feed has it imported while the screen is being set up, not after.
+        threading.Thread(target=import_module, args=("psycopg",), name="import-psycopg",
+                         daemon=True).start()
 
     async def run(self) -> None:
         """Load, then follow, until cancelled: a store that cannot be reached is retried."""
@@ -127,8 +133,9 @@ class TeamFeed:
 
     async def _read_recent(self, reader: TeamStore) -> int:
         status = self._status
-        cursor = await asyncio.to_thread(reader.change_cursor)
-        heartbeat = await asyncio.to_thread(reader.heartbeat)
+        cursor, heartbeat = await asyncio.to_thread(
+            lambda: (reader.change_cursor(), reader.heartbeat())
+        )
         status.beat_ms = heartbeat.beat_ms if heartbeat is not None else None
         self._mark_live()
         status.loading = True
