@@ -4,7 +4,9 @@ summary does, `me`, relative times, and the errors a query that cannot apply rai
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 import pytest
@@ -14,7 +16,14 @@ from hypothesis import strategies as st
 from buildwatch.core.buildbuddy.models import Invocation
 from buildwatch.core.develocity.summary import BuildSummary
 from buildwatch.core.monitor.store import BuildEntry
-from buildwatch.core.query import BUILD_FIELDS, INVOCATION_FIELDS, QueryError, compile_query
+from buildwatch.core.query import (
+    BUILD_FIELDS,
+    INVOCATION_FIELDS,
+    BuildRecord,
+    QueryError,
+    compile_query,
+)
+from buildwatch.core.query.folded import FoldedRows
 from buildwatch.core.query.parse import OPERATORS
 from buildwatch.tui.widgets.table_model import Column, TableModel, TableRow
 
@@ -79,6 +88,15 @@ def test_a_custom_value_is_found_by_its_name_ignoring_case() -> None:
     assert holds('value:"CI job":nightly', row)
     assert not holds('value:"CI job"=nightly', row)
     assert holds("-value:Missing:x", row)
+
+
+def test_a_custom_value_named_twice_is_either_and_a_value_alike_a_name_is_no_name() -> None:
+    twice = build(custom_values=(("Job", "a"), ("JOB", "b"), ("Other", "job")))
+    assert holds("value:job=a", twice)
+    assert holds("value:job=b", twice)
+    assert not holds("value:job=job", twice)
+    assert not holds("value:job:x", build(custom_values=(("Other", "job"),)))
+    assert holds("value:job=x", build(custom_values=(("Other", "job"), ("job", "x"))))
 
 
 def test_a_field_the_summary_lacks_reads_as_empty_so_its_negation_holds() -> None:
@@ -270,11 +288,48 @@ def test_a_query_says_whether_it_holds_a_time_ago(query: str, relative: bool) ->
     assert compile_query(query, BUILD_FIELDS, now_ms=NOW_MS).relative is relative
 
 
+def folded(*rows: BuildEntry) -> FoldedRows[BuildRecord]:
+    table = FoldedRows(BUILD_FIELDS, attrgetter("build_id"))
+    for row in rows:
+        table.note(row)
+    return table
+
+
 def test_by_key_tests_the_row_under_a_key_as_matches_does_and_a_missing_key_fails() -> None:
-    rows = {"a": build(project="ledger"), "b": build(project="billing")}
+    rows = folded(build("a", project="ledger"), build("b", project="billing"))
     test = compile_query("project:l -flaky", BUILD_FIELDS, now_ms=NOW_MS).by_key(rows)
     assert test("a", "ledger")
     assert test("b", "billing")
     assert not test("a", "ledger\nflaky")
     assert not test("c", "ledger")
     assert not compile_query("project=ledger", BUILD_FIELDS, now_ms=NOW_MS).by_key(rows)("b", "")
+
+
+def test_a_row_noted_before_its_summary_matches_a_summary_term_once_noted_with_it() -> None:
+    listed = build("a", summary=False)
+    rows = folded(listed)
+    test = compile_query("project=ledger", BUILD_FIELDS, now_ms=NOW_MS).by_key(rows)
+    assert not test("a", "")
+    rows.note(replace(listed, summary=build("a", project="ledger").summary))
+    assert test("a", "")
+
+
+def test_a_changed_row_is_folded_again_and_the_same_row_is_not() -> None:
+    first = build("a", project="ledger", tags=("CI",))
+    rows = folded(first)
+    folded_first = rows.rows["a"]
+    rows.note(first)
+    assert rows.rows["a"] is folded_first
+    rows.note(build("a", project="billing", tags=("CI",)))
+    assert compile_query("project=billing tag=ci", BUILD_FIELDS).by_key(rows)("a", "")
+    assert not compile_query("project:ledger", BUILD_FIELDS).by_key(rows)("a", "")
+
+
+def test_passing_holds_the_keys_by_key_passes_and_nothing_for_bare_words() -> None:
+    rows = folded(build("a", project="ledger", user="alice"), build("b", project="ledger"),
+                  build("c", project="billing", user="alice"), build("d", summary=False))
+    for query in ("project:ledger", "project=ledger user=alice", "-user=alice", "id~[ab]"):
+        compiled = compile_query(query, BUILD_FIELDS, now_ms=NOW_MS)
+        assert compiled.passing(rows) == {key for key in "abcd" if compiled.by_key(rows)(key, "")}
+    assert compile_query("project:ledger", BUILD_FIELDS).passing(rows) == {"a", "b"}
+    assert compile_query("ledger project:l", BUILD_FIELDS).passing(rows) is None

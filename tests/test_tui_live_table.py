@@ -567,3 +567,12 @@ def test_a_row_test_decides_by_key_and_haystack_for_rows_arriving_and_changing()
     assert model.filter_text == "even failing"
     model.set_filter("build 1")
     assert [model.key_at(index) for index in range(model.shown)] == ["b1"]
+
+
+def test_rows_tested_in_bulk_show_in_sort_order_and_later_ones_meet_the_row_test() -> None:
+    model = TableModel(COLUMNS)
+    model.upsert([build(n) for n in range(6)], 0.0)
+    model.set_test("even", lambda key, haystack: int(key[1:]) % 2 == 0, passing={"b2", "b4"})
+    assert [model.key_at(index) for index in range(model.shown)] == ["b4", "b2"]
+    model.upsert([build(7), build(8)], 0.0)
+    assert [model.key_at(index) for index in range(model.shown)] == ["b8", "b4", "b2"]

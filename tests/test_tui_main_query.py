@@ -3,7 +3,10 @@ completion of field names and of values seen. Driven with Pilot against the simu
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import datetime
 
 import pytest
@@ -21,6 +24,7 @@ from tui_harness import (
 
 from buildwatch.core.buildbuddy.triage import invocation_result
 from buildwatch.core.config import UiPreferences, View
+from buildwatch.core.develocity.models import Build
 from buildwatch.core.monitor.store import BuildEntry
 from buildwatch.sim import SimulatorThread
 from buildwatch.tui.screens.main import MainScreen
@@ -281,3 +285,34 @@ async def test_a_views_filter_columns_and_order_stay_after_opening_a_build_and_c
         assert (shown_keys(app), table.shown_columns, table.sort_column) == shown
         assert shown[1:] == (("id", "value:git commit id", "duration"), "duration")
         assert pane_title(app).startswith("[Red]")
+
+
+async def test_a_build_whose_summary_arrives_after_the_query_is_shown_once_it_matches(
+    sim: SimulatorThread,
+) -> None:
+    app = app_on(sim)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, all_enriched(app, BUILDS))
+        await type_filter(pilot, "project=late-arrival")
+        listed = Build(source=json.dumps({"buildId": "late000000001", "toolType": "gradle",
+                                          "timestamp": int(time.time() * 1000)}).encode(),
+                       message_id="late000000001")
+        app.store.load_history([(listed, None)], [])
+        await wait_for(pilot, lambda: builds_table(app).total_row_count == BUILDS + 1)
+        assert shown_keys(app) == set()
+        known = next(entry.summary for entry in app.store.builds.values() if entry.summary)
+        app.store.enrich(replace(known, build_id="late000000001", project="late-arrival"))
+        await wait_for(pilot, lambda: shown_keys(app) == {"late000000001"})
+
+
+async def test_a_build_whose_summary_changes_is_tested_again_on_its_new_fields(
+    sim: SimulatorThread,
+) -> None:
+    app = app_on(sim)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, all_enriched(app, BUILDS))
+        await type_filter(pilot, "project=renamed")
+        key, entry = next(iter(app.store.builds.items()))
+        assert entry.summary is not None and shown_keys(app) == set()
+        app.store.enrich(replace(entry.summary, project="renamed"))
+        await wait_for(pilot, lambda: shown_keys(app) == {key})

@@ -64,14 +64,26 @@ class TextField(Generic[Row]):
     needs_summary: bool = False
 
 
+Pairs = tuple[tuple[str, str | None], ...]
+"""Named texts: a build's custom values, `(name, value)`, a value possibly None."""
+
+
 @dataclass(frozen=True)
 class KeyedField(Generic[Row]):
-    """A text field named by a key as well (`value:KEY`); `read` takes the key casefolded."""
+    """A text field named by a key as well (`value:KEY`): `pairs` reads every name and value."""
 
     name: str
     description: str
-    read: Callable[[Row, str], Texts | None]
+    pairs: Callable[[Row], Pairs | None]
     needs_summary: bool = False
+
+    def read(self, row: Row, key: str) -> Texts | None:
+        """The values named `key` (casefolded; a name is compared casefolded), an absent value
+        as the empty text; None while unknown."""
+        pairs = self.pairs(row)
+        if pairs is None:
+            return None
+        return tuple([value or "" for name, value in pairs if name.casefold() == key])
 
 
 @dataclass(frozen=True)
@@ -135,15 +147,9 @@ def _tool(build: BuildRecord) -> Texts | None:
     return None if summary is None else (summary.tool_type or "",)
 
 
-def _custom_value(build: BuildRecord, key: str) -> Texts | None:
+def _custom_values(build: BuildRecord) -> Pairs | None:
     summary = build.summary
-    if summary is None:
-        return None
-    found: list[str] = []
-    for name, value in summary.custom_values:  # a loop, not a generator: once per row
-        if name.casefold() == key:
-            found.append(value or "")
-    return tuple(found)
+    return None if summary is None else summary.custom_values
 
 
 def _build_duration(build: BuildRecord) -> float | None:
@@ -170,7 +176,7 @@ BUILD_FIELDS: dict[str, Field[BuildRecord]] = _table(
     TextField("tag", "any of its tags", _summary_texts("tags"), needs_summary=True),
     TextField("requested", "any requested task, goal or command", _summary_texts("requested"),
               needs_summary=True),
-    KeyedField("value", 'a custom value by name: value:"CI job"=nightly', _custom_value,
+    KeyedField("value", 'a custom value by name: value:"CI job"=nightly', _custom_values,
                needs_summary=True),
     NumberField("duration", "how long it ran: duration>5m", "duration", _build_duration,
                 needs_summary=True),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -39,6 +40,7 @@ from buildwatch.core.query import (
 )
 from buildwatch.core.query import compile_query as compile_text
 from buildwatch.core.query.fields import Fields
+from buildwatch.core.query.folded import FoldedRows
 from buildwatch.core.sanitize import sanitize_line
 from buildwatch.tui.clipboard import copy_text
 from buildwatch.tui.due import DueTimes
@@ -50,7 +52,7 @@ from buildwatch.tui.screens.build import BuildScreen
 from buildwatch.tui.screens.invocation import InvocationScreen
 from buildwatch.tui.widgets.live_table import LiveTable
 from buildwatch.tui.widgets.status_bar import StatusBar
-from buildwatch.tui.widgets.table_model import RowTest, TableRow
+from buildwatch.tui.widgets.table_model import TableRow
 
 FLUSH_S = 0.1
 """How often new data reaches the screen."""
@@ -121,6 +123,11 @@ class MainScreen(Screen[None]):
         self._tables: dict[str, LiveTable] = {}
         self._queries: dict[str, CompiledQuery[Any]] = {}
         """Each pane's filter while it has field terms or words, compiled."""
+        self._folded: dict[str, FoldedRows[Any]] = {
+            "builds": FoldedRows(BUILD_FIELDS, attrgetter("build_id")),
+            "invocations": FoldedRows(INVOCATION_FIELDS, attrgetter("invocation_id")),
+        }
+        """Each pane's rows as queries read them, folded as each row is made."""
         self._known: dict[str, KnownValues[Any]] = {
             "builds": KnownValues(BUILD_FIELDS, _custom_value_names),
             "invocations": KnownValues(INVOCATION_FIELDS),
@@ -282,7 +289,9 @@ class MainScreen(Screen[None]):
             table.upsert_rows(rows)
 
     def _build_row(self, entry: BuildEntry, now_ms: int) -> TableRow:
-        """A build's row, after noting when its "published" cell will next need rewriting."""
+        """A build's row, after noting when its "published" cell will next need rewriting
+        and folding the build for queries."""
+        self._folded["builds"].note(entry)
         if entry.published_ms is not None:
             self._due.schedule(entry.build_id, next_change_ms(entry.published_ms, now_ms))
         session = self._session
@@ -292,6 +301,7 @@ class MainScreen(Screen[None]):
                          extras=self._views["builds"].extras)
 
     def _invocation_row(self, invocation: Invocation, now_ms: int) -> TableRow:
+        self._folded["invocations"].note(invocation)
         session = self._session
         return invocation_row(invocation, now_ms, session.buildbuddy_url,
                               polled=not session.settings.offline,
@@ -404,14 +414,10 @@ class MainScreen(Screen[None]):
         except QueryError as error:
             return error
         self._queries[pane] = compiled
-        table.set_test(text, self._row_test(pane, compiled))
+        # On the rows as folded when they were made: all at once now, one by one as they come.
+        folded = self._folded[pane]
+        table.set_test(text, compiled.by_key(folded), compiled.passing(folded))
         return None
-
-    def _row_test(self, pane: str, compiled: CompiledQuery[Any]) -> RowTest:
-        """The test of a pane's rows by key: a build through its listing and summary, an
-        invocation as read."""
-        rows: dict[str, Any] = self._store.builds if pane == "builds" else self._store.invocations
-        return compiled.by_key(rows)
 
     @property
     def _me(self) -> tuple[str, ...]:

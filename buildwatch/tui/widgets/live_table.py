@@ -22,7 +22,7 @@ view, and `new_while_paused` counts them for a "+N new" badge. New and changed r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from pathlib import Path
 from time import monotonic
 from typing import Any, ClassVar
@@ -220,10 +220,12 @@ class LiveTable(ScrollView, can_focus=True):
         self._model.set_filter(text)
         self._order_changed()
 
-    def set_test(self, text: str, test: RowTest | None) -> None:
+    def set_test(self, text: str, test: RowTest | None,
+                 passing: Container[str] | None = None) -> None:
         """Show only rows passing `test` (from their key and casefolded cells), as they
-        arrive too; `text` is what `filter_text` then says."""
-        self._model.set_test(text, test)
+        arrive too; `text` is what `filter_text` then says. `passing`: the keys of the rows
+        that pass now, if the caller tested them in bulk (`TableModel.set_test`)."""
+        self._model.set_test(text, test, passing)
         self._order_changed()
 
     def sort_by(self, column: str | None, descending: bool | None = None) -> None:

@@ -8,7 +8,7 @@ always ascending and a descending view reads it from the end.
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -239,15 +239,24 @@ class TableModel:
         source = self._shown if narrowing and self._shown is not None else self._order
         self._shown = [key for key in source if (needle in rows[key].haystack) != invert]
 
-    def set_test(self, text: str, test: RowTest | None) -> None:
+    def set_test(self, text: str, test: RowTest | None,
+                 passing: Container[str] | None = None) -> None:
         """Show only rows that pass `test` (every row for `None`), from now on and as they
-        arrive or change; `text` is what the filter says it is (`filter_text`)."""
+        arrive or change; `text` is what the filter says it is (`filter_text`). `passing`,
+        when the caller has tested the rows in bulk, holds the keys of those that pass now:
+        then `test` waits for rows arriving or changing."""
         self.filter_text, self._needle, self._invert, self._test = text, "", False, test
         if test is None:
             self._shown = None
             return
-        rows = self._rows
-        self._shown = [key for key in self._order if test(key, rows[key].haystack)]
+        if passing is not None:
+            self._shown = [key for key in self._order if key in passing]
+            return
+        # Tested in order of arrival, the order the rows lie in memory, then kept in sort
+        # order: with 100,000 rows, testing them in sort order strays across memory and takes
+        # half as long again.
+        passing = {row.key for row in self._rows.values() if test(row.key, row.haystack)}
+        self._shown = [key for key in self._order if key in passing]
 
     def sort_by(self, column: str | None, descending: bool) -> None:
         """Sort by a column (by order of arrival for `None`)."""

@@ -1,0 +1,88 @@
+"""What each field reads of a row, casefolded once per row rather than once per query.
+
+A table of 100,000 builds is tested row by row each time its filter changes. Reading each field
+through the build's summary and casefolding it there, for every row and every query, was most of
+that time; a `FoldedRow` holds the result instead, made when the row arrives or changes
+(`FoldedRows.note`).
+
+A folded row is a tuple: the row itself first (a regular expression reads the row's own texts,
+as it ignores case by itself and casefolding changes letters: `ß` is `ss`), then one item per
+field of the pane, in the fields' order:
+
+- a text field: its one text as a `str`, or its several texts as a tuple, or None while unknown
+  (a build's summary fields until the summary arrives);
+- a keyed field (`value:KEY`): its names and values in turn, flat (`name, value, name, value`),
+  or None while unknown;
+- a number field: its number, or None.
+
+A text the casefold leaves as it was is kept, not copied, so most of a folded row is references
+to what the row already holds.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any, Generic
+
+from buildwatch.core.query.fields import Fields, KeyedField, NumberField, Row, Texts
+
+FoldedRow = tuple[Any, ...]
+"""A row, then what each field reads of it, casefolded (see the module's docstring)."""
+
+FoldedTexts = str | Texts
+"""A text field's folded value: its one text, or its several."""
+
+
+def fold(row: Row, fields: Fields[Row]) -> FoldedRow:
+    """`row` followed by what each of `fields` reads of it, texts casefolded."""
+    values: list[Any] = [row]
+    for field in fields.values():
+        if isinstance(field, NumberField):
+            values.append(field.read(row))
+        elif isinstance(field, KeyedField):
+            pairs = field.pairs(row)
+            values.append(None if pairs is None else _fold_pairs(pairs))
+        else:
+            texts = field.read(row)
+            values.append(None if texts is None else _fold_texts(texts))
+    return tuple(values)
+
+
+def _folded(text: str) -> str:
+    folded = text.casefold()
+    return text if folded == text else folded
+
+
+def _fold_texts(texts: Texts) -> FoldedTexts:
+    if len(texts) == 1:
+        return _folded(texts[0])
+    folded = tuple(_folded(text) for text in texts)
+    return texts if folded == texts else folded  # the row's own tuple when nothing changed
+
+
+def _fold_pairs(pairs: tuple[tuple[str, str | None], ...]) -> Texts:
+    flat: list[str] = []
+    for name, value in pairs:
+        # Names repeat on every build (`Git branch`): one copy of each, shared by all rows.
+        flat.append(sys.intern(name.casefold()))
+        flat.append(_folded(value or ""))
+    return tuple(flat)
+
+
+class FoldedRows(Generic[Row]):
+    """A table's rows folded, by key: `note` each row as it arrives or changes."""
+
+    def __init__(self, fields: Fields[Row], key: Callable[[Row], str]) -> None:
+        """`fields` are the pane's; `key` is a row's key in its table."""
+        self.fields = fields
+        self._key = key
+        self.rows: dict[str, FoldedRow] = {}
+        """The folded rows by key (`CompiledQuery.by_key` reads them)."""
+
+    def note(self, row: Row) -> None:
+        """Fold `row` unless it is the very row already folded under its key."""
+        key = self._key(row)
+        folded = self.rows.get(key)
+        if folded is None or folded[0] is not row:
+            self.rows[key] = fold(row, self.fields)
