@@ -119,7 +119,7 @@ async def test_the_collectors_heartbeat_shows_how_long_ago_it_beat(collector: Te
     collector.beat("collector-1", FIXED_NOW_MS - 60_000, now_ms=FIXED_NOW_MS - 2_000)
     app = viewer(collector, now_ms=lambda: FIXED_NOW_MS)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: "collector: live, 2 s ago" in status(app))
+        await wait_for(pilot, lambda: "collector: live, 2s ago" in status(app))
 
 
 async def test_a_viewer_holds_no_more_builds_than_history_max_builds(

@@ -54,15 +54,6 @@ class TeamStatus:
     """Whether older builds are still being read."""
 
 
-def spoken_age(seconds: float) -> str:
-    """A duration for the collector's line, in its largest unit: `2 s`, `5 min`, `3 h`, `2 d`."""
-    whole = max(0, int(seconds))
-    for unit, size in (("d", 86_400), ("h", 3_600), ("min", 60)):
-        if whole >= size:
-            return f"{whole // size} {unit}"
-    return f"{whole} s"
-
-
 class TeamFeed:
     """Loads the store at `location` into `store`, then follows it until cancelled.
 

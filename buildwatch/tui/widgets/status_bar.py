@@ -8,8 +8,8 @@ from rich.text import Text
 from textual.widgets import Static
 
 from buildwatch.core.monitor.notifier import Notifier
-from buildwatch.core.monitor.store import HISTORY_SHOWN, SourceState, SourceStatus
-from buildwatch.core.monitor.team import COLLECTOR_SILENT_S, UNREACHABLE, TeamStatus, spoken_age
+from buildwatch.core.monitor.store import HISTORY_SHOWN, SourceState, SourceStatus, relative_seconds
+from buildwatch.core.monitor.team import COLLECTOR_SILENT_S, UNREACHABLE, TeamStatus
 from buildwatch.core.sanitize import sanitize_line
 
 _LOOK: dict[SourceState, tuple[str, Style]] = {
@@ -82,18 +82,19 @@ def team_text(
 
 
 def collector_text(team: TeamStatus, now_ms: int) -> Text:
-    """The collector's line, from its last heartbeat: `● collector: live, 2 s ago`, or
-    `✗ collector: silent for 5 min`."""
+    """The collector's line, from its last heartbeat: `● collector: live, 2s ago`, or
+    `✗ collector: silent for 5m`; while the store cannot be read, when it was last heard."""
     text = Text(no_wrap=True, overflow="ellipsis")
     if team.beat_ms is None:
         text.append("○ collector: no heartbeat yet", Style(dim=True))
+        return text
+    age = relative_seconds((now_ms - team.beat_ms) / 1000)
+    if team.state != "live":
+        text.append(f"○ collector: last heard {age} ago", Style(dim=True))
+    elif now_ms - team.beat_ms <= COLLECTOR_SILENT_S * 1000:
+        text.append(f"● collector: live, {age} ago", _LOOK["live"][1])
     else:
-        age_s = (now_ms - team.beat_ms) / 1000
-        if age_s <= COLLECTOR_SILENT_S:
-            text.append(f"● collector: live, {spoken_age(age_s)} ago", _LOOK["live"][1])
-        else:
-            text.append(f"✗ collector: silent for {spoken_age(age_s)}",
-                        Style(color="red", bold=True))
+        text.append(f"✗ collector: silent for {age}", Style(color="red", bold=True))
     return text
 
 
