@@ -66,3 +66,17 @@ def test_help_loads_neither_textual_nor_an_event_loop_nor_an_http_or_database_cl
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_the_parser_every_command_builds_does_not_load_rich() -> None:
+    """Rich draws the tables of the commands that print one; a command writing JSON, or help,
+    never pays for it."""
+    code = (
+        "import sys\n"
+        "from buildwatch.cli import build_parser\n"
+        "build_parser()\n"
+        "print('rich' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "False"

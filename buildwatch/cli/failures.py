@@ -21,7 +21,6 @@ import sys
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from buildwatch.cli.bb_output import format_table
 from buildwatch.cli.common import (
     add_buildbuddy_arguments,
     add_develocity_arguments,
@@ -257,6 +256,10 @@ def group_table(groups: list[FailureGroup]) -> list[str]:
         for group in groups
     ]
     headers = ["STATUS", "COUNT", "LAST SEEN", "FIRST SEEN", "BRANCHES", "KIND", "NAME", "HEADLINE"]
+    # Here, not at the top: every command builds the parser this module registers with, and
+    # the table's widths need Rich, which a command writing JSON never imports.
+    from buildwatch.cli.bb_output import format_table
+
     return format_table(headers, rows)
 
 
