@@ -13,16 +13,16 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from postgres_server import empty_database, postgres_server, sessions
-from test_build_history import open_team_store
+from postgres_server import _team_store_database, postgres_server, sessions, store_database
 from test_history_store import make_build, make_summary
 from test_history_triage import FAILED_TASK, build_run
 
 from buildwatch.cli import main
 from buildwatch.core.history.store import HistoryBatch
+from buildwatch.core.teamstore.location import store_location
 from buildwatch.core.teamstore.store import TeamStore
 
-__all__ = ["empty_database", "postgres_server"]
+__all__ = ["_team_store_database", "postgres_server", "store_database"]
 """The fixtures imported above: pytest finds them by name, so they are exported to be kept."""
 
 pytestmark = pytest.mark.timeout(60)
@@ -30,9 +30,9 @@ HOUR_MS = 3_600_000
 
 
 @pytest.fixture
-def collector(empty_database: str) -> Iterator[TeamStore]:
-    """A new team store, and a connection writing to it as the collector does."""
-    store = open_team_store(empty_database)
+def collector(store_database: str) -> Iterator[TeamStore]:
+    """An empty team store, and a connection writing to it as the collector does."""
+    store = TeamStore.connect(store_location(store_database))
     yield store
     store.close()
 
@@ -60,24 +60,24 @@ def ids(lines: list[str]) -> list[str]:
 
 
 def test_tail_lists_the_stored_builds_of_the_window_oldest_first_as_the_server_sent_them(
-    collector: TeamStore, empty_database: str, capfd: pytest.CaptureFixture[str]
+    collector: TeamStore, store_database: str, capfd: pytest.CaptureFixture[str]
 ) -> None:
     collector.write(published(range(1, 3), now_ms() - 5 * HOUR_MS))
     window = published(range(3, 6), now_ms() - HOUR_MS // 2)
     collector.write(window)
 
-    code, lines, err = run(capfd, "tail", "--store", empty_database, "--since", "2h", "--json")
+    code, lines, err = run(capfd, "tail", "--store", store_database, "--since", "2h", "--json")
 
     assert (code, err) == (0, "")
     assert lines == [build.source.decode() for build in window.builds]
 
 
 def test_tail_summary_json_prints_the_collectors_summaries(
-    collector: TeamStore, empty_database: str, capfd: pytest.CaptureFixture[str]
+    collector: TeamStore, store_database: str, capfd: pytest.CaptureFixture[str]
 ) -> None:
     collector.write(published(range(1, 3), now_ms() - 60_000))
 
-    code, lines, _ = run(capfd, "tail", "--store", empty_database, "--since", "1h", "--summary",
+    code, lines, _ = run(capfd, "tail", "--store", store_database, "--since", "1h", "--summary",
                          "--json", "--query", "outcome:failed user:ana")
 
     assert code == 0
@@ -89,20 +89,20 @@ def test_tail_summary_json_prints_the_collectors_summaries(
 
 
 def test_tail_refuses_an_option_that_only_the_server_can_honour(
-    collector: TeamStore, empty_database: str, capfd: pytest.CaptureFixture[str]
+    collector: TeamStore, store_database: str, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    code, lines, err = run(capfd, "tail", "--store", empty_database, "--since-build", "b1")
+    code, lines, err = run(capfd, "tail", "--store", store_database, "--since-build", "b1")
 
     assert (code, lines) == (2, [])
     assert err == "buildwatch: --since-build reads the server; it does not apply with --store\n"
 
 
 def test_tail_follow_prints_each_build_the_collector_commits_and_ctrl_c_exits_0(
-    collector: TeamStore, empty_database: str
+    collector: TeamStore, store_database: str
 ) -> None:
     collector.write(published(range(1, 2), now_ms() - 60_000))
     process = subprocess.Popen(
-        [sys.executable, "-m", "buildwatch", "tail", "--store", empty_database, "--since", "0",
+        [sys.executable, "-m", "buildwatch", "tail", "--store", store_database, "--since", "0",
          "--follow", "--json"],
         env=os.environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
@@ -110,7 +110,7 @@ def test_tail_follow_prints_each_build_the_collector_commits_and_ctrl_c_exits_0(
         assert process.stdout is not None
         first = process.stdout.readline()
         deadline = time.monotonic() + 20
-        while not sessions(empty_database, "query LIKE 'LISTEN%'"):
+        while not sessions(store_database, "query LIKE 'LISTEN%'"):
             assert time.monotonic() < deadline, "tail never listened"
             time.sleep(0.02)
         collector.write(published(range(2, 3), now_ms(), summarised=False))
@@ -126,7 +126,7 @@ def test_tail_follow_prints_each_build_the_collector_commits_and_ctrl_c_exits_0(
 
 
 def test_failures_groups_the_stores_triage_runs(
-    collector: TeamStore, empty_database: str, capfd: pytest.CaptureFixture[str]
+    collector: TeamStore, store_database: str, capfd: pytest.CaptureFixture[str]
 ) -> None:
     recent = now_ms() - 60_000
     collector.write(HistoryBatch(triage=[
@@ -135,7 +135,7 @@ def test_failures_groups_the_stores_triage_runs(
         (build_run(3, recent), (FAILED_TASK,)),
     ]))
 
-    code, lines, err = run(capfd, "failures", "--store", empty_database, "--json")
+    code, lines, err = run(capfd, "failures", "--store", store_database, "--json")
 
     assert (code, err) == (0, "")
     [group] = [json.loads(line) for line in lines]

@@ -10,8 +10,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from postgres_server import empty_database, postgres_server
-from test_build_history import open_team_store
+from postgres_server import _team_store_database, postgres_server, store_database
 from test_history_store import make_build, make_invocation, make_summary
 from test_history_triage import FAILED_TASK, build_run
 from textual.pilot import Pilot
@@ -27,7 +26,7 @@ from buildwatch.tui.screens.invocation import TEAM_STORE_NOTE, InvocationScreen
 from buildwatch.tui.widgets.log_panel import LogPanel
 from buildwatch.tui.widgets.status_bar import StatusBar
 
-__all__ = ["empty_database", "postgres_server"]
+__all__ = ["_team_store_database", "postgres_server", "store_database"]
 """The fixtures imported above: pytest finds them by name, so they are exported to be kept."""
 
 pytestmark = pytest.mark.timeout(60)
@@ -37,9 +36,9 @@ QUICK = UiPreferences(notify=(), retry_max_seconds=0.5)
 
 
 @pytest.fixture
-def collector(empty_database: str) -> Iterator[TeamStore]:
-    """A new team store, and a connection writing to it as the collector does."""
-    store = open_team_store(empty_database)
+def collector(store_database: str) -> Iterator[TeamStore]:
+    """An empty team store, and a connection writing to it as the collector does."""
+    store = TeamStore.connect(store_location(store_database))
     yield store
     store.close()
 
@@ -93,7 +92,7 @@ async def test_builds_invocations_and_failures_appear_as_the_collector_writes_th
 
 
 async def test_a_store_that_goes_away_keeps_the_rows_says_so_and_is_followed_again(
-    collector: TeamStore, empty_database: str,
+    collector: TeamStore, store_database: str,
 ) -> None:
     collector.write(published(range(1, 4)))
     app = viewer(collector)
@@ -101,14 +100,14 @@ async def test_a_store_that_goes_away_keeps_the_rows_says_so_and_is_followed_aga
         await wait_for(pilot, lambda: builds_table(app).row_count == 3
                        and status(app).startswith("● store live"))
 
-        set_connections(empty_database, allowed=False)
+        set_connections(store_database, allowed=False)
         try:
             await wait_for(pilot, lambda: "store unreachable, retrying" in status(app))
             assert builds_table(app).row_count == 3
         finally:
-            set_connections(empty_database, allowed=True)
+            set_connections(store_database, allowed=True)
 
-        writer = TeamStore.connect(store_location(empty_database))
+        writer = TeamStore.connect(store_location(store_database))
         writer.write(published(range(4, 5)))
         writer.close()
         await wait_for(pilot, lambda: builds_table(app).row_count == 4
