@@ -6,6 +6,7 @@ import asyncio
 import json
 from collections.abc import Callable
 
+from textual import events
 from textual.pilot import Pilot
 from tui_harness import DEAD_URL, RecordingApp, builds_table, stop_feed
 
@@ -79,3 +80,16 @@ async def test_rows_wait_while_a_key_is_answered_then_arrive() -> None:
         assert table.total_row_count == ROWS_PER_SLICE
         now[0] += 1.0
         await until(pilot, lambda: table.total_row_count == count)
+
+
+async def test_a_key_closes_the_input_gate_as_the_terminal_driver_reads_it() -> None:
+    app = RecordingApp(simulator_settings(DEAD_URL, "token", "key"))
+    async with app.run_test(size=SIZE) as pilot:
+        gate = app.session.input_gate
+        await until(pilot, lambda: not gate.closed_for)
+        driver = app._driver
+        assert driver is not None
+        # What the driver's input thread does with a key it read: before any turn of the loop.
+        driver.send_message(events.Key("down", None))
+        assert gate.closed_for > 0
+        await pilot.pause()

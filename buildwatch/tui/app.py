@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
@@ -168,6 +169,15 @@ class BuildwatchApp(ProvidesServices, App[None]):
             self.store.set_state(source, "offline", problem)
             self.notify(problem, title=self.store.status(source).title, severity="error",
                         markup=False)
+
+    def _post_message(self, message: Message) -> Coroutine[Any, Any, bool]:
+        """Textual's driver calls this in its input thread for each key it reads, and the
+        coroutine it returns posts the key a few turns of the event loop later: the gate
+        closes here, at once, so background work stops at its next slice instead of running
+        slices through those turns."""
+        if isinstance(message, events.Key):
+            self.session.input_gate.key_pressed()
+        return super()._post_message(message)
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key):
