@@ -24,7 +24,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar, cast
 from buildwatch.cli.common import add_develocity_arguments, report_retry, say, warn
 from buildwatch.cli.store import add_store_argument
 from buildwatch.core.durations import duration_text, ms_to_seconds, parse_duration_ms
-from buildwatch.core.errors import BuildwatchError, ConfigError
+from buildwatch.core.errors import ConfigError
 from buildwatch.core.monitor.heap import freeze_startup
 from buildwatch.core.sanitize import sanitize_line
 
@@ -405,42 +405,22 @@ async def _tail_with_summaries(
     summaries at once. A build whose summary could not be read is matched without one."""
     import asyncio
 
-    from buildwatch.core.develocity.failure_details import read_failure_details
+    from buildwatch.core.develocity.build_reading import read_build
     from buildwatch.core.develocity.models import Build
-    from buildwatch.core.develocity.summary import SummaryBuilder
-    from buildwatch.core.develocity.summary_reader import read_summary
-    from buildwatch.core.errors import AuthError
 
     limit = asyncio.Semaphore(_SUMMARY_CONCURRENCY)
 
-    as_json = mode == "summary-json"
-
     async def summary_line(build: Build) -> bytes:
-        builder = SummaryBuilder(build, git_names)
-        details: FailureDetails | None = None
+        def wanted(summary: BuildSummary | None) -> bool:
+            return query is None or query.matches(build_entry(build, summary))
+
         async with limit:
-            read = True
-            try:
-                await read_summary(client, builder)
-            except AuthError:
-                raise
-            except BuildwatchError as error:
-                warn(f"no summary for {build.build_id}: {error}")
-                read = False
-            summary = builder.result()
-            if query is not None and not query.matches(build_entry(build, summary if read else None)):
-                return b""
-            # Only the JSON lines name failed work, and only a failed build has any to name.
-            if as_json and summary.outcome == "failed":
-                try:
-                    details = await read_failure_details(
-                        client, build.build_id, summary.tool_type
-                    )
-                except AuthError:
-                    raise
-                except BuildwatchError as error:
-                    warn(f"no failed tasks or tests for {build.build_id}: {error}")
-        return build_output(build, summary, mode, details)
+            # Only the JSON lines name failed work.
+            reading = await read_build(client, build, git_names, warn, wanted=wanted,
+                                       failures=mode == "summary-json")
+        if not reading.wanted:
+            return b""
+        return build_output(build, reading.summary, mode, reading.failures)
 
     # Unbounded, so the end marker always fits; `lookahead` bounds the builds in flight.
     queue: asyncio.Queue[asyncio.Task[bytes] | None] = asyncio.Queue()

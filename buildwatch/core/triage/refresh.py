@@ -25,10 +25,9 @@ from contextlib import aclosing
 from typing import TYPE_CHECKING, TypeVar
 
 from buildwatch.core.buildbuddy.triage import is_running
-from buildwatch.core.develocity.failure_details import read_failure_details
+from buildwatch.core.develocity.build_reading import read_build
 from buildwatch.core.develocity.models import Build, SkippedMessage
-from buildwatch.core.develocity.summary import BuildSummary, SummaryBuilder
-from buildwatch.core.develocity.summary_reader import read_summary
+from buildwatch.core.develocity.summary import BuildSummary
 from buildwatch.core.errors import AuthError, BuildwatchError
 from buildwatch.core.history.codec import invocation_updated_ms
 from buildwatch.core.history.interface import BuildHistory
@@ -130,28 +129,13 @@ async def _read_build(
 ) -> tuple[BuildSummary, TriageRecord | None] | None:
     """The build's summary and its record; no record if its failures could not be read, nothing
     at all if its summary could not."""
-    build_id = stored.build.build_id
-    summary = stored.summary
-    if summary is None:
-        builder = SummaryBuilder(stored.build, git_names)
-        try:
-            await read_summary(client, builder)
-        except AuthError:
-            raise
-        except BuildwatchError as error:
-            warn(f"no summary for {build_id}: {error}")
-            return None
-        summary = builder.result()
-    details = None
-    if summary.outcome == "failed":
-        try:
-            details = await read_failure_details(client, build_id, summary.tool_type)
-        except AuthError:
-            raise
-        except BuildwatchError as error:
-            warn(f"no failed tasks or tests for {build_id}: {error}")
-            return summary, None
-    return summary, build_record(summary, details)
+    reading = await read_build(client, stored.build, git_names, warn, summary=stored.summary,
+                               wanted=lambda summary: summary is not None)
+    if not reading.whole:
+        return None
+    if reading.failures_lost:
+        return reading.summary, None
+    return reading.summary, build_record(reading.summary, reading.failures)
 
 
 async def _record_invocations(
