@@ -24,19 +24,12 @@ from buildwatch.core.history.interface import BuildHistory
 from buildwatch.core.history.opening import open_history
 from buildwatch.core.history.resume import ResumePoint
 from buildwatch.core.history.store import HistoryBatch, HistoryStore, RetentionPolicy
-from buildwatch.core.teamstore.admin import init_store
 from buildwatch.core.teamstore.location import store_location
 from buildwatch.core.teamstore.store import TeamStore
 from buildwatch.core.triage.model import Run
 
 __all__ = ["_team_store_database", "postgres_server", "store_database"]
 """The fixtures imported above: pytest finds them by name, so they are exported to be kept."""
-
-def open_team_store(url: str) -> TeamStore:
-    """A new team store at `url`: its schema created, connected for writing."""
-    location = store_location(url)
-    init_store(location)
-    return TeamStore.connect(location)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -176,15 +176,14 @@ class MonitorSession:
 
     async def open_server(self, source: SourceName) -> None:
         """Make the client the build or invocation screens read `source` with, when the user
-        has credentials for it (a team store's viewer follows no server: without them the
-        screens show what the store holds)."""
-        try:
+        has credentials for it. A team store's viewer follows no server: without an address or
+        a key (or with a keyring that cannot be read), the screens show what the store holds
+        and say which key the rest needs."""
+        with contextlib.suppress(BuildwatchError):
             if source == "develocity":
                 await self._open_develocity()
             else:
                 await self._open_buildbuddy()
-        except BuildwatchError as error:
-            self.store.status(source).detail = str(error)
 
     async def _open_develocity(self) -> None:
         connection = self._develocity_connection
