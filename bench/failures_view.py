@@ -20,33 +20,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
-import os
-import tempfile
 from pathlib import Path
 from time import perf_counter
 from typing import Any
 
 from history_app import send_key
 from history_load import record
-from triage_failures import URL, fill, history_records
+from offline_app import SIZE, TIMEOUT_S, history_directory, loaded, offline_app, preferences
+from triage_failures import fill, history_records
 from tui_harness import FrameClock, median, report
 
-from buildwatch.cli.tui import simulator_settings
-from buildwatch.core.config import Profile, UiPreferences
-from buildwatch.core.history.location import history_path
 from buildwatch.core.triage.model import Failure, Run
 from buildwatch.tui.app import BuildwatchApp
 from buildwatch.tui.screens.failures import REFRESH_S, FailuresScreen
 from buildwatch.tui.screens.help import HelpScreen
 from buildwatch.tui.screens.main import MainScreen
 
-SIZE = (160, 48)
-KEEP_EVERYTHING = UiPreferences(notify=(), history_max_age_days=100_000)
-"""The builds are dated in the past: retention must keep them."""
 LIVE_RUNS = 20
 """Failing runs recorded while the view is open, one at a time."""
-TIMEOUT_S = 120.0
 
 
 def shown_by(app: BuildwatchApp) -> Any:
@@ -69,22 +60,18 @@ async def key_to_frame(app: BuildwatchApp, clock: FrameClock, key: str, wanted: 
 
 async def measure(history: Path, runs: int) -> None:
     """Start the app on `history`, then time the keys and the live updates."""
-    settings = dataclasses.replace(
-        simulator_settings(URL, "unused", "unused"), history=history, offline=True,
-        profile=Profile(name="bench", ui=KEEP_EVERYTHING),
-    )
-    app = BuildwatchApp(settings)
+    app = offline_app(history, preferences())
     clock = FrameClock(app, shown_by(app))
     started = perf_counter()
     async with app.run_test(size=SIZE) as pilot:
         failures = app.store.failures
         # Measured once the start is over: the groups loaded, every build in the table.
-        while failures.loading or not len(failures.index) or app.store.has_changes:
-            await pilot.pause(0.05)
-            if perf_counter() - started > TIMEOUT_S:
-                raise SystemExit("the history's failure groups never loaded")
+        seconds = await loaded(
+            pilot, lambda: not (failures.loading or not len(failures.index)
+                                or app.store.has_changes),
+            "the history's failure groups", started)
         groups = len(failures.index)
-        print(f"history's failure groups loaded {perf_counter() - started:.2f} s after the "
+        print(f"history's failure groups loaded {seconds:.2f} s after the "
               f"start: {failures.index.run_count:,} runs, {groups:,} groups")
 
         help_s, view_s = [], []
@@ -124,9 +111,7 @@ def main() -> None:
     parser.add_argument("--failed", type=float, default=0.15, help="share of builds that failed")
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as directory:
-        os.environ["BUILDWATCH_STATE_DIR"] = directory
-        path = history_path(URL)
+    with history_directory() as path:
         record(path, 0, args.builds)
         records = history_records(args.builds, args.failed)
         fill(path, records)
