@@ -5,22 +5,35 @@ key. Another connection, writing as the collector does, stands for the collector
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 from postgres_server import _team_store_database, postgres_server, store_database
 from test_history_store import make_build, make_invocation, make_summary
 from test_history_triage import FAILED_TASK, build_run
 from textual.pilot import Pilot
-from tui_harness import FIXED_NOW_MS, RecordingApp, builds_table, invocations_table, wait_for
+from tui_harness import (
+    FIXED_NOW_MS,
+    RecordingApp,
+    builds_table,
+    invocations_table,
+    sim_config,
+    wait_for,
+)
 
 from buildwatch.core.config import Profile, UiPreferences
+from buildwatch.core.connection import DevelocityConnection
+from buildwatch.core.develocity.models import Build
 from buildwatch.core.history.store import HistoryBatch
 from buildwatch.core.monitor.session import MonitorSettings
+from buildwatch.core.secrets import Secret
 from buildwatch.core.teamstore.location import store_location
 from buildwatch.core.teamstore.store import TeamStore
+from buildwatch.sim import SimulatorThread
 from buildwatch.tui.screens.build import NEEDS_KEY, BuildScreen
 from buildwatch.tui.screens.invocation import TEAM_STORE_NOTE, InvocationScreen
 from buildwatch.tui.widgets.log_panel import LogPanel
@@ -185,3 +198,24 @@ def test_snapshot_of_the_store_and_collector_lines(
                        and "collector: live" in status(app))
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+async def test_with_a_develocity_key_a_build_opens_from_the_server(collector: TeamStore) -> None:
+    with SimulatorThread(sim_config(builds=2)) as sim:
+        listed = httpx.get(f"{sim.develocity_url}/_sim/develocity/builds", timeout=10).json()
+        collector.write(HistoryBatch(builds=[
+            Build(source=json.dumps(build).encode(), message_id=build["buildId"])
+            for build in listed
+        ]))
+        settings = MonitorSettings(
+            Profile(name="viewer", ui=QUICK), store=collector.location,
+            develocity=DevelocityConnection(base_url=sim.develocity_url, token=Secret("sim-token")),
+        )
+        app = RecordingApp(settings)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: builds_table(app).row_count == len(listed)
+                           and app.session.develocity is not None)
+            await open_first(pilot)
+            progress = app.screen.query_one("#build-progress")
+            await wait_for(pilot, lambda: str(progress.render()).endswith(" events"))
+        assert any(record.path.endswith("/events") for record in sim.requests)
