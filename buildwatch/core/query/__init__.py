@@ -4,8 +4,9 @@
 
 `parse` reads the text into terms with their positions (`parse.py`, which also holds the
 grammar); `compile_query` turns them into a test of rows over a pane's fields (`match.py`;
-`fields.py` says what each field reads); `completion_at` says what the cursor is completing
-(`complete.py`). Every fault is a `QueryError` with a message and a position.
+`fields.py` says what each field reads, `folded.py` keeps it casefolded per row for a table);
+`completion_at` says what the cursor is completing (`complete.py`). Every fault is a
+`QueryError` with a message and a position.
 """
 
 from buildwatch.core.query.complete import Completion, completion_at
