@@ -29,6 +29,9 @@ from ports import free_port
 from postgres_server import SUPERUSER_PASSWORD, PostgresServer, postgres_server
 from tcp_proxy import proxy_to
 
+from buildwatch.core.collector.log import CollectorLog
+from buildwatch.core.collector.service import Collector
+from buildwatch.core.errors import ConfigError
 from buildwatch.core.teamstore.location import StoreLocation, store_location
 from buildwatch.core.teamstore.store import Heartbeat, TeamStore
 from buildwatch.sim import SimulatorThread
@@ -140,9 +143,10 @@ def written(line: str, what: str) -> int:
     """How many `what` a `written: 3 builds, 2 summaries, ...` line counts (0 for others)."""
     if "written: " not in line:
         return 0
-    counts = dict(
-        reversed(part.split(" ", 1)) for part in line.split("written: ")[1].split(", ")
-    )
+    counts: dict[str, str] = {}
+    for part in line.split("written: ")[1].split(", "):
+        number, name = part.split(" ", 1)
+        counts[name] = number
     return int(counts[what].replace(",", ""))
 
 
@@ -208,3 +212,17 @@ async def until_async(check: Callable[[], Awaitable[bool]], what: str) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"never happened: {what}")
+
+
+async def test_a_store_without_the_schema_stops_the_collector_saying_how_to_create_it(
+    sim: SimulatorThread, postgres_server: PostgresServer
+) -> None:
+    empty = store_location(new_database(postgres_server))
+    log = LogLines()
+
+    with pytest.raises(ConfigError) as refused:
+        await asyncio.wait_for(Collector(settings(sim, empty), CollectorLog(log)).run(), 20)
+
+    assert "holds no buildwatch schema; create it with `buildwatch store init`" in str(
+        refused.value)
+    assert log.lines[-1].endswith("buildwatch collect: stopped")

@@ -44,8 +44,10 @@ class LeaderLock:
 
     @classmethod
     def try_acquire(cls, location: StoreLocation) -> LeaderLock | None:
-        """The lock if no other collector holds it, else None; a `BuildwatchError` (one line,
-        the URL masked) if the store cannot be reached."""
+        """The lock if no other collector holds it, else None. An `UnavailableError` (one
+        line, the URL masked) if the store cannot be reached; another `BuildwatchError` if it
+        refuses the collector for good: the credentials, no such database, or a schema that is
+        missing or not this buildwatch's."""
         import psycopg
 
         try:
@@ -56,12 +58,16 @@ class LeaderLock:
         except psycopg.Error as error:
             raise server.connect_error(error, location) from None
         try:
+            server.check_current(connection, location)
             for setting in _DEAD_PEER_SETTINGS:
                 connection.execute(setting)
             row = connection.execute(_TRY_LOCK).fetchone()
         except psycopg.Error as error:
             connection.close()
             raise server.connect_error(error, location) from None
+        except BaseException:
+            connection.close()
+            raise
         if row is None or not row[0]:
             connection.close()
             return None
