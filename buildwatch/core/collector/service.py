@@ -200,43 +200,59 @@ class Collector:
     async def _tend(
         self, session: MonitorSession, writer: HistoryWriter, feeds: list[asyncio.Task[None]]
     ) -> None:
-        """Watch the feeds, the writer and the lock until there is a reason to stop leading."""
+        """Watch the feeds, the writer and the lock until there is a reason to stop leading.
+
+        Nothing here waits for the store (the lock and the heartbeat have a task of their own),
+        so the feeds are held within a tick of the store becoming unreachable."""
         settings = self.settings
         clock = asyncio.get_running_loop().time
-        next_beat, next_report = clock(), clock() + settings.report_s
+        next_report = clock() + settings.report_s
         develocity, buildbuddy = feeds
         buildbuddy_ended = False
-        beats = _Beats(settings)
-        while not self._stopping.is_set():
-            self.state.last_write_s = writer.written_at
-            if not self._store_ok or writer.backlog > settings.high_water:
-                session.input_gate.close_for(2 * TICK_S)
-            self._log_sources(session.store)
-            if develocity.done():
-                develocity.result()  # an unexpected exception ends the collector with it
-                raise _feed_error(session.store.develocity)
-            if buildbuddy.done() and not buildbuddy_ended:
-                buildbuddy.result()
-                buildbuddy_ended = True
-                self._log_buildbuddy_end(session.store.buildbuddy)
-            if writer.dropped:
-                self.log.event(
-                    f"the buffer overflowed ({writer.dropped:,} batches dropped); starting "
-                    "over from the store's position"
-                )
-                return
-            if clock() >= next_beat:
-                if not await self._keep_lock(session.input_gate):
+        keeper = asyncio.create_task(self._keep_alive(session.input_gate))
+        try:
+            while not self._stopping.is_set():
+                self.state.last_write_s = writer.written_at
+                if not self._store_ok or writer.backlog > settings.high_water:
+                    session.input_gate.close_for(2 * TICK_S)
+                self._log_sources(session.store)
+                if develocity.done():
+                    develocity.result()  # an unexpected exception ends the collector with it
+                    raise _feed_error(session.store.develocity)
+                if buildbuddy.done() and not buildbuddy_ended:
+                    buildbuddy.result()
+                    buildbuddy_ended = True
+                    self._log_buildbuddy_end(session.store.buildbuddy)
+                if keeper.done():
+                    keeper.result()
+                    return  # another collector took the lock
+                if writer.dropped:
+                    self.log.event(
+                        f"the buffer overflowed ({writer.dropped:,} batches dropped); starting "
+                        "over from the store's position"
+                    )
                     return
+                if clock() >= next_report:
+                    self._report()
+                    trim(session.store, settings.keep)
+                    next_report = clock() + settings.report_s
+                await self._pause(TICK_S)
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+
+    async def _keep_alive(self, gate: InputGate) -> None:
+        """Check the lock and beat every `heartbeat_s`; return once another collector holds
+        the lock."""
+        beats = _Beats(self.settings)
+        try:
+            while not self._stopping.is_set() and await self._keep_lock(gate):
                 if await asyncio.to_thread(beats.beat, self._started_ms):
                     self._store_problem(None)
-                next_beat = clock() + settings.heartbeat_s
-            if clock() >= next_report:
-                self._report()
-                trim(session.store, settings.keep)
-                next_report = clock() + settings.report_s
-            await self._pause(TICK_S)
-        await asyncio.to_thread(beats.close)
+                await self._pause(self.settings.heartbeat_s)
+        finally:
+            await asyncio.to_thread(beats.close)
 
     async def _keep_lock(self, gate: InputGate) -> bool:
         """Whether this collector still holds the lock, taking it again if its connection
