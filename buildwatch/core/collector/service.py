@@ -102,6 +102,8 @@ class Collector:
         self._store_ok_lock = threading.Lock()
         self._sources: dict[str, tuple[str, int]] = {}
         self._skipped = 0
+        self._unread: set[str] = set()
+        """Builds whose unread summary was logged, among those the store holds."""
 
     def stop(self) -> None:
         """Flush and stop: the feeds end, the writer stores what it holds, the lock is released."""
@@ -234,6 +236,7 @@ class Collector:
                     return
                 if clock() >= next_report:
                     self._report()
+                    self._log_unread(session.store)
                     trim(session.store, settings.keep)
                     next_report = clock() + settings.report_s
                 await self._pause(TICK_S)
@@ -323,6 +326,21 @@ class Collector:
                 "not builds it can read"
             )
             self._skipped = skipped
+
+    def _log_unread(self, store: MonitorStore) -> None:
+        """Log the builds whose summary could not be read and is not tried again, each once
+        (they stay in the store without one; the next start tries them again)."""
+        unread = {
+            key: entry.problem for key, entry in store.builds.items()
+            if entry.problem is not None and not entry.retrying
+        }
+        fresh = [key for key in unread if key not in self._unread]
+        self._unread = set(unread)
+        if fresh:
+            self.log.event(
+                f"Develocity: could not read the summary of {len(fresh):,} builds "
+                f"(build {fresh[-1]}: {unread[fresh[-1]]})"
+            )
 
     def _log_buildbuddy_end(self, status: SourceStatus) -> None:
         """BuildBuddy's poller ended: not configured, or it refused the key."""
