@@ -40,6 +40,9 @@ from buildwatch.core.query.folded import FoldedRow, FoldedRows, FoldedTexts, fol
 from buildwatch.core.query.parse import FieldTerm, Query, QueryError, Word, parse
 
 Test = Callable[[FoldedRow], bool]
+Hit = Callable[[str], object]
+"""Whether a text is what a term looks for: true or false as Python reads it (a regular
+expression's `search` is one, with no call of ours around it)."""
 
 _COMPARISONS: dict[str, Callable[[float, float], bool]] = {
     ">": operator.gt, "<": operator.lt, ">=": operator.ge, "<=": operator.le,
@@ -194,20 +197,17 @@ def _text_test(
     if term.operator == "~":
         return _any_text_test(_own_texts(field, term), _regex_hit(term), negated)
     needles = _needles(term, me)
+    if not isinstance(field, KeyedField) and term.operator == "=":
+        return _equals_test(position, frozenset(needles), negated)
+    if not isinstance(field, KeyedField) and len(needles) == 1:
+        return _contains_test(position, needles[0], negated)
+    # A custom value, or several names (`user:me`): a test of each text, in C.
+    hit = (frozenset(needles).__contains__ if term.operator == "=" else
+           re.compile("|".join(map(re.escape, needles))).search)
     if isinstance(field, KeyedField):
         key = sys.intern(_custom_key(field, term))  # as the folded names are: found by identity
-        read = _folded_values(position, key)
-    elif term.operator == "=":
-        return _equals_test(position, frozenset(needles), negated)
-    elif len(needles) == 1:
-        return _contains_test(position, needles[0], negated)
-    else:
-        read = operator.itemgetter(position)
-    # A custom value, or several names (`user:me`): a reader, and a test of each text, in C.
-    if term.operator == "=":
-        return _any_text_test(read, frozenset(needles).__contains__, negated)
-    search = re.compile("|".join(map(re.escape, needles))).search
-    return _any_text_test(read, lambda value: search(value) is not None, negated)
+        return _keyed_test(position, key, hit, negated)
+    return _any_text_test(operator.itemgetter(position), hit, negated)
 
 
 def _custom_key(field: KeyedField[Row], term: FieldTerm) -> str:
@@ -230,23 +230,28 @@ def _own_texts(
     return lambda row: read(row[0])
 
 
-def _folded_values(position: int, key: str) -> Callable[[FoldedRow], FoldedTexts | None]:
-    """A reader of the folded values named `key` of a keyed field (flat: name, value, ...)."""
+def _keyed_test(position: int, key: str, hit: Hit, negated: bool) -> Test:
+    """The test that `hit` holds for some value named `key` of the keyed field at `position`
+    (folded flat: name, value, name, value...)."""
 
-    def read(row: FoldedRow) -> FoldedTexts | None:
+    def test(row: FoldedRow) -> bool:
         flat: Texts | None = row[position]
         if flat is None:
-            return None
-        # Searched in C: a build usually has one value of the name, or none.
+            return False
+        # Found in C: a build usually has one value of the name, or none.
         count = flat.count(key)
         if count == 0:
-            return ()
-        at = flat.index(key)
-        if count == 1 and at % 2 == 0:
-            return flat[at + 1]
-        return tuple([flat[at + 1] for at in range(0, len(flat), 2) if flat[at] == key])
+            return negated
+        if count == 1:
+            at = flat.index(key)
+            if at % 2 == 0:
+                return bool(hit(flat[at + 1])) != negated
+        for at in range(0, len(flat), 2):  # a name given twice, or a value alike the name
+            if flat[at] == key and hit(flat[at + 1]):
+                return not negated
+        return negated
 
-    return read
+    return test
 
 
 def _contains_test(position: int, needle: str, negated: bool) -> Test:
@@ -284,7 +289,7 @@ def _equals_test(position: int, exact: frozenset[str], negated: bool) -> Test:
 
 
 def _any_text_test(
-    read: Callable[[FoldedRow], FoldedTexts | None], hit: Callable[[str], bool], negated: bool
+    read: Callable[[FoldedRow], FoldedTexts | None], hit: Hit, negated: bool
 ) -> Test:
     """The test that `hit` holds for some text `read` gives (negated: for none)."""
 
@@ -293,7 +298,7 @@ def _any_text_test(
         if values is None:
             return False
         if isinstance(values, str):
-            return hit(values) != negated
+            return bool(hit(values)) != negated
         for value in values:
             if hit(value):
                 return not negated
@@ -302,7 +307,7 @@ def _any_text_test(
     return test
 
 
-def _regex_hit(term: FieldTerm) -> Callable[[str], bool]:
+def _regex_hit(term: FieldTerm) -> Hit:
     try:
         pattern = re.compile(term.value, re.IGNORECASE)
     except re.error as error:
@@ -313,8 +318,7 @@ def _regex_hit(term: FieldTerm) -> Callable[[str], bool]:
         ) from None
     except OverflowError as error:  # a repetition count too large: `a{99999999999}`
         raise QueryError(f"bad regular expression: {error}", term.value_span.start) from None
-    search = pattern.search
-    return lambda value: search(value) is not None
+    return pattern.search
 
 
 def _needles(term: FieldTerm, me: Sequence[str]) -> tuple[str, ...]:
