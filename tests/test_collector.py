@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import httpx
 import pytest
@@ -43,6 +43,7 @@ __all__ = ["postgres_server"]
 pytestmark = pytest.mark.timeout(60)
 PUBLISHED_LIVE = 5
 PUBLISHED_WHILE_STOPPED = 4
+OVERFLOWED = 12
 
 
 @dataclass
@@ -226,3 +227,25 @@ async def test_a_store_without_the_schema_stops_the_collector_saying_how_to_crea
     assert "holds no buildwatch schema; create it with `buildwatch store init`" in str(
         refused.value)
     assert log.lines[-1].endswith("buildwatch collect: stopped")
+
+
+async def test_a_buffer_that_overflows_starts_over_from_the_stores_position_losing_nothing(
+    location: StoreLocation,
+) -> None:
+    with SimulatorThread(replace(SIM_CONFIG, builds=OVERFLOWED)) as sim:
+        # A buffer smaller than what the summary reads under way record: it overflows at once.
+        tiny = settings(sim, location, max_pending=4, high_water=0)
+        async with collecting(tiny) as (_, log):
+            await until(lambda: all_done(location, published(sim)), "every build stored")
+
+    assert log.saying("the buffer overflowed (")
+    assert log.saying("resumed after build ")
+    assert stored_count(location) == OVERFLOWED
+
+
+def stored_count(location: StoreLocation) -> int:
+    store = TeamStore.connect(location, read_only=True)
+    try:
+        return store.build_count()
+    finally:
+        store.close()
