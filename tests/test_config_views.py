@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from buildwatch.cli.config import render_profile
 from buildwatch.core.config import DEFAULT_VIEWS, View, load_config
 from buildwatch.core.errors import ConfigError
 
@@ -110,3 +111,12 @@ def test_a_view_written_as_a_table_of_its_own_is_refused_at_the_faulty_line(tmp_
     with pytest.raises(ConfigError) as caught:
         load_config(load(tmp_path, text))
     assert str(caught.value).startswith(f"{tmp_path / 'config.toml'}:3:18: ")
+
+
+def test_config_show_writes_a_views_columns_and_sort_so_that_they_read_back(tmp_path: Path) -> None:
+    text = ('[profiles.work.ui]\nviews = [{ name = "CI", query = "tag:CI", sort = "duration desc", '
+            'columns = ["outcome", "id", "value:CI job", "duration"] }, { name = "All" }]\n')
+    profile = load_config(load(tmp_path, text)).profile("work")
+    shown = render_profile(profile)
+    assert '{ name = "All" }' in shown  # what a view leaves at its default is not written
+    assert load_config(load(tmp_path, shown)).profile("work").ui.views == profile.ui.views
