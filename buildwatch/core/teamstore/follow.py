@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
 
@@ -24,7 +25,9 @@ if TYPE_CHECKING:
     from buildwatch.core.teamstore.store import Heartbeat, TeamChanges, TeamStore
 
 POLL_S = 5.0
-"""How often the store is read without a notification (and the heartbeat with it)."""
+"""How often the store is read without a notification, and the heartbeat at most."""
+READ_LIMIT = 5_000
+"""Rows of each kind a read asks for: a read that got fewer has left none behind."""
 
 
 class StoreFollower:
@@ -78,13 +81,18 @@ class StoreFollower:
             async with listening(self.location) as notifications:
                 wake = asyncio.Event()
                 listener = asyncio.create_task(_wake_on(notifications, wake))
+                beat_read_at = -self._poll_s
                 try:
                     while True:
                         # Cleared before reading: a notification during the read reads again.
                         wake.clear()
                         if listener.done():
                             listener.result()
-                        self.heartbeat = await asyncio.to_thread(reader.heartbeat)
+                        # One query per notification: with many viewers, the heartbeat (which
+                        # changes every few seconds) is read at the poll's pace, not at each.
+                        if time.monotonic() - beat_read_at >= self._poll_s:
+                            self.heartbeat = await asyncio.to_thread(reader.heartbeat)
+                            beat_read_at = time.monotonic()
                         backoff.reset()
                         if self._on_read is not None:
                             self._on_read()
@@ -104,11 +112,13 @@ async def _unread(reader: TeamStore, follower: StoreFollower) -> AsyncIterator[T
     """The changes after the follower's cursor, read until none is left, the cursor moved on
     after each read."""
     while True:
-        changes = await asyncio.to_thread(reader.changes_since, follower.cursor)
+        changes = await asyncio.to_thread(reader.changes_since, follower.cursor, READ_LIMIT)
         follower.cursor = changes.cursor
-        if not (changes.builds or changes.invocations or changes.triage):
+        rows = (len(changes.builds), len(changes.invocations), len(changes.triage))
+        if any(rows):
+            yield changes
+        if max(rows) < READ_LIMIT:
             return
-        yield changes
 
 
 async def _wake_on(notifications: AsyncIterator[None], wake: asyncio.Event) -> None:
