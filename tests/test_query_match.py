@@ -61,6 +61,13 @@ def test_tilde_searches_a_regular_expression_ignoring_case() -> None:
     assert not holds("branch~^rel$", build(git_branch="rel/42"))
 
 
+def test_a_regular_expression_reads_the_texts_as_they_are_not_as_casefolded() -> None:
+    # Casefolding makes ß ss, which `straße` does not match.
+    assert holds("branch~straße", build(git_branch="Straße"))
+    assert holds("tag~^straße$", build(tags=("x", "STRAßE")))
+    assert not holds("branch~strasse", build(git_branch="Straße"))
+
+
 def test_a_negated_term_holds_where_the_term_does_not() -> None:
     assert holds("-user:ci", build(user="alice"))
     assert not holds("!user:ci", build(user="ci"))

@@ -5,18 +5,19 @@ through the build's summary and casefolding it there, for every row and every qu
 that time; a `FoldedRow` holds the result instead, made when the row arrives or changes
 (`FoldedRows.note`).
 
-A folded row is a tuple: the row itself first (a regular expression reads the row's own texts,
-as it ignores case by itself and casefolding changes letters: `ß` is `ss`), then one item per
-field of the pane, in the fields' order:
+A folded row is a tuple: the row itself first, then one item per field of the pane, in the
+fields' order (`positions` says where):
 
 - a text field: its one text as a `str`, or its several texts as a tuple, or None while unknown
   (a build's summary fields until the summary arrives);
 - a keyed field (`value:KEY`): its names and values in turn, flat (`name, value, name, value`),
   or None while unknown;
-- a number field: its number, or None.
+- a number field: its number, or None;
 
-A text the casefold leaves as it was is kept, not copied, so most of a folded row is references
-to what the row already holds.
+then, for each text field, its own texts where casefolding changed them, else None: a regular
+expression reads those, as it ignores case by itself and casefolding changes letters (`ß` is
+`ss`). A text the casefold leaves as it was is kept, not copied, so most of a folded row is
+references to what the row already holds.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, Generic
 
-from buildwatch.core.query.fields import Fields, KeyedField, NumberField, Row, Texts
+from buildwatch.core.query.fields import Fields, KeyedField, NumberField, Row, TextField, Texts
 
 FoldedRow = tuple[Any, ...]
 """A row, then what each field reads of it, casefolded (see the module's docstring)."""
@@ -34,9 +35,18 @@ FoldedTexts = str | Texts
 """A text field's folded value: its one text, or its several."""
 
 
+def positions(fields: Fields[Row]) -> tuple[dict[str, int], dict[str, int]]:
+    """Where `fold` puts each field's value, and each text field's own texts."""
+    folded = {name: at for at, name in enumerate(fields, start=1)}
+    texts = [name for name, field in fields.items() if isinstance(field, TextField)]
+    return folded, {name: at for at, name in enumerate(texts, start=len(fields) + 1)}
+
+
 def fold(row: Row, fields: Fields[Row]) -> FoldedRow:
-    """`row` followed by what each of `fields` reads of it, texts casefolded."""
+    """`row` followed by what each of `fields` reads of it, texts casefolded, then each text
+    field's own texts where casefolding changed them."""
     values: list[Any] = [row]
+    own: list[Texts | None] = []
     for field in fields.values():
         if isinstance(field, NumberField):
             values.append(field.read(row))
@@ -45,8 +55,11 @@ def fold(row: Row, fields: Fields[Row]) -> FoldedRow:
             values.append(None if pairs is None else _fold_pairs(pairs))
         else:
             texts = field.read(row)
-            values.append(None if texts is None else _fold_texts(texts))
-    return tuple(values)
+            folded = None if texts is None else _fold_texts(texts)
+            values.append(folded)
+            kept = folded is texts or (texts is not None and folded is texts[0])
+            own.append(None if folded is None or kept else texts)
+    return (*values, *own)
 
 
 def _folded(text: str) -> str:

@@ -36,7 +36,7 @@ from buildwatch.core.query.fields import (
     Texts,
     text_of,
 )
-from buildwatch.core.query.folded import FoldedRow, FoldedRows, FoldedTexts, fold
+from buildwatch.core.query.folded import FoldedRow, FoldedRows, FoldedTexts, fold, positions
 from buildwatch.core.query.parse import FieldTerm, Query, QueryError, Word, parse
 
 Test = Callable[[FoldedRow], bool]
@@ -147,7 +147,7 @@ def compile_query(
     unknown field, an operator the field does not take, or a value that cannot be read."""
     parsed = parse(query) if isinstance(query, str) else query
     reference_ms = int(datetime.now().timestamp() * 1000) if now_ms is None else now_ms
-    positions = {name: index for index, name in enumerate(fields, start=1)}  # as `fold` puts them
+    folded_at, own_at = positions(fields)
     tests: list[Test] = []
     words: list[tuple[str, bool]] = []
     needs_summary = relative = False
@@ -160,12 +160,12 @@ def compile_query(
         if field is None:
             raise QueryError(_unknown_field(term.field, fields), term.field_span.start)
         needs_summary = needs_summary or field.needs_summary
-        position = positions[term.field]
+        position = folded_at[term.field]
         if isinstance(field, NumberField):
             tests.append(_number_test(term, field, position, reference_ms))
             relative = relative or (field.kind == "time" and term.value.startswith("-"))
         else:
-            tests.append(_text_test(term, field, position, me))
+            tests.append(_text_test(term, field, position, own_at.get(term.field), me))
     return CompiledQuery(parsed, tests, words, fields, needs_summary, relative)
 
 
@@ -181,12 +181,16 @@ def _operator_position(term: FieldTerm) -> int:
 
 
 def _text_test(
-    term: FieldTerm, field: TextField[Row] | KeyedField[Row], position: int, me: Sequence[str]
+    term: FieldTerm,
+    field: TextField[Row] | KeyedField[Row],
+    position: int,
+    own_position: int | None,
+    me: Sequence[str],
 ) -> Test:
     """The test of a text field's term, on the field's folded texts (`position` in the folded
-    row), or for `~` on the row's own texts. The commonest, a text field containing one text or
-    equal to some, have loops of their own, reading the folded row directly: a call fewer per
-    row of a table."""
+    row), or for `~` on the row's own texts (a text field's at `own_position` where folding
+    changed them). The commonest, a text field containing one text or equal to some, have loops
+    of their own, reading the folded row directly: a call fewer per row of a table."""
     if term.operator in _COMPARISONS:
         raise QueryError(
             f"{term.field} takes : (contains), = (equals) or ~ (regular expression), "
@@ -195,7 +199,8 @@ def _text_test(
         )
     negated = term.negated
     if term.operator == "~":
-        return _any_text_test(_own_texts(field, term), _regex_hit(term), negated)
+        return _any_text_test(_own_texts(field, term, position, own_position), _regex_hit(term),
+                              negated)
     needles = _needles(term, me)
     if not isinstance(field, KeyedField) and term.operator == "=":
         return _equals_test(position, frozenset(needles), negated)
@@ -220,14 +225,17 @@ def _custom_key(field: KeyedField[Row], term: FieldTerm) -> str:
 
 
 def _own_texts(
-    field: TextField[Row] | KeyedField[Row], term: FieldTerm
-) -> Callable[[FoldedRow], Texts | None]:
-    """A reader of the field's texts as the row holds them (not casefolded)."""
+    field: TextField[Row] | KeyedField[Row], term: FieldTerm, position: int,
+    own_position: int | None,
+) -> Callable[[FoldedRow], FoldedTexts | None]:
+    """A reader of the field's texts as the row holds them (not casefolded): a text field's
+    where folding changed them, else its folded ones, which are the row's own."""
     if isinstance(field, KeyedField):
         key, read_keyed = _custom_key(field, term), field.read
         return lambda row: read_keyed(row[0], key)
-    read = field.read
-    return lambda row: read(row[0])
+    assert own_position is not None  # `positions` gives every text field one
+    # Own texts, where kept, are never empty: a tuple of none is folded as itself.
+    return lambda row: row[own_position] or row[position]
 
 
 def _keyed_test(position: int, key: str, hit: Hit, negated: bool) -> Test:
