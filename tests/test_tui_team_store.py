@@ -6,6 +6,7 @@ key. Another connection, writing as the collector does, stands for the collector
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -33,6 +34,7 @@ from buildwatch.core.monitor.session import MonitorSettings
 from buildwatch.core.secrets import Secret
 from buildwatch.core.teamstore.location import store_location
 from buildwatch.core.teamstore.store import TeamStore
+from buildwatch.core.triage.model import Failure
 from buildwatch.sim import SimulatorThread
 from buildwatch.tui.screens.build import NEEDS_KEY, BuildScreen
 from buildwatch.tui.screens.invocation import TEAM_STORE_NOTE, InvocationScreen
@@ -219,3 +221,20 @@ async def test_with_a_develocity_key_a_build_opens_from_the_server(collector: Te
             progress = app.screen.query_one("#build-progress")
             await wait_for(pilot, lambda: str(progress.render()).endswith(" events"))
         assert any(record.path.endswith("/events") for record in sim.requests)
+
+
+async def test_the_failure_groups_of_the_stores_runs_of_the_kept_days_load_at_start(
+    collector: TeamStore,
+) -> None:
+    now_ms = int(time.time() * 1000)
+    old = Failure("task", ":legacy:test")
+    collector.write(HistoryBatch(triage=[
+        (build_run(1, now_ms - 60_000), (FAILED_TASK,)),
+        (build_run(2, now_ms - 31 * 86_400_000), (old,)),
+    ]))
+    app = viewer(collector)
+    async with app.run_test(size=SIZE) as pilot:
+        groups = app.store.failures
+        await wait_for(pilot, lambda: groups.index.group("task", FAILED_TASK.name) is not None
+                       and not groups.loading)
+        assert groups.index.group("task", old.name) is None
