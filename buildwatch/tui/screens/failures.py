@@ -85,13 +85,15 @@ class FailuresScreen(TableScreen):
         self.show_title()
 
     def title_text(self) -> str:
-        table, failures = self.table, services(self.app).store.failures
+        shared = services(self.app)
+        table, failures = self.table, shared.store.failures
         title = f"Failure groups: {table.row_count:,}"
         if table.row_count != table.total_row_count:
             title += f" of {table.total_row_count:,}"
         title += f" · by {_ORDER_NAMES.get(table.sort_column or '', 'arrival')}"
         if failures.loading:
-            title += f" · reading the history: {failures.loaded:,} of {failures.to_load:,} runs"
+            source = "the team store" if shared.team_store else "the history"
+            title += f" · reading {source}: {failures.loaded:,} of {failures.to_load:,} runs"
         elif failures.problem:
             title += f" · {failures.problem}"
         return title
