@@ -79,6 +79,9 @@ TOP_ROWS = 20
 viewer's screen in one frame, the newest of them on top."""
 SHOWN_WITHIN_S = 10.0
 """How long after the last publication every viewer may take to show every build."""
+SETTLE_S = 5.0
+"""How long the apps are left once they show builds before the first publication: the ones on
+the server summarise their backfill meanwhile, the viewers read the store's."""
 
 
 def top_rows(app: BuildwatchApp) -> Callable[[], tuple[str, ...]]:
@@ -137,6 +140,7 @@ def watching(kind: str, url: str, count: int) -> Iterator[list[dict[str, float]]
             if process.stdout.readline().strip() != "ready":
                 raise SystemExit("a viewer did not start")
             threading.Thread(target=_read_times, args=(process.stdout, times), daemon=True).start()
+        time.sleep(SETTLE_S)
         yield shown
     finally:
         for process in processes:
