@@ -238,3 +238,19 @@ async def test_the_failure_groups_of_the_stores_runs_of_the_kept_days_load_at_st
         await wait_for(pilot, lambda: groups.index.group("task", FAILED_TASK.name) is not None
                        and not groups.loading)
         assert groups.index.group("task", old.name) is None
+
+
+async def test_a_store_unreachable_at_start_is_tried_until_it_answers(
+    collector: TeamStore, store_database: str,
+) -> None:
+    collector.write(published(range(1, 3)))
+    set_connections(store_database, allowed=False)
+    try:
+        app = viewer(collector)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: "store unreachable, retrying" in status(app))
+            set_connections(store_database, allowed=True)
+            await wait_for(pilot, lambda: builds_table(app).row_count == 2
+                           and status(app).startswith("● store live"))
+    finally:
+        set_connections(store_database, allowed=True)

@@ -57,9 +57,9 @@ class TeamStatus:
 class TeamFeed:
     """Loads the store at `location` into `store`, then follows it until cancelled.
 
-    `status` is what the status line shows; `clock` is monotonic seconds (for retry times);
-    `poll_s` how often the store is read without a notification; `backoff` makes the waits
-    between attempts to reach it.
+    `status` is what the status line shows; `poll_s` how often the store is read without a
+    notification; `backoff` makes the waits between attempts to reach it; `now_ms` (epoch ms)
+    dates the failures' window.
     """
 
     def __init__(
@@ -108,19 +108,14 @@ class TeamFeed:
             try:
                 reader = await asyncio.to_thread(TeamStore.connect, self._location,
                                                  read_only=True)
+                try:
+                    return await self._read_recent(reader)
+                finally:
+                    reader.close()
             except BuildwatchError as error:
                 delay = backoff.next_delay()
                 self._retrying(str(error), delay, backoff.attempt)
                 await asyncio.sleep(delay)
-                continue
-            try:
-                return await self._read_recent(reader)
-            except BuildwatchError as error:
-                delay = backoff.next_delay()
-                self._retrying(str(error), delay, backoff.attempt)
-                await asyncio.sleep(delay)
-            finally:
-                reader.close()
 
     async def _read_recent(self, reader: TeamStore) -> int:
         status = self._status
