@@ -10,8 +10,9 @@ fields' order (`positions` says where):
 
 - a text field: its one text as a `str`, or its several texts as a tuple, or None while unknown
   (a build's summary fields until the summary arrives);
-- a keyed field (`value:KEY`): its names and values in turn, flat (`name, value, name, value`),
-  or None while unknown;
+- a keyed field (`value:KEY`): a pair of tuples, its names and its values, or None while
+  unknown; rows naming the same values in the same order share one tuple of names, so finding
+  a name reads no row's own memory;
 - a number field: its number, or None;
 
 then, for each text field, its own texts where casefolding changed them, else None: a regular
@@ -26,13 +27,25 @@ import sys
 from collections.abc import Callable
 from typing import Any, Generic
 
-from buildwatch.core.query.fields import Fields, KeyedField, NumberField, Row, TextField, Texts
+from buildwatch.core.query.fields import (
+    Fields,
+    KeyedField,
+    NumberField,
+    Pairs,
+    Row,
+    TextField,
+    Texts,
+)
 
 FoldedRow = tuple[Any, ...]
 """A row, then what each field reads of it, casefolded (see the module's docstring)."""
 
 FoldedTexts = str | Texts
 """A text field's folded value: its one text, or its several."""
+
+_SHARED_NAMES = 1_000
+"""Tuples of custom values' names kept to be shared: builds name the same few, in the same
+order, but a server whose names vary endlessly must not fill the memory with them."""
 
 
 def positions(fields: Fields[Row]) -> tuple[dict[str, int], dict[str, int]]:
@@ -42,9 +55,10 @@ def positions(fields: Fields[Row]) -> tuple[dict[str, int], dict[str, int]]:
     return folded, {name: at for at, name in enumerate(texts, start=len(fields) + 1)}
 
 
-def fold(row: Row, fields: Fields[Row]) -> FoldedRow:
+def fold(row: Row, fields: Fields[Row], names: dict[Texts, Texts] | None = None) -> FoldedRow:
     """`row` followed by what each of `fields` reads of it, texts casefolded, then each text
-    field's own texts where casefolding changed them."""
+    field's own texts where casefolding changed them. `names` keeps the tuples of names rows
+    share."""
     values: list[Any] = [row]
     own: list[Texts | None] = []
     for field in fields.values():
@@ -52,7 +66,7 @@ def fold(row: Row, fields: Fields[Row]) -> FoldedRow:
             values.append(field.read(row))
         elif isinstance(field, KeyedField):
             pairs = field.pairs(row)
-            values.append(None if pairs is None else _fold_pairs(pairs))
+            values.append(None if pairs is None else _fold_pairs(pairs, {} if names is None else names))
         else:
             texts = field.read(row)
             folded = None if texts is None else _fold_texts(texts)
@@ -74,13 +88,12 @@ def _fold_texts(texts: Texts) -> FoldedTexts:
     return texts if folded == texts else folded  # the row's own tuple when nothing changed
 
 
-def _fold_pairs(pairs: tuple[tuple[str, str | None], ...]) -> Texts:
-    flat: list[str] = []
-    for name, value in pairs:
-        # Names repeat on every build (`Git branch`): one copy of each, shared by all rows.
-        flat.append(sys.intern(name.casefold()))
-        flat.append(_folded(value or ""))
-    return tuple(flat)
+def _fold_pairs(pairs: Pairs, shared: dict[Texts, Texts]) -> tuple[Texts, Texts]:
+    # Names repeat on every build (`Git branch`): one copy of each, and of each tuple of them.
+    names = tuple([sys.intern(name.casefold()) for name, _ in pairs])
+    if len(shared) < _SHARED_NAMES:
+        names = shared.setdefault(names, names)
+    return names, tuple([_folded(value or "") for _, value in pairs])
 
 
 class FoldedRows(Generic[Row]):
@@ -92,10 +105,11 @@ class FoldedRows(Generic[Row]):
         self._key = key
         self.rows: dict[str, FoldedRow] = {}
         """The folded rows by key (`CompiledQuery.by_key` reads them)."""
+        self._names: dict[Texts, Texts] = {}
 
     def note(self, row: Row) -> None:
         """Fold `row` unless it is the very row already folded under its key."""
         key = self._key(row)
         folded = self.rows.get(key)
         if folded is None or folded[0] is not row:
-            self.rows[key] = fold(row, self.fields)
+            self.rows[key] = fold(row, self.fields, self._names)

@@ -240,22 +240,21 @@ def _own_texts(
 
 def _keyed_test(position: int, key: str, hit: Hit, negated: bool) -> Test:
     """The test that `hit` holds for some value named `key` of the keyed field at `position`
-    (folded flat: name, value, name, value...)."""
+    (folded: its names, its values)."""
 
     def test(row: FoldedRow) -> bool:
-        flat: Texts | None = row[position]
-        if flat is None:
+        pairs: tuple[Texts, Texts] | None = row[position]
+        if pairs is None:
             return False
-        # Found in C: a build usually has one value of the name, or none.
-        count = flat.count(key)
+        names, values = pairs
+        # Found in C, among names shared by the rows: a build usually has one of the name.
+        count = names.count(key)
         if count == 0:
             return negated
         if count == 1:
-            at = flat.index(key)
-            if at % 2 == 0:
-                return bool(hit(flat[at + 1])) != negated
-        for at in range(0, len(flat), 2):  # a name given twice, or a value alike the name
-            if flat[at] == key and hit(flat[at + 1]):
+            return bool(hit(values[names.index(key)])) != negated
+        for name, value in zip(names, values, strict=True):
+            if name == key and hit(value):
                 return not negated
         return negated
 
