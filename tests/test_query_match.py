@@ -340,3 +340,17 @@ def test_passing_holds_the_keys_by_key_passes_and_nothing_for_bare_words() -> No
         assert compiled.passing(rows) == {key for key in "abcd" if compiled.by_key(rows)(key, "")}
     assert compile_query("project:ledger", BUILD_FIELDS).passing(rows) == {"a", "b"}
     assert compile_query("ledger project:l", BUILD_FIELDS).passing(rows) is None
+
+
+@given(_QUERYISH)
+def test_a_tables_folded_rows_pass_a_query_as_the_rows_match_it(text: str) -> None:
+    rows = [build("a", project="Ledger-Core", tags=("CI", "ß"), custom_values=(("k", "V"),)),
+            build("b", git_branch="Straße", user="alice"), build("c", summary=False)]
+    table = folded(*rows)
+    try:
+        compiled = compile_query(text, BUILD_FIELDS, me=("alice",), now_ms=NOW_MS)
+    except QueryError:
+        return
+    matching = {row.build_id for row in rows if compiled.matches(row, "")}
+    assert {key for key in "abc" if compiled.by_key(table)(key, "")} == matching
+    assert compiled.passing(table) in (None, matching)
