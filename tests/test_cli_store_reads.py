@@ -97,6 +97,30 @@ def test_tail_refuses_an_option_that_only_the_server_can_honour(
     assert err == "buildwatch: --since-build reads the server; it does not apply with --store\n"
 
 
+def test_tail_refuses_an_idle_timeout_which_only_a_server_stream_has(
+    store_database: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    code, lines, err = run(capfd, "tail", "--store", store_database, "--idle-timeout", "5")
+
+    assert (code, lines) == (2, [])
+    assert err == "buildwatch: --idle-timeout reads the server; it does not apply with --store\n"
+
+
+def test_tail_on_a_store_that_cannot_be_reached_exits_as_store_status_does(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    import socket
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+
+    code, lines, err = run(capfd, "tail", "--store", f"postgresql://reader:secret@127.0.0.1:{port}/bw")
+
+    assert (code, lines) == (5, [])
+    assert err.count("\n") == 1 and "cannot reach the store" in err and "secret" not in err
+
+
 def test_tail_follow_prints_each_build_the_collector_commits_and_ctrl_c_exits_0(
     collector: TeamStore, store_database: str
 ) -> None:

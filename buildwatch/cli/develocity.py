@@ -45,6 +45,8 @@ _T = TypeVar("_T")
 # C1 controls (U+0080-U+009F) in UTF-8; in valid UTF-8 a 0xC2 byte always starts a character.
 _C1_CONTROLS_UTF8 = re.compile(rb"\xc2[\x80-\x9f]")
 _UTF8_CHECK_BYTES = 1 << 16
+IDLE_TIMEOUT_S = 60.0
+"""`tail`'s default for `--idle-timeout`: reconnect after this long without a byte."""
 _SUMMARY_CONCURRENCY = 4
 _SUMMARY_LOOKAHEAD = 32
 _JSON_OUTCOMES = {"success": "succeeded", "failed": "failed", "unknown": "unknown"}
@@ -90,9 +92,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     tail.add_argument(
         "--idle-timeout",
         type=_positive_seconds,
-        default=60.0,
         metavar="S",
-        help="reconnect after this many seconds without a byte (default: 60)",
+        help=f"reconnect after this many seconds without a byte (default: {IDLE_TIMEOUT_S:g})",
     )
     tail.set_defaults(handler=_tail)
 
@@ -193,7 +194,8 @@ def _tail(args: argparse.Namespace) -> int:
                 out.write(json_lines(readable) if mode == "json" else map(_build_line, readable))
                 out.flush()
 
-    return _run(args, command, idle_timeout_s=args.idle_timeout, follows=args.follow)
+    idle_timeout_s = IDLE_TIMEOUT_S if args.idle_timeout is None else args.idle_timeout
+    return _run(args, command, idle_timeout_s=idle_timeout_s, follows=args.follow)
 
 
 def _show_query_error(query: str, error: QueryError) -> None:
@@ -239,7 +241,7 @@ def _run(
     args: argparse.Namespace,
     command: Callable[[DevelocityClient, _Output], Awaitable[None]],
     *,
-    idle_timeout_s: float = 60.0,
+    idle_timeout_s: float = IDLE_TIMEOUT_S,
     follows: bool = False,
 ) -> int:
     """Connect and run `command` to its end. Interrupting a command that `follows` the

@@ -38,7 +38,7 @@ FIRST_PAGE = 500
 PRINTED_KEPT = 100_000
 """Build ids remembered as printed while following (the most recent ones)."""
 _SERVER_ONLY = (("since_build", "--since-build"), ("api_version", "--api-version"),
-                ("develocity_url", "--develocity-url"))
+                ("develocity_url", "--develocity-url"), ("idle_timeout", "--idle-timeout"))
 
 
 def tail_store(

@@ -331,7 +331,7 @@ def _opened(location: StoreLocation, read_only: bool) -> psycopg.Connection[tupl
     try:
         connection = server.connect(location)
     except BuildwatchError as error:
-        raise HistoryError(str(error)) from None
+        raise _keeping_exit_code(error) from None
     try:
         if read_only:
             # The server refuses the session's writes itself, whatever calls it.
@@ -339,12 +339,20 @@ def _opened(location: StoreLocation, read_only: bool) -> psycopg.Connection[tupl
         server.check_current(connection, location)
     except BuildwatchError as error:
         connection.close()
-        raise HistoryError(str(error)) from None
+        raise _keeping_exit_code(error) from None
     except psycopg.Error as error:
         connection.close()
         words = server.server_words(error, location)
         raise HistoryError(f"cannot read the team store {location.shown}: {words}") from None
     return connection
+
+
+def _keeping_exit_code(error: BuildwatchError) -> HistoryError:
+    """`error` as a `HistoryError` that exits as it would: 5 for a store that cannot be reached,
+    3 for refused credentials, 2 for a schema to create or migrate, as `buildwatch store` does."""
+    kept = HistoryError(str(error))
+    kept.exit_code = error.exit_code
+    return kept
 
 
 def _write_triage(cursor: psycopg.Cursor[tuple[Any, ...]], records: list[TriageRecord]) -> None:
