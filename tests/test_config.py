@@ -56,9 +56,10 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def load_error(tmp_path: Path, text: str) -> str:
+    """The message the monitor stops with on `text`: loading, or checking the queries."""
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as caught:
-        load_config(path)
+        load_config(path).check_views_and_notifications()
     return str(caught.value)
 
 

@@ -147,6 +147,51 @@ def test_a_malformed_file_stops_any_command_with_one_line(
     assert err.count("\n") == 1
 
 
+BAD_VIEW = '[profiles.work.ui]\nviews = [{ name = "Slow", sort = "durattion desc" }]\n'
+"""A profile whose one view sorts by a column that does not exist."""
+
+
+@pytest.mark.parametrize(
+    "command", [["--offline", "--profile", "work"], ["config", "show", "--profile", "work"]]
+)
+def test_a_views_mistake_stops_the_commands_that_read_views_at_its_place(
+    config_file: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    config_file.parent.mkdir()
+    config_file.write_text(BAD_VIEW)
+
+    assert main(command) == 2
+
+    column = BAD_VIEW.splitlines()[1].index('"durattion') + 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"buildwatch: {config_file}:2:{column}: profiles.work.ui.views[0].sort: ")
+    assert err.count("\n") == 1
+
+
+def test_config_edit_reports_a_views_mistake_at_its_place(
+    config_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config_file.parent.mkdir()
+    config_file.write_text(BAD_VIEW)
+    editor(tmp_path, monkeypatch, "pass")
+
+    assert main(["config", "edit"]) == 2
+
+    assert capsys.readouterr().err.startswith(f"buildwatch: {config_file}:2:")
+
+
+def test_a_views_mistake_does_not_stop_a_command_that_never_shows_views(
+    config_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config_file.parent.mkdir()
+    config_file.write_text(BAD_VIEW)
+
+    assert main(["auth", "status", "--profile", "work"]) == 0
+
+    assert "profile: work" in capsys.readouterr().out
+
+
 def test_an_unknown_profile_on_the_command_line_is_an_error(
     config_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -1,5 +1,5 @@
 """Saved views in the configuration: defaults, and a view's query, columns and sort checked where
-they are written."""
+they are written, by the commands that read views."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from buildwatch.cli.config import render_profile
-from buildwatch.core.config import DEFAULT_VIEWS, View, load_config
+from buildwatch.core.config import DEFAULT_VIEWS, Config, View, load_config
 from buildwatch.core.errors import ConfigError
 
 
@@ -16,6 +16,13 @@ def load(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "config.toml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def checked(path: Path) -> Config:
+    """The file at `path` loaded and checked as the monitor checks it, views included."""
+    config = load_config(path)
+    config.check_views_and_notifications()
+    return config
 
 
 def test_a_profile_without_views_has_the_default_ones(tmp_path: Path) -> None:
@@ -37,7 +44,7 @@ def test_a_views_query_that_cannot_apply_is_refused_at_its_line(tmp_path: Path) 
     text = ('[profiles.work.ui]\nviews = [\n  { name = "CI", pane = "invocations", '
             'query = "outcome:failed" },\n]\n')
     with pytest.raises(ConfigError) as caught:
-        load_config(load(tmp_path, text))
+        checked(load(tmp_path, text))
     assert str(caught.value).startswith(
         f"{tmp_path / 'config.toml'}:2:1: profiles.work.ui.views[0].query: unknown field "
         "'outcome'")
@@ -54,7 +61,7 @@ def test_a_view_of_an_unknown_pane_is_refused(tmp_path: Path) -> None:
 def view_error(tmp_path: Path, views: str) -> str:
     """The message of a profile whose `views` list (one entry a line) is refused."""
     with pytest.raises(ConfigError) as caught:
-        load_config(load(tmp_path, f"[profiles.work.ui]\nviews = [\n{views}]\n"))
+        checked(load(tmp_path, f"[profiles.work.ui]\nviews = [\n{views}]\n"))
     return str(caught.value)
 
 
@@ -109,7 +116,7 @@ def test_a_sort_by_a_column_the_view_does_not_show_is_refused(tmp_path: Path) ->
 def test_a_view_written_as_a_table_of_its_own_is_refused_at_the_faulty_line(tmp_path: Path) -> None:
     text = '[[profiles.work.ui.views]]\nname = "x"\ncolumns = ["id", "hots"]\n'
     with pytest.raises(ConfigError) as caught:
-        load_config(load(tmp_path, text))
+        checked(load(tmp_path, text))
     assert str(caught.value).startswith(f"{tmp_path / 'config.toml'}:3:18: ")
 
 
@@ -120,3 +127,15 @@ def test_config_show_writes_a_views_columns_and_sort_so_that_they_read_back(tmp_
     shown = render_profile(profile)
     assert '{ name = "All" }' in shown  # what a view leaves at its default is not written
     assert load_config(load(tmp_path, shown)).profile("work").ui.views == profile.ui.views
+
+
+def test_loading_the_file_leaves_a_views_mistake_to_the_commands_that_read_views(
+    tmp_path: Path,
+) -> None:
+    """A headless command reads the profile without importing the query language: a mistake
+    in a view it never shows does not stop it."""
+    text = '[profiles.work.ui]\nviews = [{ name = "Slow", sort = "durattion desc" }]\n'
+    config = load_config(load(tmp_path, text))
+    assert config.profile("work").ui.views == (View(name="Slow", sort="durattion desc"),)
+    with pytest.raises(ConfigError, match=r":2:34: profiles\.work\.ui\.views\[0\]\.sort: "):
+        config.check_views_and_notifications()

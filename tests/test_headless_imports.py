@@ -10,6 +10,7 @@ from __future__ import annotations
 import pkgutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -80,3 +81,22 @@ def test_the_parser_every_command_builds_does_not_load_rich() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_reading_the_configuration_leaves_the_query_language_unloaded(tmp_path: Path) -> None:
+    """Every command reads the file at its start; only the monitor and the config commands
+    check its views and notification queries, which need the query language and the columns."""
+    path = tmp_path / "config.toml"
+    path.write_text('[profiles.work.ui]\nnotify_builds_when = "outcome:failed"\n'
+                    'views = [{ name = "Slow", query = "duration>10m", sort = "duration desc" }]\n')
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from buildwatch.core.config import load_config\n"
+        "load_config(Path(sys.argv[1])).profile('work')\n"
+        "print([name for name in ('buildwatch.core.query', 'buildwatch.core.columns')"
+        " if name in sys.modules])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                            text=True, check=True)
+    assert result.stdout.strip() == "[]"

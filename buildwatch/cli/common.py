@@ -86,6 +86,15 @@ def profile_from_args(args: argparse.Namespace) -> Profile:
     return loaded_config().profile(getattr(args, "profile", None))
 
 
+def monitor_profile_from_args(args: argparse.Namespace) -> Profile:
+    """The profile the monitor runs with, as `profile_from_args`, the file's saved views and
+    notification queries checked too: a mistake in them stops the monitor at its start, with
+    its line, where the headless commands that never read them go on."""
+    config = loaded_config()
+    config.check_views_and_notifications()
+    return config.profile(getattr(args, "profile", None))
+
+
 def overrides_from_args(args: argparse.Namespace) -> ConnectionOverrides:
     """The connection settings given on the command line."""
     return ConnectionOverrides(

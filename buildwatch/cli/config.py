@@ -59,6 +59,7 @@ def path_command(args: argparse.Namespace) -> int:
 def show_command(args: argparse.Namespace) -> int:
     """Print the chosen profile with every setting, as the file would hold it."""
     config = loaded_config()
+    config.check_views_and_notifications()
     profile = config.profile(args.profile)
     state = "" if config.path.exists() else " (does not exist: every setting is at its default)"
     print(f"# {config.path}{state}")
@@ -82,7 +83,9 @@ def edit_command(args: argparse.Namespace) -> int:
     if finished.returncode != 0:
         raise ConfigError(f"the editor {editor!r} exited with status {finished.returncode}")
     try:
-        load_config(path).profile(args.profile)
+        config = load_config(path)
+        config.check_views_and_notifications()
+        config.profile(args.profile)
     except ConfigError as error:
         raise ConfigError(
             f"{error} (the file is kept as you saved it; run `buildwatch config edit` to fix it)"

@@ -16,7 +16,7 @@ import socket
 import sys
 from typing import Any
 
-from buildwatch.cli.common import add_profile_argument, profile_from_args, warn
+from buildwatch.cli.common import add_profile_argument, monitor_profile_from_args, warn
 from buildwatch.cli.develocity import parse_since
 from buildwatch.cli.tui import branches_from_args, commits_from_args
 from buildwatch.core.errors import ConfigError
@@ -115,7 +115,7 @@ def app_command(args: argparse.Namespace) -> list[str]:
     command = [sys.executable, "-m", "buildwatch"]
     if args.demo:
         return [*command, "demo"]
-    profile = profile_from_args(args)
+    profile = monitor_profile_from_args(args)
     if args.profile is not None:
         command += ["--profile", args.profile]
     if args.since is not None:

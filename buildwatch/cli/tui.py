@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from buildwatch.cli.common import add_profile_argument, profile_from_args, say
+from buildwatch.cli.common import add_profile_argument, monitor_profile_from_args, say
 from buildwatch.cli.develocity import parse_since
 from buildwatch.cli.store import add_store_argument, store_from_args
 from buildwatch.core.errors import BuildwatchError, ConfigError
@@ -85,7 +85,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 def run_monitor(args: argparse.Namespace) -> int:
     """Open the monitor on the configured servers, resuming from the local history."""
-    profile = profile_from_args(args)
+    profile = monitor_profile_from_args(args)
     watch: list[tuple[str, WatchOrigin]] = [(sha, "config") for sha in profile.watch.commits]
     watch += [(sha, "command line") for sha in commits_from_args(args.watch_commit)]
     return _run_app(monitor_settings(args, profile), watch, mouse=not args.no_mouse)

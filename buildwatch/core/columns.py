@@ -18,7 +18,8 @@ import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from buildwatch.core.query.fields import BUILD_FIELDS, INVOCATION_FIELDS, KeyedField, Pane
+from buildwatch.core.panes import Pane
+from buildwatch.core.query.fields import BUILD_FIELDS, INVOCATION_FIELDS, KeyedField
 
 VALUE_PREFIX = "value:"
 """How a custom value's column is named: `value:` then the value's name."""

@@ -26,14 +26,12 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 from msgspec import Meta
 
-from buildwatch.core.buildbuddy.models import Invocation
-from buildwatch.core.columns import ColumnError, view_columns, view_sort
 from buildwatch.core.connection import DEFAULT_BUILDBUDDY_URL
 from buildwatch.core.develocity.git_values import (
     DEFAULT_GIT_VALUE_NAMES,
@@ -41,18 +39,13 @@ from buildwatch.core.develocity.git_values import (
     GitValueNames,
 )
 from buildwatch.core.errors import ConfigError
-from buildwatch.core.query import (
-    BUILD_FIELDS,
-    INVOCATION_FIELDS,
-    PANE_FIELDS,
-    BuildRecord,
-    CompiledQuery,
-    Pane,
-    QueryError,
-    compile_query,
-)
+from buildwatch.core.panes import Pane
 from buildwatch.core.teamstore.location import profile_store_url
 from buildwatch.core.toml_schema import Key, SchemaChecker, dotted
+
+if TYPE_CHECKING:
+    from buildwatch.core.buildbuddy.models import Invocation
+    from buildwatch.core.query import BuildRecord, CompiledQuery
 
 CONFIG_ENV = "BUILDWATCH_CONFIG"
 PROFILE_ENV = "BUILDWATCH_PROFILE"
@@ -177,7 +170,8 @@ class WatchSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
 class View(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True,
            omit_defaults=True):
     """One saved view: a pane's filter, columns and order under a name, picked with `v` or a
-    number key. Its columns and sort are checked when the file is read (`view_columns`)."""
+    number key. Its columns and sort are checked as the screen reads them (`view_columns`), by
+    `Config.check_views_and_notifications`."""
 
     name: Annotated[str, Meta(min_length=1, description="what the pane's title calls it")]
     pane: Annotated[
@@ -294,11 +288,15 @@ class UiPreferences(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     def build_notifications(self, now_ms: int | None = None) -> CompiledQuery[BuildRecord] | None:
         """`notify_builds_when` compiled (`now_ms`: what relative times count back from), or
         None when it is empty: no build notifies. `QueryError` when it cannot be compiled."""
+        from buildwatch.core.query import BUILD_FIELDS, compile_query
+
         query = self.notify_builds_when
         return compile_query(query, BUILD_FIELDS, me=self.me, now_ms=now_ms) if query.strip() else None
 
     def invocation_notifications(self, now_ms: int | None = None) -> CompiledQuery[Invocation] | None:
         """`notify_invocations_when` compiled, as `build_notifications`."""
+        from buildwatch.core.query import INVOCATION_FIELDS, compile_query
+
         query = self.notify_invocations_when
         return (compile_query(query, INVOCATION_FIELDS, me=self.me, now_ms=now_ms)
                 if query.strip() else None)
@@ -363,6 +361,8 @@ class Config:
     default_profile: str | None = None
     """The file's `default_profile`; None when it names none."""
     profiles: Mapping[str, Profile] = field(default_factory=dict)
+    text: str = field(default="", repr=False, compare=False)
+    """The file's text, which places a mistake `check_views_and_notifications` finds."""
 
     def profile(self, name: str | None = None) -> Profile:
         """The profile `name`, else `$BUILDWATCH_PROFILE`, else the file's default profile.
@@ -383,6 +383,21 @@ class Config:
             f"add a [profiles.{chosen}] table with `buildwatch config edit`"
         )
 
+    def check_views_and_notifications(self) -> None:
+        """Check every profile's notification queries and saved views (query, columns, sort)
+        as the monitor reads them; a mistake is a ConfigError at its line and column.
+
+        Loading the file leaves this to the commands that read them (the monitor, `config
+        show`, `config edit`): it imports the query language, which the headless commands
+        would otherwise pay for at every start without using it.
+        """
+        checker = SchemaChecker(self.text, self.path)
+        for name, profile in self.profiles.items():
+            table = ("profiles", name, "ui")
+            _check_notify_queries(profile.ui, table, checker)
+            _check_view_queries(profile.ui, table, checker)
+            _check_view_columns(profile.ui, table, checker)
+
 
 def config_path() -> Path:
     """Where the configuration file is: `$BUILDWATCH_CONFIG`, else the platform's config dir."""
@@ -395,7 +410,8 @@ def config_path() -> Path:
 
 
 def load_config(path: Path | None = None) -> Config:
-    """Read and check the configuration file; a missing file is an empty configuration."""
+    """Read and check the configuration file; a missing file is an empty configuration.
+    Views and notification queries are checked apart (`Config.check_views_and_notifications`)."""
     path = path or config_path()
     try:
         text = path.read_text(encoding="utf-8")
@@ -419,16 +435,14 @@ def parse_config(text: str, path: Path) -> Config:
         name: Profile(name=name, **msgspec.structs.asdict(settings))
         for name, settings in parsed.profiles.items()
     }
-    for name, profile in profiles.items():
-        _check_notify_queries(profile.ui, ("profiles", name, "ui"), checker)
-        _check_view_queries(profile.ui, ("profiles", name, "ui"), checker)
-        _check_view_columns(profile.ui, ("profiles", name, "ui"), checker)
-    return Config(path=path, default_profile=parsed.default_profile, profiles=profiles)
+    return Config(path=path, default_profile=parsed.default_profile, profiles=profiles, text=text)
 
 
 def _check_notify_queries(ui: UiPreferences, table: Key, checker: SchemaChecker) -> None:
     """Compile the notification queries as the monitor will (`user:me` needs the table's `me`),
-    so a mistake is reported at its line when the file is read, not when the monitor opens."""
+    so a mistake is reported at its line when the monitor starts, not when it first notifies."""
+    from buildwatch.core.query import QueryError
+
     for setting, compile_it in (("notify_builds_when", ui.build_notifications),
                                 ("notify_invocations_when", ui.invocation_notifications)):
         try:
@@ -444,6 +458,8 @@ def _check_view_queries(ui: UiPreferences, table: Key, checker: SchemaChecker) -
     """Compile each view's query over its pane's fields, so a mistake is reported at its line.
     Without `me` names, `user:me` stands for a placeholder: a default view may say it, and the
     screen says what is missing when the view is picked."""
+    from buildwatch.core.query import PANE_FIELDS, QueryError, compile_query
+
     me = ui.me or ("me",)
     for index, view in enumerate(ui.views):
         try:
@@ -459,6 +475,8 @@ def _check_view_queries(ui: UiPreferences, table: Key, checker: SchemaChecker) -
 def _check_view_columns(ui: UiPreferences, table: Key, checker: SchemaChecker) -> None:
     """Check each view's columns and sort as the screen will read them, reporting a mistake
     where the faulty name is written."""
+    from buildwatch.core.columns import ColumnError, view_columns, view_sort
+
     key = (*table, "views")
     for index, view in enumerate(ui.views):
         try:

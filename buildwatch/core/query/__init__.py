@@ -9,6 +9,7 @@ grammar); `compile_query` turns them into a test of rows over a pane's fields (`
 `QueryError` with a message and a position.
 """
 
+from buildwatch.core.panes import Pane
 from buildwatch.core.query.complete import Completion, completion_at
 from buildwatch.core.query.fields import (
     BUILD_FIELDS,
@@ -16,7 +17,6 @@ from buildwatch.core.query.fields import (
     INVOCATION_FIELDS,
     PANE_FIELDS,
     BuildRecord,
-    Pane,
 )
 from buildwatch.core.query.match import CompiledQuery, compile_query
 from buildwatch.core.query.parse import (

@@ -22,8 +22,8 @@ from typing import Any, Generic, Literal, Protocol, TypeVar
 from buildwatch.core.buildbuddy.models import Invocation
 from buildwatch.core.buildbuddy.triage import invocation_result
 from buildwatch.core.develocity.summary import BuildSummary
+from buildwatch.core.panes import Pane
 
-Pane = Literal["builds", "invocations"]
 NumberKind = Literal["duration", "time"]
 Row = TypeVar("Row")
 Texts = tuple[str, ...]
