@@ -3,13 +3,16 @@
 A build's `BuildEvent` messages are encoded into one byte string with the offset of every
 message, so a response is a few slices of it: all of it, the part after a `Last-Event-ID`, or
 the runs of messages whose event type was asked for. The full gzipped body is cached too.
-Encoding happens in a worker thread, once per build, and the cache forgets the least recently
-used builds beyond a memory budget.
+A filtered request for a build not encoded whole encodes only the messages of its types (most
+of a big build is never made), kept apart under that filter: a summary of each build, asked
+once, costs what its few events cost. Encoding happens in a worker thread, once per build (and
+filter), and the cache forgets the least recently used encodings beyond a memory budget.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import gzip
 import json
 from array import array
@@ -17,7 +20,7 @@ from collections import OrderedDict
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from buildwatch.sim.develocity_data import build_events
+from buildwatch.sim.develocity_data import numbered_events
 from buildwatch.sim.develocity_model import BuildSummary, Event, RawJson
 from buildwatch.sim.world import World
 
@@ -28,9 +31,13 @@ _CACHE_BUDGET_BYTES = 384 << 20
 _encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
+_Key = tuple[str, frozenset[str] | None]
+"""A cached encoding: the build id and the event types it holds (None: all of them)."""
+
+
 @dataclass
 class EncodedEvents:
-    """One build's BuildEvent messages as SSE bytes; the message with id `n` is number n-1."""
+    """One build's BuildEvent messages (all, or those of `only`) as SSE bytes, in id order."""
 
     body: bytes
     offsets: array[int]
@@ -38,6 +45,10 @@ class EncodedEvents:
     kinds: array[int]
     """Each message's event type, as a position in `type_names`."""
     type_names: list[str]
+    ids: array[int]
+    """Each message's SSE id, ascending."""
+    only: frozenset[str] | None = None
+    """The event types encoded, when not all of them were."""
     gzipped: dict[bytes, bytes] = field(default_factory=dict)
     """The whole gzipped response, keyed by the Build message that starts it."""
 
@@ -49,12 +60,17 @@ class EncodedEvents:
     @property
     def size(self) -> int:
         """Bytes held for this build."""
-        return len(self.body) + sum(len(body) for body in self.gzipped.values())
+        arrays = (self.offsets, self.kinds, self.ids)
+        held = sum(len(values) * values.itemsize for values in arrays)
+        return held + len(self.body) + sum(len(body) for body in self.gzipped.values())
 
     def runs(self, after_id: int, event_types: Collection[str] | None) -> list[tuple[int, int]]:
-        """Runs [first, end) of consecutive messages with an id above `after_id` and a wanted type."""
-        first = max(after_id, 0)
-        if event_types is None:
+        """Runs [first, end) of consecutive messages with an id above `after_id` and a wanted type.
+
+        `event_types` must be among the types encoded (all of them, or exactly `only`).
+        """
+        first = bisect.bisect_right(self.ids, after_id)
+        if event_types is None or frozenset(event_types) == self.only:
             return [(first, self.count)] if first < self.count else []
         wanted = {code for code, name in enumerate(self.type_names) if name in event_types}
         runs: list[tuple[int, int]] = []
@@ -80,7 +96,7 @@ class EncodedEvents:
             yield from slices(self.body, self.offsets[first], self.offsets[end])
 
     def message(self, position: int) -> bytes:
-        """The SSE message with id `position + 1`."""
+        """The `position`-th message held (from 0)."""
         return self.body[self.offsets[position] : self.offsets[position + 1]]
 
 
@@ -92,14 +108,18 @@ def slices(body: bytes, start: int = 0, stop: int | None = None) -> Iterator[mem
         yield view[piece : min(piece + CHUNK_BYTES, end)]
 
 
-def encode_events(events: Iterable[Event]) -> EncodedEvents:
-    """Encode events as `BuildEvent` SSE messages numbered from 1."""
+def encode_events(
+    events: Iterable[tuple[int, Event]], only: frozenset[str] | None = None
+) -> EncodedEvents:
+    """Encode numbered events as `BuildEvent` SSE messages with those ids; `only`: the event
+    types they were chosen by, if they are not all of the build's."""
     parts: list[bytes] = []
     offsets = array("q", [0])
     kinds = array("H")
+    ids = array("q")
     codes: dict[str, int] = {}
     total = 0
-    for number, (timestamp, event_type, major, minor, data) in enumerate(events, start=1):
+    for number, (timestamp, event_type, major, minor, data) in events:
         message = (
             f'id: {number}\nevent: BuildEvent\ndata: {{"timestamp":{timestamp},"type":'
             f'{{"majorVersion":{major},"minorVersion":{minor},"eventType":"{event_type}"}},'
@@ -109,7 +129,8 @@ def encode_events(events: Iterable[Event]) -> EncodedEvents:
         total += len(message)
         offsets.append(total)
         kinds.append(codes.setdefault(event_type, len(codes)))
-    return EncodedEvents(b"".join(parts), offsets, kinds, list(codes))
+        ids.append(number)
+    return EncodedEvents(b"".join(parts), offsets, kinds, list(codes), ids, only)
 
 
 def sse_message(message_id: str | int, event: str, data: object) -> bytes:
@@ -123,21 +144,29 @@ class EventBodies:
     def __init__(self, world: World, budget_bytes: int = _CACHE_BUDGET_BYTES) -> None:
         self._world = world
         self._budget = budget_bytes
-        self._cache: OrderedDict[str, EncodedEvents] = OrderedDict()
-        self._pending: dict[str, asyncio.Future[EncodedEvents]] = {}
+        self._cache: OrderedDict[_Key, EncodedEvents] = OrderedDict()
+        self._pending: dict[_Key, asyncio.Future[EncodedEvents]] = {}
 
-    async def get(self, summary: BuildSummary) -> EncodedEvents:
-        """The build's encoded events; concurrent first requests share one encoding."""
-        build_id = summary.build_id
-        cached = self._cache.get(build_id)
-        if cached is not None:
-            self._cache.move_to_end(build_id)
-            return cached
-        pending = self._pending.get(build_id)
+    async def get(
+        self, summary: BuildSummary, event_types: Collection[str] | None = None
+    ) -> EncodedEvents:
+        """The build's encoded events, holding at least `event_types` (None: all of them): the
+        whole build if it is cached, else only those types. Concurrent first requests share one
+        encoding."""
+        whole: _Key = (summary.build_id, None)
+        key = whole if event_types is None else (summary.build_id, frozenset(event_types))
+        for wanted in dict.fromkeys((whole, key)):
+            cached = self._cache.get(wanted)
+            if cached is not None:
+                self._cache.move_to_end(wanted)
+                return cached
+        pending = self._pending.get(whole) or self._pending.get(key)
         if pending is None:
-            pending = asyncio.get_running_loop().run_in_executor(None, self._encode, summary)
-            self._pending[build_id] = pending
-            pending.add_done_callback(lambda done: self._settle(build_id, done))
+            pending = asyncio.get_running_loop().run_in_executor(
+                None, self._encode, summary, key[1]
+            )
+            self._pending[key] = pending
+            pending.add_done_callback(lambda done: self._settle(key, done))
         # Shielded: a request that goes away must not cancel the encoding others wait for.
         return await asyncio.shield(pending)
 
@@ -151,14 +180,14 @@ class EventBodies:
             encoded.gzipped[build_message] = body
         return body
 
-    def _encode(self, summary: BuildSummary) -> EncodedEvents:
-        return encode_events(build_events(summary, self._world))
+    def _encode(self, summary: BuildSummary, only: frozenset[str] | None) -> EncodedEvents:
+        return encode_events(numbered_events(summary, self._world, only), only)
 
-    def _settle(self, build_id: str, done: asyncio.Future[EncodedEvents]) -> None:
-        del self._pending[build_id]
+    def _settle(self, key: _Key, done: asyncio.Future[EncodedEvents]) -> None:
+        del self._pending[key]
         if done.cancelled() or done.exception() is not None:
             return
-        self._cache[build_id] = done.result()
+        self._cache[key] = done.result()
         total = sum(entry.size for entry in self._cache.values())
         while total > self._budget and len(self._cache) > 1:
             _, dropped = self._cache.popitem(last=False)

@@ -8,13 +8,13 @@ the same builds with the same ids and the same events.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from math import exp, log
 
 from buildwatch.sim.develocity_bazel import bazel_events
 from buildwatch.sim.develocity_gradle import gradle_events
 from buildwatch.sim.develocity_maven import maven_events
-from buildwatch.sim.develocity_model import BuildSummary, Event, RawJson, ToolType
+from buildwatch.sim.develocity_model import BuildSummary, Event, RawJson, Skipped, ToolType
 from buildwatch.sim.develocity_npm import npm_events
 from buildwatch.sim.world import World
 
@@ -34,8 +34,12 @@ BIG_BUILD_EVERY = 50
 _BIG_BUILD_OFFSET = 7
 _BIG_BUILD_SIZES = (210_000, 130_000, 160_000, 250_000)
 _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+_SNAPSHOT_EVERY, _SNAPSHOT_AFTER = 25, 10
+"""An exotic build's `ResourceUsageSnapshot` follows its event number 10, 35, 60… (from 0)."""
+_VERBOSE_TYPES = frozenset({"OutputStyledTextEvent", "ResourceUsageSnapshot"})
+"""What a big Gradle build's verbose output is, with an exotic build's snapshots among it."""
 
-EventSource = Callable[[BuildSummary, World, random.Random], Iterator[Event]]
+EventSource = Callable[[BuildSummary, World, random.Random], Iterator[Event | Skipped]]
 _GENERATORS: dict[ToolType, EventSource] = {
     "gradle": gradle_events,
     "maven": maven_events,
@@ -110,14 +114,44 @@ def _big_build_size(index: int) -> int:
 
 def build_events(summary: BuildSummary, world: World) -> Iterator[Event]:
     """Every event of the build, in order; the `n`-th one has SSE id `n` (from 1)."""
+    for _, event in numbered_events(summary, world):
+        yield event
+
+
+def numbered_events(
+    summary: BuildSummary, world: World, event_types: Collection[str] | None = None
+) -> Iterator[tuple[int, Event]]:
+    """The build's events of `event_types` (all without it) with their SSE ids, in order.
+
+    A filter without the types of a big build's verbose output skips making it (drawing what it
+    draws), so a summary's few events of a 200,000-event build cost what a small build's do.
+    """
     rng = random.Random(f"develocity-events:{world.seed}:{summary.index}")
-    events = _GENERATORS[summary.tool_type](summary, world, rng)
-    return _with_unknown_parts(events) if summary.exotic else events
+    if summary.tool_type == "gradle":
+        verbose = event_types is None or not _VERBOSE_TYPES.isdisjoint(event_types)
+        events = gradle_events(summary, world, rng, verbose_output_made=verbose)
+    else:
+        events = _GENERATORS[summary.tool_type](summary, world, rng)
+    number = 0
+    for event in _with_unknown_parts(events) if summary.exotic else events:
+        if isinstance(event, Skipped):
+            number += event.size
+            continue
+        number += 1
+        if event_types is None or event.event_type in event_types:
+            yield number, event
 
 
-def _with_unknown_parts(events: Iterator[Event]) -> Iterator[Event]:
+def _with_unknown_parts(events: Iterator[Event | Skipped]) -> Iterator[Event | Skipped]:
     """Add what a newer Develocity would send: event types and fields unknown to this client."""
-    for n, event in enumerate(events):
+    n = 0
+    for event in events:
+        if isinstance(event, Skipped):
+            # The snapshots that would follow skipped events are skipped with them.
+            snapshots = _snapshots_before(n + event.size) - _snapshots_before(n)
+            yield Skipped(event.size + snapshots)
+            n += event.size
+            continue
         if n % 7 == 3 and not isinstance(event.data, RawJson):
             yield event._replace(
                 data={
@@ -128,7 +162,7 @@ def _with_unknown_parts(events: Iterator[Event]) -> Iterator[Event]:
             )
         else:
             yield event
-        if n % 25 == 10:
+        if n % _SNAPSHOT_EVERY == _SNAPSHOT_AFTER:
             yield Event(
                 event.timestamp,
                 "ResourceUsageSnapshot",
@@ -141,3 +175,9 @@ def _with_unknown_parts(events: Iterator[Event]) -> Iterator[Event]:
                     "processes": [{"pid": 4242, "kind": "GRADLE_DAEMON"}],
                 },
             )
+        n += 1
+
+
+def _snapshots_before(n: int) -> int:
+    """How many of an exotic build's first `n` events a `ResourceUsageSnapshot` follows."""
+    return (n + _SNAPSHOT_EVERY - 1 - _SNAPSHOT_AFTER) // _SNAPSHOT_EVERY

@@ -20,6 +20,7 @@ from buildwatch.sim.develocity_gradle_output import (
     failure_report,
     log,
     result_line,
+    skipped_verbose_output,
     task_failure,
     test_failure_line,
     verbose_output,
@@ -30,6 +31,7 @@ from buildwatch.sim.develocity_model import (
     Clock,
     Event,
     Failure,
+    Skipped,
     exception_data,
     long_id,
 )
@@ -93,8 +95,14 @@ class _Task:
     """Fail, then pass when the test retry runs them again."""
 
 
-def gradle_events(summary: BuildSummary, world: World, rng: random.Random) -> Iterator[Event]:
-    """Every event of a Gradle build scan for `summary`, in order."""
+def gradle_events(
+    summary: BuildSummary, world: World, rng: random.Random, *, verbose_output_made: bool = True
+) -> Iterator[Event | Skipped]:
+    """Every event of a Gradle build scan for `summary`, in order.
+
+    Without `verbose_output_made`, the verbose output that pads a big build to its size (most of
+    its events, all `OutputStyledTextEvent`s) comes as one `Skipped`, for a filter without them.
+    """
     clock = Clock(summary, rng)
     subprojects = _subprojects(summary, rng)
     tasks = _plan_tasks(summary, subprojects, rng)
@@ -111,7 +119,10 @@ def gradle_events(summary: BuildSummary, world: World, rng: random.Random) -> It
     build_failure_id = next(reversed(failures)) if failing is not None else None
     # A big build reaches its exact size with verbose output before its last events.
     padding = summary.target_events - count - (2 if build_failure_id is None else 4)
-    yield from verbose_output(clock, subprojects, _TASK_NAMES, padding, rng, world.log_text)
+    if verbose_output_made:
+        yield from verbose_output(clock, subprojects, _TASK_NAMES, padding, rng, world.log_text)
+    else:
+        yield skipped_verbose_output(clock, padding, rng)
     if build_failure_id is not None:
         yield exception_data(clock, "ExceptionData", failures, rng)
         yield console(clock, "Failure", failure_report(failures[build_failure_id]))

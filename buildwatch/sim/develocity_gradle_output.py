@@ -11,7 +11,14 @@ import random
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-from buildwatch.sim.develocity_model import BuildSummary, Clock, Event, Failure, RawJson
+from buildwatch.sim.develocity_model import (
+    BuildSummary,
+    Clock,
+    Event,
+    Failure,
+    RawJson,
+    Skipped,
+)
 from buildwatch.sim.world import LogText
 
 Owner = dict[str, object]
@@ -93,7 +100,8 @@ def verbose_output(
     """`count` lines of `--info` output, which is what makes some real builds huge.
 
     They are encoded to JSON here, as there can be hundreds of thousands of them. `text` picks
-    the lines' script; it changes nothing else about the build.
+    the lines' script; it changes nothing else about the build. `skipped_verbose_output` draws
+    the same without making the lines: a change to what this draws goes there too.
     """
     lines = _LINES[text]
     key = time_of_day = ""
@@ -115,6 +123,17 @@ def verbose_output(
         span = f'{{"text":{_json_string(line + chr(10))},"style":"Normal"}}'
         data = f'{{"common":{_VERBOSE_COMMON},"spans":[{span}],"owner":null}}'
         yield Event(clock.ms, "OutputStyledTextEvent", 1, 1, RawJson(data))
+
+
+def skipped_verbose_output(clock: Clock, count: int, rng: random.Random) -> Skipped:
+    """What `verbose_output` would make, skipped: the same draws from `rng` and the same time
+    passing, in the same order, so the events after it are the same, but no lines made."""
+    for n in range(count):
+        if n % 64 == 0:
+            clock.wait(1, 20)
+            rng.getrandbits(128)
+        rng.random()
+    return Skipped(max(count, 0))
 
 
 def source_file(summary: BuildSummary, task_path: str) -> str:

@@ -109,6 +109,13 @@ class Event(NamedTuple):
     data: JsonObject | RawJson
 
 
+class Skipped(NamedTuple):
+    """`size` events in a row that a filtered generation drew from the random stream without
+    making, as nobody asked for their type; they still take their ids."""
+
+    size: int
+
+
 class Clock:
     """The build machine's clock as a build runs: it only moves forward, and stops short of the
     moment the build was published, however long the generated work would take."""

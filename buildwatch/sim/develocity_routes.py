@@ -127,7 +127,7 @@ class _ExportApi:
             return _bad_request(f"Invalid Last-Event-ID {last_id!r}")
         raw_types = request.query.get("eventTypes")
         event_types = None if raw_types is None else {name for name in raw_types.split(",") if name}
-        encoded = await self._bodies.get(summary)
+        encoded = await self._bodies.get(summary, event_types)
         runs = encoded.runs(int(last_id) if last_id is not None else 0, event_types)
         if last_id is not None and not runs:
             return web.Response(status=204)
