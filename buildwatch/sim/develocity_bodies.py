@@ -27,6 +27,9 @@ from buildwatch.sim.world import World
 CHUNK_BYTES = 1 << 20
 """Largest write of a cached body; big enough for speed, small enough to cut anywhere."""
 _CACHE_BUDGET_BYTES = 384 << 20
+_ENTRY_BYTES = 2048
+"""What an encoding's Python objects take beside its bytes (about 1.6 kB measured), counted so
+that the budget bounds a cache of many small (filtered) encodings too."""
 # Non-ASCII text goes out as UTF-8, as real servers send it, not as `\u` escapes.
 _encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
@@ -61,7 +64,7 @@ class EncodedEvents:
     def size(self) -> int:
         """Bytes held for this build."""
         arrays = (self.offsets, self.kinds, self.ids)
-        held = sum(len(values) * values.itemsize for values in arrays)
+        held = _ENTRY_BYTES + sum(len(values) * values.itemsize for values in arrays)
         return held + len(self.body) + sum(len(body) for body in self.gzipped.values())
 
     def runs(self, after_id: int, event_types: Collection[str] | None) -> list[tuple[int, int]]:
