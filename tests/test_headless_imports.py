@@ -7,6 +7,7 @@ Textual in is the one named even when an earlier module imported it too.
 
 from __future__ import annotations
 
+import os
 import pkgutil
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import buildwatch
+from buildwatch.sim import SimConfig, SimulatorThread
 
 
 def headless_modules() -> list[str]:
@@ -100,3 +102,22 @@ def test_reading_the_configuration_leaves_the_query_language_unloaded(tmp_path: 
     result = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
                             text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_tail_json_reads_the_server_without_what_only_other_commands_use() -> None:
+    """`tail --json` is what a script calls in a loop: it loads the HTTP client and nothing of
+    the query language, the keyring's file reader or the screens' libraries."""
+    code = (
+        "import sys\n"
+        "from buildwatch.cli import main\n"
+        "code = main(['tail', '--json', '--since', 'now'])\n"
+        "print(code, [name for name in ('httpx', 'buildwatch.core.query', 'buildwatch.core.columns',"
+        " 'configparser', 'rich', 'textual') if name in sys.modules], file=sys.stderr)\n"
+    )
+    with SimulatorThread(SimConfig(seed=8, builds=4)) as sim:
+        env = {**os.environ, "BUILDWATCH_DEVELOCITY_URL": sim.develocity_url,
+               "BUILDWATCH_DEVELOCITY_TOKEN": "sim-token",
+               "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+        result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                                text=True, timeout=30)
+    assert result.stderr.strip().splitlines()[-1] == "0 ['httpx']"

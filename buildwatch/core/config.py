@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +43,8 @@ from buildwatch.core.teamstore.location import profile_store_url
 from buildwatch.core.toml_schema import Key, SchemaChecker, dotted
 
 if TYPE_CHECKING:
+    import tomllib
+
     from buildwatch.core.buildbuddy.models import Invocation
     from buildwatch.core.query import BuildRecord, CompiledQuery
 
@@ -424,6 +425,8 @@ def load_config(path: Path | None = None) -> Config:
 
 def parse_config(text: str, path: Path) -> Config:
     """Check `text` as the configuration file at `path`; every problem names its line and column."""
+    import tomllib  # here: a command run without a configuration file never needs it
+
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

@@ -14,7 +14,6 @@ Every keyring call runs in a worker thread with a timeout: a locked keyring can 
 
 from __future__ import annotations
 
-import configparser
 import json
 import os
 import threading
@@ -399,6 +398,8 @@ def _chained_secure(backend: Any) -> bool:
 def _chosen_explicitly() -> bool:
     if os.environ.get("PYTHON_KEYRING_BACKEND"):
         return True
+    import configparser
+
     from keyring.util import platform_
 
     parser = configparser.RawConfigParser()
