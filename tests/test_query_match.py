@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import datetime
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import pytest
@@ -23,7 +23,8 @@ from buildwatch.core.query import (
     QueryError,
     compile_query,
 )
-from buildwatch.core.query.folded import FoldedRows
+from buildwatch.core.query.fields import Field, KeyedField, NumberField, Pairs
+from buildwatch.core.query.folded import FoldedRows, positions
 from buildwatch.core.query.parse import OPERATORS
 from buildwatch.tui.widgets.table_model import Column, TableModel, TableRow
 
@@ -340,6 +341,38 @@ def test_passing_holds_the_keys_by_key_passes_and_nothing_for_bare_words() -> No
         assert compiled.passing(rows) == {key for key in "abcd" if compiled.by_key(rows)(key, "")}
     assert compile_query("project:ledger", BUILD_FIELDS).passing(rows) == {"a", "b"}
     assert compile_query("ledger project:l", BUILD_FIELDS).passing(rows) is None
+
+
+def test_builds_naming_the_same_custom_values_in_the_same_order_share_one_layout() -> None:
+    table = folded(build("a", custom_values=(("CI job", "x"), ("Git branch", "main"))),
+                   build("b", custom_values=(("ci JOB", "y"), ("Git branch", "dev"))),
+                   build("c", custom_values=(("Git branch", "main"), ("CI job", "x"))))
+    at = positions(BUILD_FIELDS)[0]["value"]
+    layouts = [table.rows[key][at][0] for key in "abc"]
+    assert layouts[0] is layouts[1]
+    assert layouts[2] is not layouts[0]
+    assert compile_query('value:"CI job"=y', BUILD_FIELDS).passing(table) == {"b"}
+
+
+def test_a_regular_expression_on_a_custom_value_reads_only_rows_the_cheaper_terms_pass() -> None:
+    reads: list[str] = []
+
+    def pairs(row: tuple[str, int]) -> Pairs:
+        reads.append(row[0])
+        return () if row[0] == "d" else (("Job", f"job-{row[0]}"),)
+
+    Row = tuple[str, int]
+    fields: dict[str, Field[Row]] = {
+        "value": KeyedField("value", "a custom value", pairs),
+        "duration": NumberField("duration", "how long", "duration", itemgetter(1)),
+    }
+    table: FoldedRows[Row] = FoldedRows(fields, itemgetter(0))
+    for row in (("a", 1_000), ("b", 600_000), ("c", 900_000), ("d", 900_000)):
+        table.note(row)
+    reads.clear()  # folding read each row once
+    compiled = compile_query("value:job~^JOB-[ab] duration>5m", fields)
+    assert compiled.passing(table) == {"b"}
+    assert reads == ["b", "c"]  # not a, too short, nor d, which names no job
 
 
 @given(_QUERYISH)

@@ -10,9 +10,9 @@ fields' order (`positions` says where):
 
 - a text field: its one text as a `str`, or its several texts as a tuple, or None while unknown
   (a build's summary fields until the summary arrives);
-- a keyed field (`value:KEY`): a pair of tuples, its names and its values, or None while
-  unknown; rows naming the same values in the same order share one tuple of names, so finding
-  a name reads no row's own memory;
+- a keyed field (`value:KEY`): a pair, where each name is (a `Layout`) and the values, or
+  None while unknown; rows naming the same values in the same order share one layout, so
+  finding a name is one lookup and reads no row's own memory;
 - a number field: its number, or None;
 
 then, for each text field, its own texts where casefolding changed them, else None: a regular
@@ -43,9 +43,12 @@ FoldedRow = tuple[Any, ...]
 FoldedTexts = str | Texts
 """A text field's folded value: its one text, or its several."""
 
-_SHARED_NAMES = 1_000
-"""Tuples of custom values' names kept to be shared: builds name the same few, in the same
-order, but a server whose names vary endlessly must not fill the memory with them."""
+Layout = dict[str, tuple[int, ...]]
+"""Where a keyed field's values lie, by their casefolded name: a name given twice has two."""
+
+_SHARED_LAYOUTS = 1_000
+"""Layouts of custom values kept to be shared: builds name the same few, in the same order, but
+a server whose names vary endlessly must not fill the memory with them."""
 
 
 def positions(fields: Fields[Row]) -> tuple[dict[str, int], dict[str, int]]:
@@ -55,10 +58,10 @@ def positions(fields: Fields[Row]) -> tuple[dict[str, int], dict[str, int]]:
     return folded, {name: at for at, name in enumerate(texts, start=len(fields) + 1)}
 
 
-def fold(row: Row, fields: Fields[Row], names: dict[Texts, Texts] | None = None) -> FoldedRow:
+def fold(row: Row, fields: Fields[Row], layouts: dict[Texts, Layout] | None = None) -> FoldedRow:
     """`row` followed by what each of `fields` reads of it, texts casefolded, then each text
-    field's own texts where casefolding changed them. `names` keeps the tuples of names rows
-    share."""
+    field's own texts where casefolding changed them. `layouts` keeps the layouts rows share,
+    by their names."""
     values: list[Any] = [row]
     own: list[Texts | None] = []
     for field in fields.values():
@@ -66,7 +69,7 @@ def fold(row: Row, fields: Fields[Row], names: dict[Texts, Texts] | None = None)
             values.append(field.read(row))
         elif isinstance(field, KeyedField):
             pairs = field.pairs(row)
-            values.append(None if pairs is None else _fold_pairs(pairs, {} if names is None else names))
+            values.append(None if pairs is None else _fold_pairs(pairs, layouts))
         else:
             texts = field.read(row)
             folded = None if texts is None else _fold_texts(texts)
@@ -88,12 +91,23 @@ def _fold_texts(texts: Texts) -> FoldedTexts:
     return texts if folded == texts else folded  # the row's own tuple when nothing changed
 
 
-def _fold_pairs(pairs: Pairs, shared: dict[Texts, Texts]) -> tuple[Texts, Texts]:
-    # Names repeat on every build (`Git branch`): one copy of each, and of each tuple of them.
+def _fold_pairs(pairs: Pairs, shared: dict[Texts, Layout] | None) -> tuple[Layout, Texts]:
+    # Names repeat on every build (`Git branch`): one copy of each, and one layout of each
+    # sequence of them.
     names = tuple([sys.intern(name.casefold()) for name, _ in pairs])
-    if len(shared) < _SHARED_NAMES:
-        names = shared.setdefault(names, names)
-    return names, tuple([_folded(value or "") for _, value in pairs])
+    layout = None if shared is None else shared.get(names)
+    if layout is None:
+        layout = _layout(names)
+        if shared is not None and len(shared) < _SHARED_LAYOUTS:
+            shared[names] = layout
+    return layout, tuple([_folded(value or "") for _, value in pairs])
+
+
+def _layout(names: Texts) -> Layout:
+    layout: dict[str, list[int]] = {}
+    for at, name in enumerate(names):
+        layout.setdefault(name, []).append(at)
+    return {name: tuple(places) for name, places in layout.items()}
 
 
 class FoldedRows(Generic[Row]):
@@ -105,11 +119,11 @@ class FoldedRows(Generic[Row]):
         self._key = key
         self.rows: dict[str, FoldedRow] = {}
         """The folded rows by key (`CompiledQuery.by_key` reads them)."""
-        self._names: dict[Texts, Texts] = {}
+        self._layouts: dict[Texts, Layout] = {}
 
     def note(self, row: Row) -> None:
         """Fold `row` unless it is the very row already folded under its key."""
         key = self._key(row)
         folded = self.rows.get(key)
         if folded is None or folded[0] is not row:
-            self.rows[key] = fold(row, self.fields, self._names)
+            self.rows[key] = fold(row, self.fields, self._layouts)

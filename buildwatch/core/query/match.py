@@ -36,7 +36,14 @@ from buildwatch.core.query.fields import (
     Texts,
     text_of,
 )
-from buildwatch.core.query.folded import FoldedRow, FoldedRows, FoldedTexts, fold, positions
+from buildwatch.core.query.folded import (
+    FoldedRow,
+    FoldedRows,
+    FoldedTexts,
+    Layout,
+    fold,
+    positions,
+)
 from buildwatch.core.query.parse import FieldTerm, Query, QueryError, Word, parse
 
 Test = Callable[[FoldedRow], bool]
@@ -148,7 +155,7 @@ def compile_query(
     parsed = parse(query) if isinstance(query, str) else query
     reference_ms = int(datetime.now().timestamp() * 1000) if now_ms is None else now_ms
     folded_at, own_at = positions(fields)
-    tests: list[Test] = []
+    tests: list[tuple[int, Test]] = []
     words: list[tuple[str, bool]] = []
     needs_summary = relative = False
     for term in parsed.terms:
@@ -162,11 +169,27 @@ def compile_query(
         needs_summary = needs_summary or field.needs_summary
         position = folded_at[term.field]
         if isinstance(field, NumberField):
-            tests.append(_number_test(term, field, position, reference_ms))
+            tests.append((_COST_NUMBER, _number_test(term, field, position, reference_ms)))
             relative = relative or (field.kind == "time" and term.value.startswith("-"))
         else:
-            tests.append(_text_test(term, field, position, own_at.get(term.field), me))
-    return CompiledQuery(parsed, tests, words, fields, needs_summary, relative)
+            test = _text_test(term, field, position, own_at.get(term.field), me)
+            tests.append((_text_cost(term, field), test))
+    # Every term must hold, in any order: the cheap first, so the dear see only what they pass.
+    ordered = [test for _, test in sorted(tests, key=operator.itemgetter(0))]
+    return CompiledQuery(parsed, ordered, words, fields, needs_summary, relative)
+
+
+_COST_NUMBER = 0
+"""How dear a term's test is, row for row (`_text_cost`): a number's is a comparison."""
+
+
+def _text_cost(term: FieldTerm, field: TextField[Row] | KeyedField[Row]) -> int:
+    """How dear the test of a text field's term is, row for row, beside a number's: a text
+    found in C, then a custom value found by its name, then a regular expression, dearest on a
+    custom value, which reads the row's own values."""
+    if term.operator == "~":
+        return 4 if isinstance(field, KeyedField) else 3
+    return 2 if isinstance(field, KeyedField) else 1
 
 
 def _unknown_field(name: str, fields: Fields[Row]) -> str:
@@ -199,8 +222,11 @@ def _text_test(
         )
     negated = term.negated
     if term.operator == "~":
-        return _any_text_test(_own_texts(field, term, position, own_position), _regex_hit(term),
-                              negated)
+        if isinstance(field, KeyedField):
+            key = sys.intern(_custom_key(field, term))
+            return _keyed_regex_test(field, position, key, _regex_hit(term), negated)
+        assert own_position is not None  # `positions` gives every text field one
+        return _any_text_test(position, own_position, _regex_hit(term), negated)
     needles = _needles(term, me)
     if not isinstance(field, KeyedField) and term.operator == "=":
         return _equals_test(position, frozenset(needles), negated)
@@ -212,7 +238,7 @@ def _text_test(
     if isinstance(field, KeyedField):
         key = sys.intern(_custom_key(field, term))  # as the folded names are: found by identity
         return _keyed_test(position, key, hit, negated)
-    return _any_text_test(operator.itemgetter(position), hit, negated)
+    return _any_text_test(position, position, hit, negated)
 
 
 def _custom_key(field: KeyedField[Row], term: FieldTerm) -> str:
@@ -224,37 +250,65 @@ def _custom_key(field: KeyedField[Row], term: FieldTerm) -> str:
     return term.key.casefold()
 
 
-def _own_texts(
-    field: TextField[Row] | KeyedField[Row], term: FieldTerm, position: int,
-    own_position: int | None,
-) -> Callable[[FoldedRow], FoldedTexts | None]:
-    """A reader of the field's texts as the row holds them (not casefolded): a text field's
-    where folding changed them, else its folded ones, which are the row's own."""
-    if isinstance(field, KeyedField):
-        key, read_keyed = _custom_key(field, term), field.read
-        return lambda row: read_keyed(row[0], key)
-    assert own_position is not None  # `positions` gives every text field one
-    # Own texts, where kept, are never empty: a tuple of none is folded as itself.
-    return lambda row: row[own_position] or row[position]
-
-
 def _keyed_test(position: int, key: str, hit: Hit, negated: bool) -> Test:
     """The test that `hit` holds for some value named `key` of the keyed field at `position`
-    (folded: its names, its values)."""
+    (folded: its layout, its values)."""
 
     def test(row: FoldedRow) -> bool:
-        pairs: tuple[Texts, Texts] | None = row[position]
+        pairs: tuple[Layout, Texts] | None = row[position]
         if pairs is None:
             return False
-        names, values = pairs
-        # Found in C, among names shared by the rows: a build usually has one of the name.
-        count = names.count(key)
-        if count == 0:
-            return negated
-        if count == 1:
-            return bool(hit(values[names.index(key)])) != negated
-        for name, value in zip(names, values, strict=True):
-            if name == key and hit(value):
+        layout, values = pairs
+        # One lookup in the layout the rows share: a build usually has one value of the name.
+        for at in layout.get(key, ()):
+            if hit(values[at]):
+                return not negated
+        return negated
+
+    return test
+
+
+def _keyed_regex_test(
+    field: KeyedField[Row], position: int, key: str, hit: Hit, negated: bool
+) -> Test:
+    """The test that `hit` holds for some value named `key` of `field` as the row holds it (a
+    regular expression ignores case by itself, and casefolding changes letters): the folded
+    layout at `position` says whether the row names `key` at all, and where."""
+    read = field.pairs
+
+    def test(row: FoldedRow) -> bool:
+        folded: tuple[Layout, Texts] | None = row[position]
+        if folded is None:
+            return False
+        places = folded[0].get(key)
+        if places is None:
+            return negated  # not named: the row's own values need no reading
+        pairs = read(row[0])
+        if pairs is None:
+            return False
+        for at in places:
+            if hit(pairs[at][1] or ""):
+                return not negated
+        return negated
+
+    return test
+
+
+def _any_text_test(position: int, own_position: int, hit: Hit, negated: bool) -> Test:
+    """The test that `hit` holds for some text of the text field at `position` (negated: for
+    none), read at `own_position` where that holds texts, else at `position`: a regular
+    expression reads the field's own texts, kept at `own_position` where folding changed them;
+    a test of folded texts gives `position` twice."""
+
+    def test(row: FoldedRow) -> bool:
+        # Own texts, where kept, are never empty: a tuple of none is folded as itself.
+        values: FoldedTexts | None = row[own_position] or row[position]
+        if values is None:
+            return False
+        if isinstance(values, str):
+            return bool(hit(values)) != negated
+        for value in values:
+            if hit(value):
                 return not negated
         return negated
 
@@ -293,25 +347,6 @@ def _equals_test(position: int, exact: frozenset[str], negated: bool) -> Test:
         return negated
 
     return equals
-
-
-def _any_text_test(
-    read: Callable[[FoldedRow], FoldedTexts | None], hit: Hit, negated: bool
-) -> Test:
-    """The test that `hit` holds for some text `read` gives (negated: for none)."""
-
-    def test(row: FoldedRow) -> bool:
-        values = read(row)
-        if values is None:
-            return False
-        if isinstance(values, str):
-            return bool(hit(values)) != negated
-        for value in values:
-            if hit(value):
-                return not negated
-        return negated
-
-    return test
 
 
 def _regex_hit(term: FieldTerm) -> Hit:
