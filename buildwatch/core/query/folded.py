@@ -10,8 +10,8 @@ fields' order (`positions` says where):
 
 - a text field: its one text as a `str`, or its several texts as a tuple, or None while unknown
   (a build's summary fields until the summary arrives);
-- a keyed field (`value:KEY`): a pair, where each name is (a `Layout`) and the values, or
-  None while unknown; rows naming the same values in the same order share one layout, so
+- a keyed field (`value:KEY`): two items, where each name is (a `Layout`) and the values,
+  both None while unknown; rows naming the same values in the same order share one layout, so
   finding a name is one lookup and reads no row's own memory;
 - a number field: its number, or None;
 
@@ -53,9 +53,13 @@ a server whose names vary endlessly must not fill the memory with them."""
 
 def positions(fields: Fields[Row]) -> tuple[dict[str, int], dict[str, int]]:
     """Where `fold` puts each field's value, and each text field's own texts."""
-    folded = {name: at for at, name in enumerate(fields, start=1)}
+    folded: dict[str, int] = {}
+    at = 1
+    for name, field in fields.items():
+        folded[name] = at
+        at += 2 if isinstance(field, KeyedField) else 1  # its layout, then its values
     texts = [name for name, field in fields.items() if isinstance(field, TextField)]
-    return folded, {name: at for at, name in enumerate(texts, start=len(fields) + 1)}
+    return folded, {name: own for own, name in enumerate(texts, start=at)}
 
 
 def fold(row: Row, fields: Fields[Row], layouts: dict[Texts, Layout] | None = None) -> FoldedRow:
@@ -69,7 +73,7 @@ def fold(row: Row, fields: Fields[Row], layouts: dict[Texts, Layout] | None = No
             values.append(field.read(row))
         elif isinstance(field, KeyedField):
             pairs = field.pairs(row)
-            values.append(None if pairs is None else _fold_pairs(pairs, layouts))
+            values.extend((None, None) if pairs is None else _fold_pairs(pairs, layouts))
         else:
             texts = field.read(row)
             folded = None if texts is None else _fold_texts(texts)

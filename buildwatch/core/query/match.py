@@ -33,7 +33,6 @@ from buildwatch.core.query.fields import (
     NumberField,
     Row,
     TextField,
-    Texts,
     text_of,
 )
 from buildwatch.core.query.folded import (
@@ -252,16 +251,16 @@ def _custom_key(field: KeyedField[Row], term: FieldTerm) -> str:
 
 def _keyed_test(position: int, key: str, hit: Hit, negated: bool) -> Test:
     """The test that `hit` holds for some value named `key` of the keyed field at `position`
-    (folded: its layout, its values)."""
+    (folded: its layout, then its values)."""
+    values_at = position + 1
 
     def test(row: FoldedRow) -> bool:
-        pairs: tuple[Layout, Texts] | None = row[position]
-        if pairs is None:
+        layout: Layout | None = row[position]
+        if layout is None:
             return False
-        layout, values = pairs
         # One lookup in the layout the rows share: a build usually has one value of the name.
         for at in layout.get(key, ()):
-            if hit(values[at]):
+            if hit(row[values_at][at]):
                 return not negated
         return negated
 
@@ -277,10 +276,10 @@ def _keyed_regex_test(
     read = field.pairs
 
     def test(row: FoldedRow) -> bool:
-        folded: tuple[Layout, Texts] | None = row[position]
-        if folded is None:
+        layout: Layout | None = row[position]
+        if layout is None:
             return False
-        places = folded[0].get(key)
+        places = layout.get(key)
         if places is None:
             return negated  # not named: the row's own values need no reading
         pairs = read(row[0])
