@@ -38,6 +38,7 @@ QUERIES = (
     ("duration", "duration>1m"),
     ("time ago", "published>-2h"),
     ("custom value", 'value:"Git branch"=main'),
+    ("custom value's regular expression", 'value:"Git branch"~^ma'),
     ("me", "user:me"),
     ("fields", "branch=main outcome:failed -tag:CI"),
     ("fields", "user:me duration>1m published>-2h"),
