@@ -287,9 +287,16 @@ def _sort_values(cells: tuple[str | Text, ...], numbers: dict[int, float]) -> tu
     times by number."""
     return tuple(
         numbers[index] if index in numbers else None if cell is _PENDING
-        else (cell.plain if isinstance(cell, Text) else cell).casefold()
+        else _folded(cell.plain if isinstance(cell, Text) else cell)
         for index, cell in enumerate(cells)
     )
+
+
+def _folded(text: str) -> str:
+    # The text itself when casefolding leaves it as it is (most do): 100,000 rows would
+    # otherwise hold a copy of each of their texts.
+    folded = text.casefold()
+    return text if folded == text else folded
 
 
 def _clean(text: str | None) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from buildwatch.core.develocity.git_values import DEFAULT_GIT_VALUE_NAMES, GitValueNames
 from buildwatch.core.develocity.models import (
@@ -32,6 +32,7 @@ from buildwatch.core.develocity.models import (
     UserTag,
     fact_of,
 )
+from buildwatch.core.shared_values import shared
 
 Outcome = Literal["success", "failed", "unknown"]
 
@@ -112,9 +113,13 @@ def tool_of_event(event_type: str) -> str | None:
     return "gradle" if event_type in _GRADLE_TYPES else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BuildSummary:
-    """What the build's summary events say about it."""
+    """What the build's summary events say about it.
+
+    Slotted, and its repeated values shared with other builds' (`shared_values`), however it
+    is made (read from a server or decoded from the history): the monitor holds 100,000.
+    """
 
     build_id: str
     tool_type: str | None
@@ -141,6 +146,16 @@ class BuildSummary:
     failures: tuple[FailureInfo, ...] = ()
     """The build's failures, the one that failed the build first."""
 
+    def __post_init__(self) -> None:
+        for name in _SHARED_TEXTS:
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, shared(value))
+        object.__setattr__(self, "requested", _shared_texts(self.requested))
+        object.__setattr__(self, "tags", _shared_texts(self.tags))
+        object.__setattr__(self, "custom_values", _shared_pairs(self.custom_values))
+        object.__setattr__(self, "links", _shared_pairs(self.links))
+
     @property
     def duration_ms(self) -> int | None:
         """Finish minus start by the build machine's clock, if both are known."""
@@ -152,6 +167,21 @@ class BuildSummary:
     def failure(self) -> FailureInfo | None:
         """The failure that failed the build, if any is known."""
         return self.failures[0] if self.failures else None
+
+
+_SHARED_TEXTS = ("tool_type", "tool_version", "project", "user", "host", "git_commit",
+                 "git_branch", "git_repository")
+"""The fields of one text that builds repeat (the build id alone is each build's own)."""
+
+
+def _shared_texts(texts: tuple[str, ...]) -> tuple[str, ...]:
+    return shared(tuple([shared(text) for text in texts])) if texts else texts
+
+
+def _shared_pairs(pairs: tuple[tuple[Any, Any], ...]) -> tuple[tuple[Any, Any], ...]:
+    if not pairs:
+        return pairs
+    return shared(tuple([shared((shared(first), shared(second))) for first, second in pairs]))
 
 
 @dataclass

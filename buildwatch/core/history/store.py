@@ -29,6 +29,7 @@ from buildwatch.core.history.codec import (
     summary_to_json,
 )
 from buildwatch.core.history.resume import ResumePoint, choose_resume_point
+from buildwatch.core.shared_values import shared
 from buildwatch.core.triage.model import Failure, FailureKind, Run, RunSource, TriageRecord
 
 BUILDS_STREAM = "builds"
@@ -352,11 +353,13 @@ def triage_records(
     by_run: dict[object, list[Failure]] = {}
     for run, kind, name, headline, retried in failures:
         if kind in _FAILURE_KINDS:
-            by_run.setdefault(run, []).append(Failure(kind, name, headline, bool(retried)))
+            by_run.setdefault(run, []).append(
+                Failure(kind, shared(name), shared(headline), bool(retried)))
     return [
         (
-            Run(source, run_id, time_ms, None if ok is None else bool(ok),
-                project, branch, commit, user, work),
+            # Builds repeat their project, branch, commit, user and work: one copy of each.
+            Run(source, run_id, time_ms, None if ok is None else bool(ok), shared(project),
+                shared(branch), shared(commit), shared(user), shared(work)),
             tuple(by_run.get(key, ())),
         )
         for key, source, run_id, time_ms, ok, project, branch, commit, user, work in runs

@@ -95,7 +95,7 @@ class SourceStatus:
         return f"{relative_seconds(now - self.last_message_at)} ago"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BuildEntry:
     """A published build: what the listing says, then its summary once enrichment is done."""
 

@@ -24,7 +24,7 @@ STATUS_WORDS: dict[GroupStatus, str] = {"new": "NEW", "flaky": "FLAKY", "recurri
 """Each status as screens and tables show it: the two that call for action stand out."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Run:
     """One build or invocation, as far as grouping needs it."""
 
@@ -46,7 +46,7 @@ class Run:
     passed."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Failure:
     """One failed test, task, goal, target, or the build itself, in one run."""
 
