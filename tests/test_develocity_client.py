@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,6 +19,7 @@ from buildwatch.core.develocity.client import DevelocityClient, plain_http_warni
 from buildwatch.core.develocity.models import Build, BuildEvent, Message, SkippedMessage
 from buildwatch.core.errors import AuthError, NotFoundError, ServerError
 from buildwatch.core.secrets import Secret
+from buildwatch.core.sse import PIECE_BYTES
 from buildwatch.sim import FaultSpec, SimConfig, Simulator
 
 pytestmark = pytest.mark.timeout(60)
@@ -356,3 +358,29 @@ def test_https_or_loopback_needs_no_warning(url: str) -> None:
 
 def test_no_credentials_need_no_warning() -> None:
     assert plain_http_warning(DevelocityConnection("http://develocity.example.com")) is None
+
+
+async def test_a_big_chunk_is_delivered_in_pieces_with_a_loop_turn_between_them() -> None:
+    # 3,000 builds make a gzip body whose reads inflate to chunks several pieces long.
+    big = Simulator(SimConfig(seed=5, builds=3_000))
+    await big.start()
+    turns = 0
+
+    async def count_turns() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    counter = asyncio.create_task(count_turns())
+    try:
+        async with connect(big) as client:
+            batches = [(turns, batch) async for batch in client.build_batches(since=0)]
+        body = await expected(big, "builds/since/0")
+    finally:
+        counter.cancel()
+        await big.stop()
+    assert [message for _, batch in batches for message in received(batch)] == body
+    body_bytes = sum(len(f"id: {id}\nevent: Build\ndata: {data}\n\n") for id, data in body)
+    assert len(batches) > body_bytes // PIECE_BYTES
+    assert all(before < after for (before, _), (after, _) in pairwise(batches))

@@ -9,7 +9,7 @@ from itertools import pairwise
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from buildwatch.core.sse import MAX_RETRY_MS, SSEEvent, SSEParser
+from buildwatch.core.sse import MAX_RETRY_MS, SSEEvent, SSEParser, pieces
 
 _LINE_ENDINGS = st.sampled_from([b"\n", b"\r", b"\r\n"])
 _VALUES = st.one_of(
@@ -127,3 +127,19 @@ def test_develocity_shaped_streams_are_read_by_the_standard_however_chunked(
     body = b"".join(messages)
     events, last_id, retry = parse(split(body, cuts))
     assert ([(e.event, e.text, e.id) for e in events], last_id, retry) == reference(body)
+
+
+@settings(max_examples=150, deadline=None)
+@given(streams(), st.integers(min_value=1, max_value=64))
+def test_pieces_of_a_chunk_are_bounded_and_give_the_same_events(body: bytes, size: int) -> None:
+    cut = list(pieces(body, size))
+    assert b"".join(cut) == body
+    assert all(len(piece) <= size for piece in cut)
+    assert parse(cut) == parse([body])
+
+
+def test_pieces_end_at_the_last_event_end_within_their_bound() -> None:
+    messages = [b'id: %d\nevent: Build\ndata: {"n":%d}\n\n' % (n, n) for n in range(100, 200)]
+    body = b"".join(messages)
+    cut = list(pieces(body, len(messages[0]) * 3 + 5))
+    assert cut == [b"".join(messages[n : n + 3]) for n in range(0, len(messages), 3)]

@@ -15,6 +15,7 @@ is bounded.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from itertools import repeat
 from operator import itemgetter, methodcaller
 
@@ -27,6 +28,12 @@ DEFAULT_MAX_EVENT_BYTES = 64 * 1024 * 1024
 
 MAX_RETRY_MS = 24 * 60 * 60 * 1000
 """Largest `retry:` kept, so a hostile value can never reach `sleep()` as it is."""
+
+PIECE_BYTES = 64 * 1024
+"""Size of the pieces `pieces` cuts a chunk into: parsing one and decoding its messages takes a
+few milliseconds, while a gzip body arrives in chunks of about 500 KB (one read of compressed
+bytes, inflated): 35-45 ms to parse and decode in one go on an idle machine, over 100 ms in the
+monitor under load."""
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -53,6 +60,25 @@ class SSEEvent(msgspec.Struct, frozen=True, gc=False):
     def text(self) -> str:
         """The data as the standard's string: UTF-8, invalid bytes replaced by U+FFFD."""
         return self.data.decode("utf-8", "replace")
+
+
+def pieces(chunk: bytes, size: int = PIECE_BYTES) -> Iterator[bytes]:
+    """`chunk` cut into consecutive pieces of at most `size` bytes, for `SSEParser.feed` one at a
+    time, so that a consumer can let other work run between them.
+
+    Each piece ends after the last blank line within its bound (an event's end), so an event is
+    rarely carried over from one piece to the next; where there is none, it ends at the bound.
+    The parser accepts any cut either way: the events are the same as from the whole chunk.
+    """
+    start = 0
+    end = len(chunk)
+    while end - start > size:
+        cut = chunk.rfind(b"\n\n", start, start + size) + 2
+        if cut <= start + 1:
+            cut = start + size
+        yield chunk[start:cut]
+        start = cut
+    yield chunk[start:]
 
 
 class SSEParser:

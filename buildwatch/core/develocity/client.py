@@ -14,6 +14,7 @@ full jitter, growing with each failure in a row. A server's `retry:` field sets 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import ipaddress
 import time
@@ -34,7 +35,7 @@ from buildwatch.core.ids import checked_path_segment
 from buildwatch.core.log_redaction import redact
 from buildwatch.core.reachability import CONFIGURATION_HINT, configuration_problem
 from buildwatch.core.sanitize import sanitize_line
-from buildwatch.core.sse import DEFAULT_MAX_EVENT_BYTES, SSEEvent, SSEParser
+from buildwatch.core.sse import DEFAULT_MAX_EVENT_BYTES, SSEEvent, SSEParser, pieces
 
 DEFAULT_IDLE_TIMEOUT_S = 60.0
 """No byte for this long (heartbeats included) means the connection is dead."""
@@ -289,14 +290,20 @@ class DevelocityClient:
                             self._on_connected()
                         async for chunk in response.aiter_bytes():
                             received = True
-                            events = parser.feed(chunk)
-                            if events:
-                                batch = messages_from(seen.fresh(events))
-                                if batch:
-                                    delivered = True
-                                    if fallback is not None:
-                                        fallback.saw(batch)
-                                    yield batch
+                            for number, piece in enumerate(pieces(chunk)):
+                                if number:
+                                    # A turn of the loop between pieces: a big chunk (an
+                                    # inflated gzip read) would otherwise hold it for as long
+                                    # as its thousands of messages take, keys waiting.
+                                    await asyncio.sleep(0)
+                                events = parser.feed(piece)
+                                if events:
+                                    batch = messages_from(seen.fresh(events))
+                                    if batch:
+                                        delivered = True
+                                        if fallback is not None:
+                                            fallback.saw(batch)
+                                        yield batch
                         parser.close()
                         clean = True
                         cause = "the server ended the response"
