@@ -207,6 +207,24 @@ def test_the_event_log_keeps_every_event_and_filters_by_type() -> None:
     assert log.timestamp(3) == 30
 
 
+def test_a_work_only_detail_keeps_the_same_work_and_tests_without_event_log_or_summary() -> None:
+    events = [
+        build("gradle"),
+        event("TaskStarted", {"id": 3, "path": ":app:test"}),
+        event("TaskFinished", {"id": 3, "path": ":app:test", "outcome": "FAILED"}),
+        event("TestStarted", {"task": 3, "id": 2, "name": "adds()", "className": "com.acme.FooTest",
+                              "suite": False}, 1000),
+        event("TestFinished", {"task": 3, "id": 2, "failed": True, "failureId": 11}, 1250),
+    ]
+    whole, work_only = BuildDetail(), BuildDetail(work_only=True)
+    whole.add(events)
+    work_only.add(events)
+    assert work_only.failed_work() == whole.failed_work() != []
+    assert list(work_only.tests.values()) == list(whole.tests.values()) != []
+    assert (len(work_only.events), work_only.summary()) == (0, None)
+    assert (len(whole.events), whole.summary() is not None) == (5, True)
+
+
 @pytest.fixture(scope="module")
 def sim() -> Iterator[SimulatorThread]:
     with SimulatorThread(sim_config()) as thread:

@@ -105,9 +105,14 @@ class TestResult:
 class BuildDetail:
     """Reduces a build's message stream, batch by batch, into what its screen shows."""
 
-    def __init__(self, git_names: GitValueNames = DEFAULT_GIT_VALUE_NAMES) -> None:
+    def __init__(
+        self, git_names: GitValueNames = DEFAULT_GIT_VALUE_NAMES, *, work_only: bool = False
+    ) -> None:
         self.git_names = git_names
         """Which custom values name the Git commit, branch and repository."""
+        self.work_only = work_only
+        """Keep only the work items, tests and exceptions: no event log and no summary (for
+        readers of what failed, which show neither and read thousands of test events)."""
         self.events = EventLog()
         self.work: dict[str, WorkItem] = {}
         self.tests: dict[str, TestResult] = {}
@@ -135,6 +140,8 @@ class BuildDetail:
         """Take a batch of the build's messages into account."""
         for message in messages:
             if isinstance(message, Build):
+                if self.work_only:
+                    continue
                 self._summary = self._summary or SummaryBuilder(message, self.git_names)
                 self.events.add("Build", message.timestamp, message.source)
             elif isinstance(message, BuildEvent):
@@ -190,7 +197,8 @@ class BuildDetail:
 
     def _add_event(self, event: BuildEvent) -> None:
         kind = event.event_type
-        self.events.add(kind, event.timestamp, event.source)
+        if not self.work_only:
+            self.events.add(kind, event.timestamp, event.source)
         if self._summary is not None:
             self._summary.add(event)
         handler = _HANDLERS.get(kind)

@@ -3,7 +3,8 @@
 The build screen reads every event of a build; a script or a list of builds wants only the names
 of what failed. `read_failure_details` asks for just the event types that name work and tests
 (`failure_detail_event_types`), and reduces them through `BuildDetail`, the reader the build
-screen uses, so both agree on what failed and how it is named.
+screen uses, so both agree on what failed and how it is named (keeping only the work and tests:
+no event log, no summary).
 
 A retried test is several executions of one test in one build, each its own pair of events
 (Gradle's test retry, surefire's reruns, Bazel's `--flaky_test_attempts`): one whose last
@@ -106,7 +107,7 @@ async def read_failure_details(
     event_types = failure_detail_event_types(tool_type)
     if not event_types:
         return None
-    detail = BuildDetail()
+    detail = BuildDetail(work_only=True)
     async with aclosing(client.event_batches(build_id, event_types, attempts=attempts)) as batches:
         async for batch in batches:
             if pause is not None:
