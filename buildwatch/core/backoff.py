@@ -19,6 +19,9 @@ is up, only the connection broke, so long waits are left to outages. Not zero, s
 that always cuts at the same byte cannot drive a tight loop."""
 CUT_MAX_DELAY_S = 4.0
 """The longest wait after such cuts in a row (see `Backoff.cut_delay`)."""
+_JITTER = random.Random()
+"""The jitter's source shared by every backoff: seeding one costs a read of the system's
+entropy, and the clients make a backoff for every request they stream."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ class Backoff:
 
     base_s: float = 1.0
     cap_s: float = 30.0
-    rng: random.Random = field(default_factory=random.Random)
+    rng: random.Random = field(default_factory=lambda: _JITTER)
     attempt: int = 0
     cut_base_s: float = CUT_DELAY_S
     cut_cap_s: float = CUT_MAX_DELAY_S

@@ -161,7 +161,10 @@ class BuildEvent(_Message):
     @property
     def event_type(self) -> str:
         """The unversioned event type, e.g. `TaskFinished` ("" if the server left it out)."""
-        return text_field(object_field(self.raw, "type"), "eventType") or ""
+        # Read for every event several times over (summary, failure details): inlined.
+        kind = self.raw.get("type")
+        name = kind.get("eventType") if isinstance(kind, dict) else None
+        return name if isinstance(name, str) else ""
 
     @property
     def version(self) -> tuple[int | None, int | None]:
