@@ -25,6 +25,7 @@ from buildwatch.core.monitor.store import BuildEntry, relative_seconds
 from buildwatch.core.query import PANE_FIELDS, Pane
 from buildwatch.core.query.fields import KeyedField, TextField
 from buildwatch.core.sanitize import sanitize_line
+from buildwatch.core.shared_values import shared
 from buildwatch.core.triage.typical_durations import Typical, invocation_duration_ms
 from buildwatch.tui.widgets.table_model import Cell, Column, TableRow
 
@@ -115,7 +116,7 @@ def relative_time(epoch_ms: int | None, now_ms: int) -> str:
         return "-"
     if now_ms - epoch_ms < _MINUTE_MS:
         return "<1m ago"
-    return f"{relative_seconds((now_ms - epoch_ms) / 1000)} ago"
+    return shared(f"{relative_seconds((now_ms - epoch_ms) / 1000)} ago")
 
 
 def next_change_ms(epoch_ms: int, now_ms: int) -> int:
@@ -160,7 +161,7 @@ def build_outcome(entry: BuildEntry, *, reading: bool = True) -> Text:
 def duration_cell(seconds: float | None, typical: Typical | None) -> str | Text:
     """A finished run's duration, and how many times its work's typical one it took when that
     is notably more (`16m40s x2.4`)."""
-    shown = duration_text(seconds, unknown="-", tenths=False)
+    shown = shared(duration_text(seconds, unknown="-", tenths=False))
     if seconds is None or typical is None:
         return shown
     deviation = typical.deviation(int(seconds * 1000))
@@ -184,7 +185,8 @@ def build_row(
     # A v1 listing does not name the tool: the summary's events do.
     tool_type = (summary.tool_type if summary else None) or entry.tool_type
     tool_name = _TOOLS.get(tool_type, tool_type) if tool_type else None
-    tool = " ".join(filter(None, (tool_name, entry.tool_version)))
+    # Joined texts and their folded forms are shared (`shared`): builds repeat them.
+    tool = shared(" ".join(filter(None, (tool_name, entry.tool_version))))
     outcome = build_outcome(entry, reading=reading)
     # Offline or unreadable, a summary will not come: its cells stay blank, not pending.
     missing: Cell = _PENDING if outcome is _READING or outcome is _RETRYING else ""
@@ -193,9 +195,9 @@ def build_row(
         project = requested = user = host = branch = tags = missing
         duration = missing or "-"
     else:
-        project, requested = _clean(summary.project), _clean(" ".join(summary.requested))
+        project, requested = _clean(summary.project), _clean(shared(" ".join(summary.requested)))
         user, host, branch = _clean(summary.user), _clean(summary.host), _clean(summary.git_branch)
-        tags = _clean(", ".join(summary.tags))
+        tags = _clean(shared(", ".join(summary.tags)))
         duration_s = summary.duration_ms / 1000 if summary.duration_ms is not None else None
         duration = duration_cell(duration_s, typical)
     cells = (
@@ -296,7 +298,7 @@ def _folded(text: str) -> str:
     # The text itself when casefolding leaves it as it is (most do): 100,000 rows would
     # otherwise hold a copy of each of their texts.
     folded = text.casefold()
-    return text if folded == text else folded
+    return text if folded == text else shared(folded)
 
 
 def _clean(text: str | None) -> str:

@@ -20,6 +20,7 @@ from buildwatch.core.buildbuddy.triage import is_running
 from buildwatch.core.develocity.models import Build, SkippedMessage
 from buildwatch.core.develocity.summary import BuildSummary
 from buildwatch.core.monitor.failures import FailureGroups
+from buildwatch.core.shared_values import shared
 from buildwatch.core.triage.typical_durations import TypicalDurations
 
 SourceName = Literal["develocity", "buildbuddy"]
@@ -226,7 +227,8 @@ class MonitorStore:
             build_id = build.build_id
             if build_id in known:
                 continue
-            known[build_id] = BuildEntry(build_id, build.tool_type, build.tool_version,
+            known[build_id] = BuildEntry(build_id, shared(build.tool_type),
+                                         shared(build.tool_version),
                                          build.timestamp)
             dirty[build_id] = None
             added += 1
@@ -254,7 +256,8 @@ class MonitorStore:
             if build.build_id in self.builds:
                 continue
             self.builds[build.build_id] = BuildEntry(
-                build.build_id, build.tool_type, build.tool_version, build.timestamp, summary
+                build.build_id, shared(build.tool_type), shared(build.tool_version),
+                build.timestamp, summary,
             )
             self._dirty_builds[build.build_id] = None
             self._from_history.add(build.build_id)
