@@ -203,10 +203,18 @@ def _history_file(profile: Profile) -> Path | None:
 
 def _run_app(settings: MonitorSettings, watch: list[tuple[str, WatchOrigin]], *, mouse: bool) -> int:
     import asyncio
+    import sys
 
     from buildwatch.cli.signals import exiting_on_sigterm
     from buildwatch.tui.app import BuildwatchApp
 
+    # The screen's loop shares the interpreter with threads (the terminal's reader, the
+    # history's writer) that hand it over only every switch interval: 5 ms by default, a wait a
+    # key can meet more than once on its way to the screen. At 1 ms, keys during a backfill of
+    # 100,000 builds (bench/keys_during_backfill.py, two runs each alternating, load 6-9) took
+    # 45-70 and 48-129 ms per 5-second window (medians) against 57-196 and 69-176 ms, and 61,000
+    # and 78,000 rows were loaded in 30 s against 34,000 and 54,000.
+    sys.setswitchinterval(0.001)
     app = BuildwatchApp(settings, watch=watch)
     try:
         asyncio.run(exiting_on_sigterm(app.run_async(mouse=mouse), app.exit))
