@@ -212,8 +212,7 @@ def _run_app(settings: MonitorSettings, watch: list[tuple[str, WatchOrigin]], *,
     # history's writer) that hand it over only every switch interval: 5 ms by default, a wait a
     # key can meet more than once on its way to the screen. At 1 ms, keys during a backfill of
     # 100,000 builds (bench/keys_during_backfill.py, two runs each alternating, load 6-9) took
-    # 45-70 and 48-129 ms per 5-second window (medians) against 57-196 and 69-176 ms, and 61,000
-    # and 78,000 rows were loaded in 30 s against 34,000 and 54,000.
+    # 45-70 and 48-129 ms per 5-second window (medians) against 57-196 and 69-176 ms.
     sys.setswitchinterval(0.001)
     app = BuildwatchApp(settings, watch=watch)
     try:
