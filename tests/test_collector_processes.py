@@ -116,6 +116,8 @@ def test_a_collector_killed_at_any_moment_then_restarted_stores_every_build_once
         process.wait()
 
     final, log = start("final")
+    # Every build may be stored already: SIGTERM must still find the collector running.
+    wait_for(lambda: says(log, "active: "), "the final collector active")
     wait_for(lambda: all_done(location, published(sim)), "every build stored and summarised")
     final.send_signal(signal.SIGTERM)
     assert final.wait(timeout=20) == 128 + signal.SIGTERM
