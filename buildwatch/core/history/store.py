@@ -367,26 +367,41 @@ def triage_records(
     ]
 
 
+TRIAGE_RUN_UPSERT = (
+    "INSERT INTO triage_runs (source, run_id, time_ms, succeeded, project, branch,"
+    " commit_sha, user_name, work) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (source, run_id) DO UPDATE SET time_ms = excluded.time_ms,"
+    " succeeded = excluded.succeeded, project = excluded.project,"
+    " branch = excluded.branch, commit_sha = excluded.commit_sha,"
+    " user_name = excluded.user_name, work = excluded.work"
+)
+"""Stores a run, replacing what was stored for it (`?` placeholders, `triage_run_parameters`):
+the SQLite history and the team store write runs alike."""
+TRIAGE_FAILURE_INSERT = (
+    "INSERT INTO triage_failures (run, kind, name, headline, passed_on_retry)"
+    " VALUES (?, ?, ?, ?, ?)"
+)
+"""Stores one failure of a run (`?` placeholders, rows from `triage_failure_rows`)."""
+
+
+def triage_run_parameters(run: Run) -> tuple[object, ...]:
+    """The parameters of `TRIAGE_RUN_UPSERT` for `run`."""
+    return (run.source, run.run_id, run.time_ms, run.succeeded, run.project, run.branch,
+            run.commit, run.user, run.work)
+
+
+def triage_failure_rows(key: int, failures: Iterable[Failure]) -> list[tuple[object, ...]]:
+    """The rows of `TRIAGE_FAILURE_INSERT` for the failures of the run stored as `key`."""
+    return [(key, f.kind, f.name, f.headline, f.passed_on_retry) for f in failures]
+
+
 def _write_triage(db: sqlite3.Connection, records: list[TriageRecord]) -> None:
     """Store each run and replace its failures, inside the caller's transaction."""
     for run, failures in records:
-        db.execute(
-            "INSERT INTO triage_runs (source, run_id, time_ms, succeeded, project, branch,"
-            " commit_sha, user_name, work) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (source, run_id) DO UPDATE SET time_ms = excluded.time_ms,"
-            " succeeded = excluded.succeeded, project = excluded.project,"
-            " branch = excluded.branch, commit_sha = excluded.commit_sha,"
-            " user_name = excluded.user_name, work = excluded.work",
-            (run.source, run.run_id, run.time_ms, run.succeeded, run.project, run.branch,
-             run.commit, run.user, run.work),
-        )
+        db.execute(TRIAGE_RUN_UPSERT, triage_run_parameters(run))
         # No RETURNING: SQLite before 3.35 (still shipped by some systems) lacks it.
         (key,) = db.execute(
             "SELECT id FROM triage_runs WHERE source = ? AND run_id = ?", (run.source, run.run_id)
         ).fetchone()
         db.execute("DELETE FROM triage_failures WHERE run = ?", (key,))
-        db.executemany(
-            "INSERT INTO triage_failures (run, kind, name, headline, passed_on_retry)"
-            " VALUES (?, ?, ?, ?, ?)",
-            [(key, f.kind, f.name, f.headline, f.passed_on_retry) for f in failures],
-        )
+        db.executemany(TRIAGE_FAILURE_INSERT, triage_failure_rows(key, failures))

@@ -31,13 +31,17 @@ from buildwatch.core.history.store import (
     BUILDS_STREAM,
     ORPHANED_RUNS,
     RETENTION_CHUNK,
+    TRIAGE_FAILURE_INSERT,
+    TRIAGE_RUN_UPSERT,
     HistoryBatch,
     HistoryError,
     RetentionPolicy,
     StoredBuild,
     batch_statements,
     stored_builds,
+    triage_failure_rows,
     triage_records,
+    triage_run_parameters,
 )
 from buildwatch.core.teamstore import connection as server
 from buildwatch.core.teamstore.listen import CHANNEL
@@ -359,19 +363,11 @@ def _write_triage(cursor: psycopg.Cursor[tuple[Any, ...]], records: list[TriageR
     """Store each run and replace its failures, inside the caller's transaction."""
     for run, failures in records:
         cursor.execute(
-            "INSERT INTO triage_runs (source, run_id, time_ms, succeeded, project, branch,"
-            " commit_sha, user_name, work) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT (source, run_id) DO UPDATE SET time_ms = excluded.time_ms,"
-            " succeeded = excluded.succeeded, project = excluded.project,"
-            " branch = excluded.branch, commit_sha = excluded.commit_sha,"
-            " user_name = excluded.user_name, work = excluded.work RETURNING id",
-            (run.source, run.run_id, run.time_ms, run.succeeded, run.project, run.branch,
-             run.commit, run.user, run.work),
+            TRIAGE_RUN_UPSERT.replace("?", "%s") + " RETURNING id", triage_run_parameters(run)
         )
         row = cursor.fetchone()
         assert row is not None  # an upsert with RETURNING yields its row
         cursor.execute("DELETE FROM triage_failures WHERE run = %s", (row[0],))
         cursor.executemany(
-            f"INSERT INTO triage_failures ({_FAILURE_COLUMNS}) VALUES (%s, %s, %s, %s, %s)",
-            [(row[0], f.kind, f.name, f.headline, f.passed_on_retry) for f in failures],
+            TRIAGE_FAILURE_INSERT.replace("?", "%s"), triage_failure_rows(row[0], failures)
         )
