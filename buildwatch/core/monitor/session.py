@@ -186,11 +186,7 @@ class MonitorSession:
                 await self._open_buildbuddy()
 
     async def _open_develocity(self) -> None:
-        connection = self._develocity_connection
-        if connection is None:
-            connection = await asyncio.to_thread(
-                develocity_connection, self.settings.profile, self.settings.overrides
-            )
+        connection = await self._develocity_resolved()
         self._develocity_connection = connection
         self.develocity_url = connection.base_url
         if connection.token is not None or connection.username is not None:
@@ -198,27 +194,37 @@ class MonitorSession:
             self.develocity = DevelocityClient(connection, backoff=self._backoff)
 
     async def _open_buildbuddy(self) -> None:
-        connection = self._buildbuddy_connection
-        if connection is None:
-            connection = await asyncio.to_thread(
-                buildbuddy_connection, self.settings.profile, self.settings.overrides
-            )
+        connection = await self._buildbuddy_resolved()
         self._buildbuddy_connection = connection
         self.buildbuddy_url = connection.base_url
         if connection.api_key is not None:
             await self._close(self.buildbuddy)
             self.buildbuddy = BuildBuddyClient(connection, backoff=self._backoff)
 
+    async def _develocity_resolved(self) -> DevelocityConnection:
+        """The Develocity connection in use, else the profile's (the keyring blocks, so that
+        is read in a thread); raises `BuildwatchError` if there is none."""
+        if self._develocity_connection is not None:
+            return self._develocity_connection
+        return await asyncio.to_thread(
+            develocity_connection, self.settings.profile, self.settings.overrides
+        )
+
+    async def _buildbuddy_resolved(self) -> BuildBuddyConnection:
+        """The BuildBuddy connection in use, else the profile's (read in a thread, as the
+        keyring blocks); raises `BuildwatchError` if there is none."""
+        if self._buildbuddy_connection is not None:
+            return self._buildbuddy_connection
+        return await asyncio.to_thread(
+            buildbuddy_connection, self.settings.profile, self.settings.overrides
+        )
+
     async def run_develocity(self) -> None:
         """Resolve the connection, then follow the build listing until cancelled or refused."""
         store = self.store
         store.set_state("develocity", "connecting")
         try:
-            connection = self._develocity_connection
-            if connection is None:
-                connection = await asyncio.to_thread(
-                    develocity_connection, self.settings.profile, self.settings.overrides
-                )
+            connection = await self._develocity_resolved()
         except BuildwatchError as error:
             store.set_state("develocity", "offline", str(error))
             return
@@ -251,15 +257,10 @@ class MonitorSession:
         store = self.store
         store.set_state("buildbuddy", "connecting")
         try:
-            bb_connection = self._buildbuddy_connection
-            if bb_connection is None:
-                bb_connection = await asyncio.to_thread(
-                    buildbuddy_connection, self.settings.profile, self.settings.overrides
-                )
+            connection = await self._buildbuddy_resolved()
         except BuildwatchError as error:
             store.set_state("buildbuddy", "offline", str(error))
             return
-        connection = bb_connection
         self.buildbuddy_url = connection.base_url
         if connection.api_key is None and not self._buildbuddy_chosen():
             # Most Develocity users have no BuildBuddy: the public default is not a failure.
