@@ -99,6 +99,15 @@ def stored(location: StoreLocation) -> dict[str, bool]:
         store.close()
 
 
+def stored_count(location: StoreLocation) -> int:
+    """How many builds the store holds."""
+    store = TeamStore.connect(location, read_only=True)
+    try:
+        return store.build_count()
+    finally:
+        store.close()
+
+
 def all_done(location: StoreLocation, expected: set[str]) -> bool:
     """Whether the store holds exactly `expected`, each summarised and its failures recorded."""
     store = TeamStore.connect(location, read_only=True)

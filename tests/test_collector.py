@@ -23,6 +23,7 @@ from collector_harness import (
     new_database,
     published,
     settings,
+    stored_count,
     until,
 )
 from ports import free_port
@@ -242,9 +243,3 @@ async def test_a_buffer_that_overflows_starts_over_from_the_stores_position_losi
     assert stored_count(location) == OVERFLOWED
 
 
-def stored_count(location: StoreLocation) -> int:
-    store = TeamStore.connect(location, read_only=True)
-    try:
-        return store.build_count()
-    finally:
-        store.close()

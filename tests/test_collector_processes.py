@@ -13,11 +13,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from collector_harness import all_done, created_store, new_database, published
+from collector_harness import all_done, created_store, new_database, published, stored_count
 from postgres_server import SUPERUSER_PASSWORD, PostgresServer, postgres_server
 
 from buildwatch.core.teamstore.location import StoreLocation
-from buildwatch.core.teamstore.store import TeamStore
 from buildwatch.sim import SimConfig, SimulatorThread
 
 __all__ = ["postgres_server"]
@@ -94,12 +93,6 @@ def says(log: Path, words: str) -> bool:
     return words in log.read_text()
 
 
-def stored_count(location: StoreLocation) -> int:
-    store = TeamStore.connect(location, read_only=True)
-    try:
-        return store.build_count()
-    finally:
-        store.close()
 
 
 def test_a_collector_killed_at_any_moment_then_restarted_stores_every_build_once(
