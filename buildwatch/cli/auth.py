@@ -17,6 +17,7 @@ from buildwatch.cli.common import (
     overrides_from_args,
     profile_from_args,
 )
+from buildwatch.cli.signals import run_headless
 from buildwatch.cli.store import add_store_argument, required_store
 from buildwatch.core.config import Profile
 from buildwatch.core.connection import BuildBuddyConnection, DevelocityConnection
@@ -279,10 +280,8 @@ def _read_secret(prompt: str) -> Secret:
 def _verify(
     kind: ServerKind, base_url: str, credential: Credential, api_version: Literal[1, 2]
 ) -> None:
-    import asyncio
-
     with _checking("secret"):
-        asyncio.run(_check_access(kind, base_url, credential, api_version))
+        run_headless(_check_access(kind, base_url, credential, api_version))
 
 
 @contextmanager

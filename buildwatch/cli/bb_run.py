@@ -6,6 +6,8 @@ import argparse
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from buildwatch.cli.signals import run_headless
+
 if TYPE_CHECKING:
     from buildwatch.core.buildbuddy.client import BuildBuddyClient
 
@@ -14,7 +16,6 @@ def run_with_client(
     args: argparse.Namespace, work: Callable[[BuildBuddyClient], Awaitable[int]]
 ) -> int:
     """Build the client from the command line and environment, run `work` with it, return its code."""
-    import asyncio
 
     from buildwatch.cli.common import buildbuddy_connection_from_args, report_retry
     from buildwatch.core.buildbuddy.client import BuildBuddyClient
@@ -25,4 +26,4 @@ def run_with_client(
         async with BuildBuddyClient(connection, on_retry=report_retry) as client:
             return await work(client)
 
-    return asyncio.run(main())
+    return run_headless(main())

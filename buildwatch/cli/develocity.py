@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from buildwatch.cli.common import add_develocity_arguments, report_retry, say, warn
+from buildwatch.cli.signals import run_headless
 from buildwatch.cli.store import add_store_argument
 from buildwatch.core.durations import duration_text, ms_to_seconds, parse_duration_ms
 from buildwatch.core.errors import ConfigError
@@ -246,7 +247,6 @@ def _run(
 ) -> int:
     """Connect and run `command` to its end. Interrupting a command that `follows` the
     listing is how it ends, not a failure: exit 0 (any other interruption exits 130)."""
-    import asyncio
 
     from buildwatch.cli.common import develocity_connection_from_args
     from buildwatch.core.develocity.client import DevelocityClient, plain_http_warning
@@ -265,7 +265,7 @@ def _run(
             await command(client, out)
 
     try:
-        asyncio.run(main())
+        run_headless(main())
     except KeyboardInterrupt:
         if not follows:
             raise

@@ -29,6 +29,7 @@ from buildwatch.cli.common import (
     warn,
 )
 from buildwatch.cli.develocity import parse_since
+from buildwatch.cli.signals import run_headless
 from buildwatch.cli.store import add_store_argument, store_from_args
 from buildwatch.core.errors import ConfigError
 from buildwatch.core.triage.model import STATUS_WORDS, STATUSES
@@ -154,7 +155,6 @@ def _refresh(
     args: argparse.Namespace, profile: Profile, store: BuildHistory, since_ms: int
 ) -> None:
     """Read the servers for the window into the history (BuildBuddy only if it has a key)."""
-    import asyncio
 
     from buildwatch.cli.common import (
         buildbuddy_connection_from_args,
@@ -182,7 +182,7 @@ def _refresh(
             async with BuildBuddyClient(buildbuddy, on_retry=report_retry) as bb:
                 await refresh_history(store, client, bb, since_ms, names, warn, progress)
 
-    asyncio.run(main())
+    run_headless(main())
 
 
 def _quiet(_: str) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import signal
 from typing import TYPE_CHECKING, Any
 
+from buildwatch.cli.signals import run_headless
 from buildwatch.core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -86,11 +86,10 @@ def run(args: argparse.Namespace) -> int:
         api_key=args.api_key,
         faults=FaultSpec.parse(args.faults),
     )
-    import asyncio
 
-    # Ctrl-C is how this command is meant to end, so it ends successfully.
+    # Ctrl-C (or SIGTERM) is how this command is meant to end, so it ends successfully.
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(config, args.host, args.port))
+        run_headless(_serve(config, args.host, args.port))
     return 0
 
 
@@ -101,8 +100,6 @@ async def _serve(config: SimConfig, host: str, port: int) -> None:
 
     simulator = Simulator(config)
     await simulator.start(host, port)
-    stopping = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopping.set)
     try:
         print(
             f"Develocity:  {simulator.develocity_url}  (access key: {config.token}; "
@@ -114,7 +111,7 @@ async def _serve(config: SimConfig, host: str, port: int) -> None:
             f"faults: {config.faults}. Press Ctrl-C to stop.",
             flush=True,
         )
-        await stopping.wait()
+        await asyncio.Event().wait()  # until cancelled by Ctrl-C or SIGTERM
     finally:
         await simulator.stop()
 

@@ -14,7 +14,6 @@ them).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import sys
 import time
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from buildwatch.cli.common import profile_from_args, say, warn
 from buildwatch.cli.develocity import Mode, build_entry, build_output, parse_since
+from buildwatch.cli.signals import run_headless
 from buildwatch.core.errors import ConfigError
 from buildwatch.core.monitor.heap import freeze_startup
 
@@ -66,7 +66,7 @@ def tail_store(
         return 0
     freeze_startup()
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_follow(location, cursor, printer, since_ms))
+        run_headless(_follow(location, cursor, printer, since_ms))
     return 0
 
 

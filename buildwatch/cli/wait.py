@@ -29,7 +29,7 @@ from buildwatch.cli.common import (
     say,
     warn,
 )
-from buildwatch.cli.signals import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated
+from buildwatch.cli.signals import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated, run_headless
 from buildwatch.core.durations import parse_duration_ms
 from buildwatch.core.errors import BuildwatchError, ConfigError
 from buildwatch.core.sanitize import sanitize_line
@@ -187,7 +187,7 @@ def _run(
             async with asyncio.timeout(left):
                 await wait_until_settled(sources, tracker, changed)
 
-    asyncio.run(main())
+    run_headless(main())
 
 
 def _develocity_source(
