@@ -54,18 +54,21 @@ class TcpProxy:
                 client, _ = self._listener.accept()
             except OSError:
                 return
-            with self._lock:
-                refused = self._cut
-            if refused:
-                _close(client)
-                continue
             try:
                 server = socket.create_connection(("127.0.0.1", self.target_port))
             except OSError:
                 _close(client)
                 continue
+            # Checked and recorded under one lock: a connection accepted while `cut()` runs is
+            # either dropped by it or refused here, never left open through the cut.
             with self._lock:
-                self._open |= {client, server}
+                refused = self._cut
+                if not refused:
+                    self._open |= {client, server}
+            if refused:
+                _close(client)
+                _close(server)
+                continue
             for source, sink in ((client, server), (server, client)):
                 threading.Thread(target=_pipe, args=(source, sink), daemon=True).start()
 

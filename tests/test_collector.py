@@ -194,8 +194,8 @@ async def test_a_store_cut_off_loses_and_doubles_nothing_and_the_health_port_say
             await until_async(lambda: status(health, 200), "a 200 once it is back")
             await until(lambda: all_done(location, published(sim)), "the builds of the outage")
 
-    assert len(log.saying("store unreachable, retrying with backoff: ")) == 1
-    assert len(log.saying("the store is reachable again")) == 1
+    assert len(log.saying("store unreachable, retrying with backoff: ")) == 1, log.getvalue()
+    assert len(log.saying("the store is reachable again")) == 1, log.getvalue()
     assert set(events_reads(sim.requests).values()) == {1}
 
 

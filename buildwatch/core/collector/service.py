@@ -100,6 +100,8 @@ class Collector:
         self._store_ok: bool | None = None
         """Whether the last use of the store worked (None before the first)."""
         self._store_ok_lock = threading.Lock()
+        self._store_failures = 0
+        """Failures reported so far: a success counts only if no failure came while it ran."""
         self._sources: dict[str, tuple[str, int]] = {}
         self._skipped = 0
         self._unread: set[str] = set()
@@ -251,8 +253,9 @@ class Collector:
         beats = _Beats(self.settings)
         try:
             while not self._stopping.is_set() and await self._keep_lock(gate):
+                failures = self._store_failures
                 if await asyncio.to_thread(beats.beat, self._started_ms):
-                    self._store_problem(None)
+                    self._store_problem(None, failures_before=failures)
                 await self._pause(self.settings.heartbeat_s)
         finally:
             await asyncio.to_thread(beats.close)
@@ -282,10 +285,18 @@ class Collector:
             return True
         return True
 
-    def _store_problem(self, problem: str | None) -> None:
+    def _store_problem(self, problem: str | None, failures_before: int | None = None) -> None:
         """Note whether the store answered (`problem` None) or not, logging each change; called
-        from the event loop and from the writer thread."""
+        from the event loop and from the writer thread.
+
+        A success whose attempt began before another connection's failure was reported
+        (`failures_before` is the count taken when it began) says nothing of the store now:
+        a heartbeat answered just before an outage must not log it as over."""
         with self._store_ok_lock:
+            if problem is not None:
+                self._store_failures += 1
+            elif failures_before is not None and failures_before != self._store_failures:
+                return
             before, self._store_ok = self._store_ok, problem is None
             self.state.store_reachable = problem is None
         if problem is None and before is None:
