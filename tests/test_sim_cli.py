@@ -117,3 +117,35 @@ def test_sim_on_a_taken_port_fails_in_one_line() -> None:
     assert process.returncode == 2
     assert stderr.startswith("buildwatch: cannot listen on 127.0.0.1:")
     assert stderr.count("\n") == 1
+
+
+def _hang_up_after_asking(url: str, path: str, *, read: int) -> None:
+    """Ask for `path` on a raw connection, read `read` bytes of the answer, then hang up."""
+    host, port = url.removeprefix("http://").split("/")[0].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(
+            f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer cli-token\r\n"
+            "Accept: text/event-stream\r\n\r\n".encode()
+        )
+        received = b""
+        while len(received) < read:
+            received += connection.recv(read - len(received))
+
+
+def test_sim_stays_quiet_when_clients_hang_up_mid_stream(
+    sim_process: tuple[subprocess.Popen[str], str],
+) -> None:
+    process, banner = sim_process
+    url = url_of(banner, "Develocity")
+    events = f"/build-export/v2/build/{build_id(9, 0)}/events"
+    for _ in range(5):
+        # Before the answer's first byte, and after its first bytes.
+        _hang_up_after_asking(url, events, read=0)
+        _hang_up_after_asking(url, events, read=1)
+        _hang_up_after_asking(url, "/build-export/v2/builds/since/0?stream", read=1)
+    # The simulator still answers, and has handled every hang-up by the time it does: the
+    # requests above were all read before this one's answer.
+    assert httpx.get(f"{url}{events}", headers={"Authorization": "Bearer cli-token"}).is_success
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=30)
+    assert stderr == ""

@@ -85,9 +85,10 @@ async def stream_body(
         reset=ctx.should(faults.rst),
         chunked=chunked,
     )
-    await response.prepare(request)
-    # The client may hang up at any byte; that ends the response, it is not an error.
+    # The client may hang up at any byte, even before the status line goes out; that ends the
+    # response, it is not an error (aiohttp finishes a response whose client went away quietly).
     with contextlib.suppress(ConnectionResetError):
+        await response.prepare(request)
         await _write_body(request, response, _compressed(chunks) if gzip else _plain(chunks), plan)
     return response
 
