@@ -42,11 +42,16 @@ def print_script(args: argparse.Namespace) -> int:
     return 0
 
 
-def complete_if_requested(parser: argparse.ArgumentParser) -> None:
-    """Answer the shell's completion request and exit, if this run is one; else return."""
+def completion_requested() -> bool:
+    """Whether this run answers the shell's completion request rather than running a command."""
     # argcomplete marks a completion request with this variable; checking it first keeps
     # argcomplete's import off every ordinary run.
-    if "_ARGCOMPLETE" not in os.environ:
+    return "_ARGCOMPLETE" in os.environ
+
+
+def complete_if_requested(parser: argparse.ArgumentParser) -> None:
+    """Answer the shell's completion request and exit, if this run is one; else return."""
+    if not completion_requested():
         return
     import argcomplete
 
