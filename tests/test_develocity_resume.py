@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import re
 import time
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -338,3 +339,100 @@ async def test_a_server_that_cannot_be_reached_is_given_up_on_with_the_cause() -
     async with client_of("http://127.0.0.1:9", max_failures=3) as client:
         with pytest.raises(ServerError, match=re.escape("after 3 attempts: cannot connect")):
             [m async for m in client.events("b")]
+
+
+def _gzip_without_trailer(data: bytes) -> bytes:
+    """`data` gzipped and flushed, but the stream never finished: no final block, no trailer."""
+    encoder = zlib.compressobj(wbits=31)
+    return encoder.compress(data) + encoder.flush(zlib.Z_SYNC_FLUSH)
+
+
+FIRST_BODIES: dict[str, tuple[bytes, dict[str, str]]] = {
+    "gzip without its trailer": (
+        _gzip_without_trailer(stream_of(SAMPLE[:5])), {"Content-Encoding": "gzip"}
+    ),
+    "ending mid-event": (stream_of(SAMPLE[:6])[:-30], {}),
+}
+"""A build's events cut where httpx sees a clean end: the body tells where it ends (its length)."""
+
+
+async def _answer_whole(request: web.Request, messages: list[tuple[str, str]]) -> web.Response:
+    """The messages after the request's Last-Event-ID in a body with its length, else a 204."""
+    rest = events_after(messages, request.headers.get("Last-Event-ID"))
+    if not rest:
+        return web.Response(status=204)
+    return web.Response(body=stream_of(rest), headers={"Content-Type": "text/event-stream"})
+
+
+@pytest.mark.parametrize("gzipped", [False, True], ids=["plain", "gzip"])
+async def test_a_builds_events_that_end_whole_take_one_request(
+    serve: Callable[[Handler], Awaitable[Scripted]], gzipped: bool
+) -> None:
+    ctx = SimContext(SimConfig(seed=1))  # no faults: a chunked body, ended with its last chunk
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.headers.get("Last-Event-ID"):
+            return web.Response(status=204)
+        headers = {"Content-Type": "text/event-stream"}
+        return await stream_body(request, [stream_of(SAMPLE[:5])], ctx, headers=headers,
+                                 gzip=gzipped)
+
+    scripted = await serve(handler)
+    async with client_of(scripted.url) as client:
+        got = [m async for m in client.events("b")]
+    assert pairs(got) == SAMPLE[:5]
+    assert scripted.resumed_from == [None]
+
+
+@pytest.mark.parametrize("cut", list(FIRST_BODIES))
+async def test_a_builds_events_that_may_have_been_cut_are_resumed(
+    serve: Callable[[Handler], Awaitable[Scripted]], cut: str
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.headers.get("Last-Event-ID"):
+            return await _answer_whole(request, SAMPLE[:8])
+        body, headers = FIRST_BODIES[cut]
+        return web.Response(body=body, headers={"Content-Type": "text/event-stream", **headers})
+
+    scripted = await serve(handler)
+    async with client_of(scripted.url) as client:
+        got = [m async for m in client.events("b")]
+    assert pairs(got) == SAMPLE[:8]
+    assert scripted.resumed_from == [None, "5"]
+
+
+async def test_a_builds_events_delimited_by_the_close_are_resumed(
+    serve: Callable[[Handler], Awaitable[Scripted]],
+) -> None:
+    ctx = SimContext(SimConfig(seed=1, faults=FaultSpec(framing="close")))
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.headers.get("Last-Event-ID"):
+            return await _answer_whole(request, SAMPLE[:8])
+        headers = {"Content-Type": "text/event-stream"}
+        return await stream_body(request, [stream_of(SAMPLE[:5])], ctx, headers=headers)
+
+    scripted = await serve(handler)
+    async with client_of(scripted.url) as client:
+        got = [m async for m in client.events("b")]
+    assert pairs(got) == SAMPLE[:8]
+    assert scripted.resumed_from == [None, "5"]
+
+
+async def test_a_finite_listing_that_ends_whole_still_asks_for_its_204(
+    serve: Callable[[Handler], Awaitable[Scripted]],
+) -> None:
+    builds = [(f"b{n}", f'{{"buildId":"b{n}"}}') for n in range(3)]
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        rest = events_after(builds, request.headers.get("Last-Event-ID"))
+        if not rest:
+            return web.Response(status=204)
+        body = stream_of(rest).replace(b"BuildEvent", b"Build")
+        return web.Response(body=body, headers={"Content-Type": "text/event-stream"})
+
+    scripted = await serve(handler)
+    async with client_of(scripted.url) as client:
+        got = [m async for m in client.builds(since=0)]
+    assert [m.message_id for m in got] == ["b0", "b1", "b2"]
+    assert scripted.resumed_from == [None, "b2"]

@@ -150,18 +150,21 @@ class SSEParser:
             self._check_size(max(len(data) + len(other) for _, _, data, other in blocks))
         return self._dispatch(blocks)
 
-    def close(self) -> None:
-        """End of the body: an event without its closing blank line is discarded.
+    def close(self) -> bool:
+        """End of the body: an event without its closing blank line is discarded. Returns
+        whether the body ended between events (nothing but line ends after the last one).
 
         A `retry:` line that did arrive complete still counts, as the standard applies fields
         line by line.
         """
+        between_events = not self._pending.strip(b"\n")
         complete_lines = bytes(self._pending).split(b"\n")[:-1]
         self._pending = bytearray()
         for line in complete_lines:
             name, _, value = line.partition(b":")
             if name == b"retry":
                 self._set_retry(value[1:] if value[:1] == b" " else value)
+        return between_events
 
     def _strip_bom(self, chunk: bytes) -> bytes:
         head = bytes(self._pending) + chunk

@@ -4,7 +4,10 @@ Each stream is a loop of connections. A connection's body goes through the SSE p
 ends, cleanly or not (httpx reports a `Connection: close` body cut mid-event, or a gzip body
 missing its trailer, as a clean end), the client reconnects with `Last-Event-ID` set to the
 last complete message's id, until the server answers
-204. Messages already delivered are recognised by their id and never delivered again. A
+204. A build's events are the exception: the server sends them all (the build is finished once
+listed) and then ends the body, so a body that ended whole (framed, its gzip stream complete,
+between two events: `whole_body`) after bringing new messages completes the read without the
+request for the 204; one that may have been cut is resumed as any other. Messages already delivered are recognised by their id and never delivered again. A
 connection that brought new messages is followed at once and ends a run of failures; one cut
 before its next message (it brought bytes: the server is up) is followed after a short pause
 that grows, up to a few seconds, with each such cut in a row;
@@ -30,6 +33,7 @@ import httpx
 from buildwatch.core.backoff import Backoff, RetryNotice, parse_retry_after
 from buildwatch.core.connection import DevelocityConnection
 from buildwatch.core.develocity.models import Build, Message, messages_from
+from buildwatch.core.develocity.whole_body import BodyReader
 from buildwatch.core.errors import AuthError, NotFoundError, ServerError, UnavailableError
 from buildwatch.core.ids import checked_path_segment
 from buildwatch.core.log_redaction import redact
@@ -204,7 +208,7 @@ class DevelocityClient:
             path += "?eventTypes=" + quote(",".join(event_types), safe=",")
         return self._stream(
             path, f"build {build_id}", _SeenPositions(), endless=until_cancelled,
-            attempts=attempts, on_retry=on_retry,
+            attempts=attempts, on_retry=on_retry, final_when_whole=True,
         )
 
     async def builds(
@@ -237,13 +241,16 @@ class DevelocityClient:
         fallback: _ListingFallback | None = None,
         attempts: int | None = None,
         on_retry: Callable[[RetryNotice], None] | None = None,
+        final_when_whole: bool = False,
     ) -> AsyncGenerator[list[Message], None]:
         """Connect, parse, deliver new messages; reconnect until a 204 (see the module doc).
 
         `restart` is the path to reconnect to while no message id is known yet; `fallback`, for
         a listing, where to list again from when the server rejects the resume point. `endless`
         streams never give up, others after `attempts` (else `max_failures`) fruitless
-        connections in a row; `on_retry` replaces the client's.
+        connections in a row; `on_retry` replaces the client's. With `final_when_whole` (a
+        build's events: not a streaming resource), a body that brought new messages and ended
+        whole ends the stream.
         """
         report = on_retry or self._on_retry
         url = f"{self._root}/{path}"
@@ -288,7 +295,8 @@ class DevelocityClient:
                         await self._check_stream(response, what)
                         if self._on_connected is not None:
                             self._on_connected()
-                        async for chunk in response.aiter_bytes():
+                        body = BodyReader(response)
+                        async for chunk in body.chunks():
                             received = True
                             for number, piece in enumerate(pieces(chunk)):
                                 if number:
@@ -304,7 +312,11 @@ class DevelocityClient:
                                         if fallback is not None:
                                             fallback.saw(batch)
                                         yield batch
-                        parser.close()
+                        between_events = parser.close()
+                        if final_when_whole and delivered and between_events and body.whole:
+                            # The server sent every event there is and ended the body itself:
+                            # asking again would only fetch the 204 that says so.
+                            return
                         clean = True
                         cause = "the server ended the response"
                 finally:
