@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -158,6 +158,22 @@ class TeamStore:
                 (since,),
             ).fetchall()
         return triage_records(runs, failures)
+
+    def build_triage(self, build_ids: Collection[str]) -> dict[str, TriageRecord]:
+        """The recorded run and failures of each of these Develocity builds, by build id; a
+        build whose failures are not recorded (yet) is not in it."""
+        with self._using("read") as db, db.transaction():
+            db.execute(_SNAPSHOT)
+            runs = db.execute(
+                f"SELECT {_RUN_COLUMNS} FROM triage_runs"
+                " WHERE source = 'develocity' AND run_id = ANY(%s)",
+                (list(build_ids),),
+            ).fetchall()
+            failures = db.execute(
+                f"SELECT {_FAILURE_COLUMNS} FROM triage_failures WHERE run = ANY(%s) ORDER BY id",
+                ([run[0] for run in runs],),
+            ).fetchall()
+        return {record[0].run_id: record for record in triage_records(runs, failures)}
 
     def triage_run_ids(self, source: RunSource) -> set[str]:
         """The ids of `source`'s runs whose failures are recorded: those need no reading."""

@@ -78,6 +78,25 @@ def build_record(summary: BuildSummary, details: FailureDetails | None) -> Triag
     return run, tuple(failures)
 
 
+def recorded_details(record: TriageRecord) -> FailureDetails:
+    """What `build_record` recorded of a build's failure details, read back: the names of its
+    failed work and tests, in the order they ran, tests that passed on retry marked. Failure ids
+    and the work a test ran in are not recorded (nor are they in `FailureDetails.work` and
+    `.tests`). A task or goal is named again without the project `signature_name` put first."""
+    run, failures = record
+    project = f"{sanitize_line(run.project)} " if run.project else ""
+    work: list[FailedItem] = []
+    tests: list[FailedItem] = []
+    for failure in failures:
+        if failure.kind == "test":
+            tests.append(FailedItem("test", failure.name, passed_on_retry=failure.passed_on_retry))
+        elif failure.kind == "task" or failure.kind == "goal":
+            work.append(FailedItem(failure.kind, failure.name.removeprefix(project)))
+        elif failure.kind == "target":
+            work.append(FailedItem("target", failure.name))
+    return FailureDetails(failed_work=tuple(work), failed_tests=tuple(tests))
+
+
 def invocation_run(invocation: Invocation) -> Run:
     """The run a BuildBuddy invocation is; its project is its repository."""
     result = invocation_result(invocation)
