@@ -114,7 +114,8 @@ async def run_git(arguments: Iterable[str], *, timeout_s: float = GIT_TIMEOUT_S)
     except OSError as error:
         raise GitError(f"cannot run git: {error.strerror or error}") from None
     try:
-        out, err = await asyncio.wait_for(process.communicate(), timeout_s)
+        async with asyncio.timeout(timeout_s):
+            out, err = await process.communicate()
     except TimeoutError:
         raise GitError(f"git took longer than {timeout_s:g}s and was stopped") from None
     finally:

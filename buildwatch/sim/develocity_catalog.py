@@ -71,7 +71,8 @@ class BuildCatalog:
         if len(self.builds) > count:
             return True
         try:
-            await asyncio.wait_for(arrival.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await arrival.wait()
         except TimeoutError:
             return False
         return len(self.builds) > count

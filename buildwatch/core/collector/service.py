@@ -364,7 +364,8 @@ class Collector:
     async def _pause(self, seconds: float) -> None:
         """Wait `seconds`, or less if stopping."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await self._stopping.wait()
 
 
 class _Beats:

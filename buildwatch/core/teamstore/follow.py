@@ -98,8 +98,11 @@ class StoreFollower:
                             self._on_read()
                         async for changes in _unread(reader, self):
                             yield changes
+                        # asyncio.timeout, not wait_for: on Python 3.11, wait_for loses a
+                        # cancellation (Ctrl-C) that lands as the event is set.
                         with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(wake.wait(), self._poll_s)
+                            async with asyncio.timeout(self._poll_s):
+                                await wake.wait()
                 finally:
                     listener.cancel()
                     with contextlib.suppress(asyncio.CancelledError, BuildwatchError):
