@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from rich.style import Style
+
 from buildwatch.core.buildbuddy.models import Invocation
 from buildwatch.core.columns import COLUMN_NAMES, USUAL_COLUMNS, column_key
 from buildwatch.core.develocity.summary import BuildSummary
@@ -19,6 +21,7 @@ from buildwatch.tui.rows import (
     relative_time,
     table_columns,
 )
+from buildwatch.tui.widgets.table_render import column_layout, row_text
 
 NOW = 1_767_225_600_000
 MINUTE, HOUR = 60_000, 3_600_000
@@ -68,11 +71,12 @@ def test_offline_an_invocation_seen_running_reads_as_was_running_not_in_progress
     assert invocation_status_cell("PARTIAL_INVOCATION_STATUS", polled=False) == "· was running"
 
 
-def test_the_build_id_links_to_its_build_scan() -> None:
+def test_the_build_id_is_drawn_as_a_link_to_its_build_scan() -> None:
     row = build_row(entry("failed"), NOW, "https://ge.example.com/")
-    link = row.cells[1]
-    assert not isinstance(link, str)
-    assert link.style.link == "https://ge.example.com/s/b1"  # type: ignore[union-attr]
+    line = row_text(BUILD_COLUMNS, column_layout(BUILD_COLUMNS, 160), row.cells, None)
+    links = {span.style.link for span in line.spans if isinstance(span.style, Style)}
+    assert links - {None} == {"https://ge.example.com/s/b1"}
+    assert line.plain.split()[2] == "b1"
 
 
 def test_server_text_is_sanitised_before_it_reaches_a_cell() -> None:

@@ -27,7 +27,7 @@ from buildwatch.core.query.fields import KeyedField, TextField
 from buildwatch.core.sanitize import sanitize_line
 from buildwatch.core.shared_values import shared
 from buildwatch.core.triage.typical_durations import Typical, invocation_duration_ms
-from buildwatch.tui.widgets.table_model import Cell, Column, TableRow
+from buildwatch.tui.widgets.table_model import Cell, Column, Link, TableRow
 
 # In a narrow terminal the columns with a hide_order go first, lowest first: what an on-call
 # reader needs (outcome, what was built, how long, how recent) stays.
@@ -126,11 +126,11 @@ def next_change_ms(epoch_ms: int, now_ms: int) -> int:
     return epoch_ms + (age // unit + 1) * unit
 
 
-def linked(text: str, url: str | None) -> Text:
-    """`text` (an id from a server, sanitised here) as a terminal hyperlink (OSC 8) to `url`;
-    the local terminal opens it."""
+def linked(text: str, to: Callable[[str, str], str], server: str | None) -> Cell:
+    """`text` (an id from a server, sanitised here) as a terminal hyperlink (OSC 8) to its page
+    on `server`, `to(server, text)`; the local terminal opens it. Plain text without a server."""
     shown = sanitize_line(text)
-    return Text(shown, style=Style(link=url)) if url else Text(shown)
+    return Link(shown, to, server, text) if server else shown
 
 
 # One Text per outcome, shared by every row that shows it (the table copies a cell to draw it):
@@ -181,7 +181,6 @@ def build_row(
     With its work's `typical` duration, a build that took notably longer says how many times
     longer."""
     summary = entry.summary
-    url = build_scan_url(develocity_url, entry.build_id) if develocity_url else None
     # A v1 listing does not name the tool: the summary's events do.
     tool_type = (summary.tool_type if summary else None) or entry.tool_type
     tool_name = _TOOLS.get(tool_type, tool_type) if tool_type else None
@@ -201,7 +200,7 @@ def build_row(
         duration_s = summary.duration_ms / 1000 if summary.duration_ms is not None else None
         duration = duration_cell(duration_s, typical)
     cells = (
-        outcome, linked(entry.build_id, url), project, sanitize_line(tool) if tool else missing,
+        outcome, linked(entry.build_id, build_scan_url, develocity_url), project, sanitize_line(tool) if tool else missing,
         requested, user, host, branch, tags, duration, relative_time(entry.published_ms, now_ms),
         *(_extra(read(entry), missing) for read in extras),
     )  # fmt: skip
@@ -239,7 +238,6 @@ def invocation_row(
     how long it has run, against its work's `typical` duration when known (`4m12s/~3m`), and
     is marked SLOW past `SLOW_RATIO` times it; a finished one as `duration_cell` says."""
     key = invocation.invocation_id
-    url = invocation_url(buildbuddy_url, key) if buildbuddy_url else None
     running = polled and is_running(invocation)
     elapsed_ms = invocation_duration_ms(invocation, now_ms) if running else None
     slow = typical is not None and elapsed_ms is not None and typical.deviation(elapsed_ms).slow
@@ -252,7 +250,7 @@ def invocation_row(
     )
     cells = (
         status,
-        linked(key, url),
+        linked(key, invocation_url, buildbuddy_url),
         _clean(invocation.command),
         _clean(invocation.pattern),
         _clean(invocation.user),
@@ -284,12 +282,12 @@ def _extra(texts: tuple[str, ...] | None, missing: Cell) -> Cell:
     return missing if texts is None else _clean(", ".join(texts))
 
 
-def _sort_values(cells: tuple[str | Text, ...], numbers: dict[int, float]) -> tuple[object, ...]:
+def _sort_values(cells: tuple[Cell, ...], numbers: dict[int, float]) -> tuple[object, ...]:
     """Text columns sort by their text ignoring case, pending ones first; durations, counts and
     times by number."""
     return tuple(
         numbers[index] if index in numbers else None if cell is _PENDING
-        else _folded(cell.plain if isinstance(cell, Text) else cell)
+        else _folded(cell if isinstance(cell, str) else cell.plain)
         for index, cell in enumerate(cells)
     )
 

@@ -9,7 +9,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.strip import Strip
 
-from buildwatch.tui.widgets.table_model import Cell, Column, Mark
+from buildwatch.tui.widgets.table_model import Cell, Column, Link, Mark
 
 MARK_WIDTH = 2
 """Cells taken by the marker column at the left of every row."""
@@ -116,7 +116,10 @@ def _line(lead: str, cells: Iterable[Cell], columns: Sequence[Column],
 
 def _cell_text(cell: Cell, width: int, column: Column) -> Text:
     # `Text(str)` keeps brackets literal: a cell is never markup.
-    text = cell.copy() if isinstance(cell, Text) else Text(cell)
+    if isinstance(cell, Link):
+        text = cell.text()
+    else:
+        text = cell.copy() if isinstance(cell, Text) else Text(cell)
     text.truncate(width, overflow="ellipsis")
     text.align(column.align, width)
     return text
