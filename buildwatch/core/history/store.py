@@ -358,7 +358,7 @@ def triage_records(
     return [
         (
             # Builds repeat their project, branch, commit, user and work: one copy of each.
-            Run(source, run_id, time_ms, None if ok is None else bool(ok), shared(project),
+            Run(shared(source), run_id, time_ms, None if ok is None else bool(ok), shared(project),
                 shared(branch), shared(commit), shared(user), shared(work)),
             tuple(by_run.get(key, ())),
         )

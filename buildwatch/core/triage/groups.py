@@ -131,7 +131,11 @@ class TriageIndex:
     """Failure groups of the runs added so far, updated one run at a time."""
 
     def __init__(self) -> None:
-        self._runs: dict[_RunKey, tuple[Run, tuple[Failure, ...]]] = {}
+        # Runs by source, then id, and the failures of those that have some apart: most runs
+        # pass, and 100,000 of them each with a key tuple and a (run, ()) pair cost 11 MB.
+        self._runs: dict[RunSource, dict[str, Run]] = {}
+        self._failed: dict[_RunKey, tuple[Failure, ...]] = {}
+        self._run_count = 0
         self._signatures: dict[Signature, _Signature] = {}
         self._successes: dict[str | None, list[_Moment]] = {}
         """Per project, its successful runs of any work, oldest first."""
@@ -156,19 +160,23 @@ class TriageIndex:
     @property
     def run_count(self) -> int:
         """How many runs were added (each once, however often it was added)."""
-        return len(self._runs)
+        return self._run_count
 
     def add(self, run: Run, failures: Iterable[Failure]) -> None:
         """Take `run` and what failed in it into account, replacing what an earlier `add` of
         the same run (same source and id) said. A failure named twice in one run counts once
         (it passed on retry if either did)."""
-        key = (run.source, run.run_id)
-        previous = self._runs.pop(key, None)
-        if previous is not None:
-            self._forget(*previous)
+        runs = self._runs.setdefault(run.source, {})
+        previous = runs.get(run.run_id)
+        if previous is None:
+            self._run_count += 1
+        else:
+            self._forget(previous, self._failed.pop((run.source, run.run_id), ()))
         named = tuple(failures)
         merged = named if len(named) < 2 else _merged(named)
-        self._runs[key] = (run, merged)
+        runs[run.run_id] = run
+        if merged:
+            self._failed[(run.source, run.run_id)] = merged
         moment = (run.time_ms, run.source, run.run_id)
         if run.succeeded:
             self._add_success(run, moment)
@@ -182,8 +190,7 @@ class TriageIndex:
 
     def run(self, source: RunSource, run_id: str) -> Run | None:
         """The run of this source and id, as last added (None if it never was)."""
-        known = self._runs.get((source, run_id))
-        return None if known is None else known[0]
+        return self._runs.get(source, {}).get(run_id)
 
     def same_commit(self, kind: FailureKind, name: str) -> tuple[SameCommitFailure, ...]:
         """What the other tool failed on each commit this signature failed on: on a commit it
