@@ -114,7 +114,7 @@ class RowRecord:
         self.cells: tuple[Cell, ...] = ()
         self.sort_values: tuple[Any, ...] | None = None
         self.haystack = ""
-        self.sort_key: tuple[Any, ...] = ()
+        self.sort_key: Any = seq
         self.mark: Mark = "new"
         self.marked_at = 0.0
 
@@ -177,7 +177,7 @@ class TableModel:
     def _view(self) -> list[str]:
         return self._order if self._shown is None else self._shown
 
-    def _key_of(self, key: str) -> tuple[Any, ...]:
+    def _key_of(self, key: str) -> Any:
         return self._rows[key].sort_key
 
     def record(self, key: str) -> RowRecord:
@@ -329,16 +329,17 @@ class TableModel:
         record.version += 1
         record.marked_at = now
 
-    def _sort_key(self, record: RowRecord) -> tuple[Any, ...]:
+    def _sort_key(self, record: RowRecord) -> Any:
         index = self._sort_index
         if index is None:
-            return (record.seq,)
+            return record.seq
         if record.sort_values is not None:
             value = record.sort_values[index]
         else:
             value = plain(record.cells[index]).casefold()
-        # The arrival number breaks ties, which makes every key unique and bisect exact.
-        return ((0,) if value is None else (1, value), record.seq)
+        # The arrival number breaks ties, which makes every key unique and bisect exact. One
+        # flat tuple, None first: a key per row of 100,000 (a nested one took 48 bytes more).
+        return (0, record.seq) if value is None else (1, value, record.seq)
 
     def _passes(self, record: RowRecord) -> bool:
         if self._test is not None:
