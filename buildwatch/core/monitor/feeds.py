@@ -172,7 +172,7 @@ class DevelocityFeed:
         for build in builds:
             entry = known.get(build.build_id)
             if entry is None or entry.summary is None:
-                self._pending.put_nowait(build)
+                self._pending.put_nowait(_waiting(build))
         for build in reversed(builds):
             # From the end: only the newest matters, and each property reads the JSON.
             timestamp = build.timestamp
@@ -185,10 +185,10 @@ class DevelocityFeed:
         never recorded (the newest come out first)."""
         if self._history is not None:
             for build in reversed(self._history.take_unsummarised()):
-                self._pending.put_nowait(build)
+                self._pending.put_nowait(_waiting(build))
             for build, summary in reversed(self._history.take_untriaged()):
                 self._untriaged[build.build_id] = summary
-                self._pending.put_nowait(build)
+                self._pending.put_nowait(_waiting(build))
 
     async def _check_access(self) -> None:
         """Fail fast on refused credentials or a wrong URL; a server that is down is retried."""
@@ -263,6 +263,13 @@ class DevelocityFeed:
         if self._history is not None:
             self._history.record_triage(record)
         self._store.failures.record((record,))
+
+
+def _waiting(build: Build) -> Build:
+    """`build` as it waits to be summarised: its bytes, without the JSON they were decoded to
+    (a dict and its values, some 440 bytes), decoded again when its turn comes. A backfill
+    queues 100,000 builds."""
+    return Build(build.source, build.message_id)
 
 
 class BuildBuddyPoller:
