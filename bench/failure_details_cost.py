@@ -3,9 +3,9 @@
 For each failed build of three simulated worlds (a Gradle, Maven, Bazel and npm failure in one; a
 Gradle failure among 210,000 events in the other; the triage world's scripted failures, retried
 tests among them, in the third), the failure-details read is compared with
-the summary read of the same build, the baseline every build pays: HTTP requests (a finite
-read is its body, then the 204 that ends it), bytes on the wire (gzip, as the client asks) and
-the median time of a read. The ratio is details over summary.
+the summary read of the same build, the baseline every build pays: HTTP requests (a read is
+its body, ended whole, or resumed until the 204 that ends it), bytes on the wire (gzip, as the
+client asks) and the median time of a read. The ratio is details over summary.
 
     python bench/failure_details_cost.py [--rounds N]
 """
