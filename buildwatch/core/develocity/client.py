@@ -3,16 +3,19 @@
 Each stream is a loop of connections. A connection's body goes through the SSE parser; when it
 ends, cleanly or not (httpx reports a `Connection: close` body cut mid-event, or a gzip body
 missing its trailer, as a clean end), the client reconnects with `Last-Event-ID` set to the
-last complete message's id, until the server answers
-204. A build's events are the exception: the server sends them all (the build is finished once
+last complete message's id, until the server answers 204.
+
+A build's events are the exception: the server sends them all (the build is finished once
 listed) and then ends the body, so a body that ended whole (framed, its gzip stream complete,
 between two events: `whole_body`) after bringing new messages completes the read without the
-request for the 204; one that may have been cut is resumed as any other. Messages already delivered are recognised by their id and never delivered again. A
-connection that brought new messages is followed at once and ends a run of failures; one cut
-before its next message (it brought bytes: the server is up) is followed after a short pause
-that grows, up to a few seconds, with each such cut in a row;
-one that brought nothing (an error, a 503, an empty body) is a failure and waits a backoff with
-full jitter, growing with each failure in a row. A server's `retry:` field sets the waits.
+request for the 204; one that may have been cut is resumed as any other.
+
+Messages already delivered are recognised by their id and never delivered again. A connection
+that brought new messages is followed at once and ends a run of failures; one cut before its
+next message (it brought bytes: the server is up) is followed after a short pause that grows,
+up to a few seconds, with each such cut in a row; one that brought nothing (an error, a 503, an
+empty body) is a failure and waits a backoff with full jitter, growing with each failure in a
+row. A server's `retry:` field sets the waits.
 """
 
 from __future__ import annotations
