@@ -253,14 +253,17 @@ class MonitorStore:
         and no notice is raised. Builds already known keep what they have.
         """
         for build, summary in builds:
-            if build.build_id in self.builds:
+            build_id = build.build_id
+            if build_id in self.builds:
                 continue
-            self.builds[build.build_id] = BuildEntry(
-                build.build_id, shared(build.tool_type), shared(build.tool_version),
+            if summary is not None and summary.build_id == build_id:
+                build_id = summary.build_id  # one copy of the id for both
+            self.builds[build_id] = BuildEntry(
+                build_id, shared(build.tool_type), shared(build.tool_version),
                 build.timestamp, summary,
             )
-            self._dirty_builds[build.build_id] = None
-            self._from_history.add(build.build_id)
+            self._dirty_builds[build_id] = None
+            self._from_history.add(build_id)
             if summary is not None:
                 self.timings.add_build(summary)
         for invocation in invocations:
@@ -380,6 +383,9 @@ class MonitorStore:
         if self._from_history:
             from_history = frozenset(self._from_history.intersection([*builds, *invocations]))
             self._from_history -= from_history
+            if not self._from_history:
+                # A set keeps its table as it empties: 100,000 builds' worth, 4 MB.
+                self._from_history = set()
         changes = Changes(
             [self.builds[key] for key in builds],
             [self.invocations[key] for key in invocations],

@@ -36,6 +36,7 @@ from buildwatch.core.query.fields import (
     TextField,
     Texts,
 )
+from buildwatch.core.shared_values import shared
 
 FoldedRow = tuple[Any, ...]
 """A row, then what each field reads of it, casefolded (see the module's docstring)."""
@@ -84,27 +85,29 @@ def fold(row: Row, fields: Fields[Row], layouts: dict[Texts, Layout] | None = No
 
 
 def _folded(text: str) -> str:
+    # Casefolded texts are shared (`shared`) as the texts themselves are: builds repeat them.
     folded = text.casefold()
-    return text if folded == text else folded
+    return text if folded == text else shared(folded)
 
 
 def _fold_texts(texts: Texts) -> FoldedTexts:
     if len(texts) == 1:
         return _folded(texts[0])
-    folded = tuple(_folded(text) for text in texts)
-    return texts if folded == texts else folded  # the row's own tuple when nothing changed
+    folded = tuple([_folded(text) for text in texts])
+    # The row's own tuple when nothing changed, else one shared by the rows folding alike.
+    return texts if folded == texts else shared(folded)
 
 
-def _fold_pairs(pairs: Pairs, shared: dict[Texts, Layout] | None) -> tuple[Layout, Texts]:
+def _fold_pairs(pairs: Pairs, layouts: dict[Texts, Layout] | None) -> tuple[Layout, Texts]:
     # Names repeat on every build (`Git branch`): one copy of each, and one layout of each
     # sequence of them.
     names = tuple([sys.intern(name.casefold()) for name, _ in pairs])
-    layout = None if shared is None else shared.get(names)
+    layout = None if layouts is None else layouts.get(names)
     if layout is None:
         layout = _layout(names)
-        if shared is not None and len(shared) < _SHARED_LAYOUTS:
-            shared[names] = layout
-    return layout, tuple([_folded(value or "") for _, value in pairs])
+        if layouts is not None and len(layouts) < _SHARED_LAYOUTS:
+            layouts[names] = layout
+    return layout, shared(tuple([_folded(value or "") for _, value in pairs]))
 
 
 def _layout(names: Texts) -> Layout:
