@@ -559,7 +559,7 @@ def test_a_row_test_decides_by_key_and_haystack_for_rows_arriving_and_changing()
     model = TableModel(COLUMNS)
     model.upsert([build(n) for n in range(6)], 0.0)
     model.set_test("even failing", lambda key, haystack: int(key[1:]) % 2 == 0
-                   and "failing" in haystack)
+                   and b"failing" in haystack)
     assert model.shown == 0
     model.upsert([build(2, status="failing"), build(3, status="failing"),
                   build(8, status="failing")], 0.0)

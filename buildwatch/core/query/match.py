@@ -93,14 +93,16 @@ class CompiledQuery(Generic[Row]):
                     return False
         return True
 
-    def by_key(self, rows: FoldedRows[Row]) -> Callable[[str, str], bool]:
-        """`matches` of the row folded under a key, with that key's haystack: a table's row
-        test. A key `rows` lacks fails a field term; bare words read the haystack alone."""
+    def by_key(self, rows: FoldedRows[Row]) -> Callable[[str, bytes], bool]:
+        """`matches` of the row folded under a key, with that key's haystack in UTF-8 (as a
+        table keeps it): a table's row test. A key `rows` lacks fails a field term; bare words
+        read the haystack alone."""
         if rows.fields is not self._fields:
             raise ValueError("the rows are folded over other fields than the query's")
-        get, tests, words = rows.rows.get, self._tests, self._words
+        get, tests = rows.rows.get, self._tests
+        words = [(needle.encode(), negated) for needle, negated in self._words]
 
-        def test(key: str, haystack: str) -> bool:
+        def test(key: str, haystack: bytes) -> bool:
             # Words first: they need no row, and a row failing one is not fetched.
             for needle, negated in words:
                 if (needle in haystack) == negated:
