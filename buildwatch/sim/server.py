@@ -111,7 +111,14 @@ class Simulator:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         """Listen on `host:port` (0: any free port) and start publishing at `rate_per_min`."""
-        runner = web.AppRunner(self._app, access_log=None, shutdown_timeout=_SHUTDOWN_GRACE_S)
+        # Cancel a handler as soon as its client hangs up: a live listing would otherwise go on
+        # waiting for its next build or heartbeat (5 s by default) until a write failed.
+        runner = web.AppRunner(
+            self._app,
+            access_log=None,
+            shutdown_timeout=_SHUTDOWN_GRACE_S,
+            handler_cancellation=True,
+        )
         await runner.setup()
         try:
             await web.TCPSite(runner, host, port).start()
