@@ -559,7 +559,7 @@ def test_a_row_test_decides_by_key_and_haystack_for_rows_arriving_and_changing()
     model = TableModel(COLUMNS)
     model.upsert([build(n) for n in range(6)], 0.0)
     model.set_test("even failing", lambda key, haystack: int(key[1:]) % 2 == 0
-                   and b"failing" in haystack)
+                   and "failing" in haystack)
     assert model.shown == 0
     model.upsert([build(2, status="failing"), build(3, status="failing"),
                   build(8, status="failing")], 0.0)
@@ -567,6 +567,17 @@ def test_a_row_test_decides_by_key_and_haystack_for_rows_arriving_and_changing()
     assert model.filter_text == "even failing"
     model.set_filter("build 1")
     assert [model.key_at(index) for index in range(model.shown)] == ["b1"]
+
+
+def test_a_word_beyond_ascii_shows_the_rows_holding_it_and_only_those() -> None:
+    model = TableModel(COLUMNS)
+    model.upsert([build(1, status="✓ ok", name="Straße"), build(2, status="✗ FAILED"),
+                  build(3, name="strasse ✓")], 0.0)
+    # "â" is U+00E2, the first byte of "✓" in UTF-8: no row holds the letter.
+    for word, keys in (("✓", ["b3", "b1"]), ("✗ f", ["b2"]), ("straße", ["b3", "b1"]),
+                       ("!✓", ["b2"]), ("â", [])):
+        model.set_filter(word)
+        assert [model.key_at(index) for index in range(model.shown)] == keys, word
 
 
 def test_rows_tested_in_bulk_show_in_sort_order_and_later_ones_meet_the_row_test() -> None:

@@ -43,6 +43,7 @@ from buildwatch.core.query.folded import (
     fold,
     positions,
 )
+from buildwatch.core.query.haystack import one_byte
 from buildwatch.core.query.parse import FieldTerm, Query, QueryError, Word, parse
 
 Test = Callable[[FoldedRow], bool]
@@ -76,14 +77,20 @@ class CompiledQuery(Generic[Row]):
         """Whether some term is a time ago (`published>-2h`): compile again to move it on."""
         self._tests = tuple(tests)
         self._words = tuple(words)
+        self._haystack_words = tuple((one_byte(needle), negated) for needle, negated in words)
+        """The words as a table's haystack holds text (`haystack.one_byte`)."""
         self._fields = fields
 
     def matches(self, row: Row, haystack: str | None = None) -> bool:
-        """Whether `row` passes every term. Bare words search `haystack` (casefolded), or,
-        without one, the row's text fields (`text_of`)."""
+        """Whether `row` passes every term. Bare words search `haystack` (casefolded, in the
+        form a table keeps it: `haystack.one_byte`), or, without one, the row's text fields
+        (`text_of`)."""
         if self._words:
-            text = text_of(row, self._fields) if haystack is None else haystack
-            for needle, negated in self._words:
+            if haystack is None:
+                text, words = text_of(row, self._fields), self._words
+            else:
+                text, words = haystack, self._haystack_words
+            for needle, negated in words:
                 if (needle in text) == negated:
                     return False
         if self._tests:
@@ -93,16 +100,15 @@ class CompiledQuery(Generic[Row]):
                     return False
         return True
 
-    def by_key(self, rows: FoldedRows[Row]) -> Callable[[str, bytes], bool]:
-        """`matches` of the row folded under a key, with that key's haystack in UTF-8 (as a
-        table keeps it): a table's row test. A key `rows` lacks fails a field term; bare words
-        read the haystack alone."""
+    def by_key(self, rows: FoldedRows[Row]) -> Callable[[str, str], bool]:
+        """`matches` of the row folded under a key, with that key's haystack as a table keeps
+        it (`haystack.one_byte`): a table's row test. A key `rows` lacks fails a field term;
+        bare words read the haystack alone."""
         if rows.fields is not self._fields:
             raise ValueError("the rows are folded over other fields than the query's")
-        get, tests = rows.rows.get, self._tests
-        words = [(needle.encode(), negated) for needle, negated in self._words]
+        get, tests, words = rows.rows.get, self._tests, self._haystack_words
 
-        def test(key: str, haystack: bytes) -> bool:
+        def test(key: str, haystack: str) -> bool:
             # Words first: they need no row, and a row failing one is not fetched.
             for needle, negated in words:
                 if (needle in haystack) == negated:

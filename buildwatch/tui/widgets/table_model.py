@@ -15,6 +15,7 @@ from typing import Any, Literal
 from rich.style import Style
 from rich.text import Text
 
+from buildwatch.core.query.haystack import one_byte
 from buildwatch.core.sanitize import sanitize_line
 
 
@@ -60,9 +61,9 @@ markup."""
 
 Mark = Literal["new", "changed"]
 
-RowTest = Callable[[str, bytes], bool]
+RowTest = Callable[[str, str], bool]
 """Whether a row is shown, from its key and its haystack (its cells casefolded and joined, in
-UTF-8: `RowRecord.folded_text`)."""
+the form `buildwatch.core.query.haystack` says)."""
 
 # Above this many rows in one batch, merging them in or taking them out in one pass over the
 # table is cheaper than doing so one by one, each moving on average half the list.
@@ -105,7 +106,7 @@ class TableRow:
 class RowRecord:
     """A row as the table keeps it. `version` changes whenever its cells do."""
 
-    __slots__ = ("cells", "folded_text", "key", "mark", "marked_at", "seq", "sort_key",
+    __slots__ = ("cells", "haystack", "key", "mark", "marked_at", "seq", "sort_key",
                  "sort_values", "version")
 
     def __init__(self, key: str, seq: int) -> None:
@@ -114,19 +115,12 @@ class RowRecord:
         self.version = 0
         self.cells: tuple[Cell, ...] = ()
         self.sort_values: tuple[Any, ...] | None = None
-        self.folded_text = b""
-        """Its cells casefolded and joined by line breaks, in UTF-8, which bare words search:
-        a cell such as `✓ succeeded` would make a `str` of the whole row two bytes a
-        character (100,000 rows: 18 MB more), and a word is found in the bytes where it is
-        in the text."""
+        self.haystack = ""
+        """Its cells casefolded and joined by line breaks, which bare words search, one byte
+        a character (`one_byte`)."""
         self.sort_key: Any = seq
         self.mark: Mark = "new"
         self.marked_at = 0.0
-
-    @property
-    def haystack(self) -> str:
-        """Its cells casefolded and joined by line breaks."""
-        return self.folded_text.decode()
 
 
 def plain(cell: Cell) -> str:
@@ -277,7 +271,7 @@ class TableModel:
     def set_filter(self, text: str) -> None:
         """Show only rows with `text` in some cell (ignoring case); a leading `!` inverts."""
         invert = text.startswith("!")
-        needle = (text[1:] if invert else text).casefold()
+        needle = one_byte((text[1:] if invert else text).casefold())
         # Typing one more letter only narrows a plain filter: scan what is shown, not everything.
         narrowing = (self._shown is not None and not invert and not self._invert
                      and self._needle in needle)
@@ -286,9 +280,9 @@ class TableModel:
         if not needle:
             self._shown = None
             return
-        rows, word = self._rows, needle.encode()
+        rows = self._rows
         source = self._shown if narrowing and self._shown is not None else self._order
-        self._shown = [key for key in source if (word in rows[key].folded_text) != invert]
+        self._shown = [key for key in source if (needle in rows[key].haystack) != invert]
 
     def set_test(self, text: str, test: RowTest | None,
                  passing: Container[str] | None = None) -> None:
@@ -306,7 +300,7 @@ class TableModel:
         # Tested in order of arrival, the order the rows lie in memory, then kept in sort
         # order: with 100,000 rows, testing them in sort order strays across memory and takes
         # half as long again.
-        passing = {row.key for row in self._rows.values() if test(row.key, row.folded_text)}
+        passing = {row.key for row in self._rows.values() if test(row.key, row.haystack)}
         self._shown = [key for key in self._order if key in passing]
 
     def sort_by(self, column: str | None, descending: bool) -> None:
@@ -334,7 +328,7 @@ class TableModel:
                 sort_values: tuple[Any, ...] | None, now: float) -> None:
         record.cells = cells
         record.sort_values = sort_values
-        record.folded_text = "\n".join(plain(cell) for cell in cells).casefold().encode()
+        record.haystack = one_byte("\n".join(plain(cell) for cell in cells).casefold())
         record.sort_key = self._sort_key(record)
         record.version += 1
         record.marked_at = now
@@ -353,8 +347,8 @@ class TableModel:
 
     def _passes(self, record: RowRecord) -> bool:
         if self._test is not None:
-            return self._test(record.key, record.folded_text)
-        return not self._needle or (self._needle.encode() in record.folded_text) != self._invert
+            return self._test(record.key, record.haystack)
+        return not self._needle or (self._needle in record.haystack) != self._invert
 
     def _attach(self, record: RowRecord) -> None:
         insort(self._order, record.key, key=self._key_of)
