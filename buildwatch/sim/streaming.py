@@ -25,7 +25,6 @@ Chunk = bytes | memoryview
 """A piece of a body; cached bodies are sent as memoryview slices, without copying."""
 _LIVE_CUT_ALLOWANCE = 4096
 """How far past what is known a cut may land in a body that never ends (a live stream)."""
-_HANGUP_POLL_S = 0.1
 
 
 class _CloseDelimitedResponse(web.StreamResponse):
@@ -105,8 +104,8 @@ async def _write_body(
         end = position + consumed
         if plan.stall_at is not None and end > plan.stall_at:
             await response.write(data[: _share(data, plan.stall_at - position, consumed)])
-            await _wait_for_hangup(request)
-            return
+            # Silent until the client hangs up: the server then cancels this handler.
+            await asyncio.Event().wait()
         if plan.cut_at is not None and end > plan.cut_at:
             await _cut(
                 request, data[: _share(data, plan.cut_at - position, consumed)], len(data), plan
@@ -164,9 +163,3 @@ async def _cut(request: web.Request, head: Chunk, full: int, plan: _Plan) -> Non
         transport.abort()
     else:
         transport.close()
-
-
-async def _wait_for_hangup(request: web.Request) -> None:
-    """Stay silent until the client closes the connection (or the server shuts down)."""
-    while request.transport is not None and not request.transport.is_closing():
-        await asyncio.sleep(_HANGUP_POLL_S)
