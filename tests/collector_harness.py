@@ -116,7 +116,7 @@ def all_done(location: StoreLocation, expected: set[str]) -> bool:
         return (
             set(builds) == expected
             and all(summary is not None for summary in builds.values())
-            and not store.untriaged_builds(0)
+            and not store.unfinished_builds(0)
         )
     finally:
         store.close()

@@ -232,14 +232,32 @@ def test_retention_deletes_the_runs_of_the_builds_and_invocations_it_deletes(
     assert row_count(store, "triage_failures") == 2
 
 
-def test_untriaged_builds_are_those_of_the_window_without_a_record_oldest_first(
+def test_unfinished_builds_are_those_of_the_window_without_a_record_oldest_first(
     store: BuildHistory,
 ) -> None:
     builds = [make_build(number, NOW_MS + number * 1000) for number in (1, 2, 3, 4)]
     store.write(builds_batch(builds))
+    store.write(HistoryBatch(summaries=[make_summary(build) for build in builds]))
     store.write(HistoryBatch(triage=[(build_run(3, NOW_MS + 3000), ())]))
 
-    untriaged = store.untriaged_builds(since_ms=NOW_MS + 2000)
+    unfinished = store.unfinished_builds(since_ms=NOW_MS + 2000)
 
-    assert [stored.build.build_id for stored in untriaged] == [builds[1].build_id,
-                                                                builds[3].build_id]
+    assert [stored.build.build_id for stored in unfinished] == [builds[1].build_id,
+                                                                 builds[3].build_id]
+
+
+def test_a_build_whose_failures_are_recorded_but_not_its_summary_is_unfinished(
+    store: BuildHistory,
+) -> None:
+    # A writer whose queue overflowed may have dropped the summary and kept the later record.
+    builds = [make_build(number, NOW_MS + number * 1000) for number in (1, 2)]
+    store.write(builds_batch(builds))
+    store.write(HistoryBatch(summaries=[make_summary(builds[0])]))
+    store.write(HistoryBatch(triage=[(build_run(1, NOW_MS + 1000), ()),
+                                     (build_run(2, NOW_MS + 2000), ())]))
+
+    unfinished = store.unfinished_builds(since_ms=NOW_MS)
+
+    assert [(item.build.build_id, item.summary) for item in unfinished] == [
+        (builds[1].build_id, None)
+    ]

@@ -99,7 +99,7 @@ def test_every_build_is_stored_once_with_its_summary_and_failures(runs: Runs) ->
     store = TeamStore.connect(runs.location, read_only=True)
     try:
         stored = [item.build.build_id for item in store.load_recent()]
-        assert store.untriaged_builds(0) == []
+        assert store.unfinished_builds(0) == []
     finally:
         store.close()
 

@@ -38,9 +38,10 @@ class BuildHistory(Protocol):
     def triage_run_ids(self, source: RunSource) -> set[str]:
         """The ids of `source`'s runs whose failures are recorded."""
 
-    def untriaged_builds(self, since_ms: int) -> list[StoredBuild]:
-        """Builds published at `since_ms` or later whose failures are not recorded, oldest
-        first."""
+    def unfinished_builds(self, since_ms: int) -> list[StoredBuild]:
+        """Builds published at `since_ms` or later whose summary is not stored or whose
+        failures are not recorded (a writer that dropped a batch may have kept a later one),
+        oldest first."""
 
     def build_count(self) -> int:
         """How many builds the store holds."""

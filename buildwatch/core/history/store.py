@@ -210,14 +210,15 @@ class HistoryStore:
             rows = self._db.execute("SELECT run_id FROM triage_runs WHERE source = ?", (source,))
             return {run_id for (run_id,) in rows}
 
-    def untriaged_builds(self, since_ms: int) -> list[StoredBuild]:
-        """The builds published at `since_ms` or later whose failures are not recorded yet,
-        oldest first, each with its summary if one is stored."""
+    def unfinished_builds(self, since_ms: int) -> list[StoredBuild]:
+        """The builds published at `since_ms` or later whose summary is not stored or whose
+        failures are not recorded yet, oldest first, each with its summary if one is stored."""
         with _reading(self.path):
             rows = self._db.execute(
                 "SELECT build_id, source, summary FROM builds WHERE published_ms >= ?"
-                " AND NOT EXISTS (SELECT 1 FROM triage_runs WHERE source = 'develocity'"
-                " AND run_id = builds.build_id) ORDER BY published_ms, seq",
+                " AND (summary IS NULL OR NOT EXISTS (SELECT 1 FROM triage_runs"
+                " WHERE source = 'develocity' AND run_id = builds.build_id))"
+                " ORDER BY published_ms, seq",
                 (since_ms,),
             )
             return stored_builds(rows)

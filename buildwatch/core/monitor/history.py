@@ -78,7 +78,7 @@ class MonitorHistory:
             raise RuntimeError("the history was already loaded")
         try:
             since_ms = int(time.time() * 1000) - self._window_ms
-            pending = pairs(await asyncio.to_thread(reader.untriaged_builds, since_ms))
+            pending = pairs(await asyncio.to_thread(reader.unfinished_builds, since_ms))
             pending.reverse()  # newest first, as `load` hands them over
             store.load_history(pending, ())
             self._unsummarised = [build for build, summary in pending if summary is None]

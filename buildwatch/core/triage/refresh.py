@@ -105,7 +105,7 @@ async def _record_builds(
             return await _read_build(client, stored, git_names, warn)
 
     commits: set[str] = set()
-    pending = store.untriaged_builds(since_ms)
+    pending = store.unfinished_builds(since_ms)
     if pending:
         progress(f"reading the failures of {len(pending):,} builds")
     for start in range(0, len(pending), WRITE_EVERY):
