@@ -135,7 +135,6 @@ class TriageIndex:
         # pass, and 100,000 of them each with a key tuple and a (run, ()) pair cost 11 MB.
         self._runs: dict[RunSource, dict[str, Run]] = {}
         self._failed: dict[_RunKey, tuple[Failure, ...]] = {}
-        self._run_count = 0
         self._signatures: dict[Signature, _Signature] = {}
         self._successes: dict[str | None, list[_Moment]] = {}
         """Per project, its successful runs of any work, oldest first."""
@@ -160,7 +159,7 @@ class TriageIndex:
     @property
     def run_count(self) -> int:
         """How many runs were added (each once, however often it was added)."""
-        return self._run_count
+        return sum(len(runs) for runs in self._runs.values())
 
     def add(self, run: Run, failures: Iterable[Failure]) -> None:
         """Take `run` and what failed in it into account, replacing what an earlier `add` of
@@ -168,9 +167,7 @@ class TriageIndex:
         (it passed on retry if either did)."""
         runs = self._runs.setdefault(run.source, {})
         previous = runs.get(run.run_id)
-        if previous is None:
-            self._run_count += 1
-        else:
+        if previous is not None:
             self._forget(previous, self._failed.pop((run.source, run.run_id), ()))
         named = tuple(failures)
         merged = named if len(named) < 2 else _merged(named)
