@@ -24,6 +24,7 @@ from buildwatch.core.links import build_scan_url, invocation_url
 from buildwatch.core.monitor.store import BuildEntry, relative_seconds
 from buildwatch.core.query import PANE_FIELDS, Pane
 from buildwatch.core.query.fields import KeyedField, TextField
+from buildwatch.core.query.folded import casefolded
 from buildwatch.core.sanitize import sanitize_line
 from buildwatch.core.shared_values import shared
 from buildwatch.core.triage.typical_durations import Typical, invocation_duration_ms
@@ -287,16 +288,11 @@ def _sort_values(cells: tuple[Cell, ...], numbers: dict[int, float]) -> tuple[ob
     times by number."""
     return tuple(
         numbers[index] if index in numbers else None if cell is _PENDING
-        else _folded(cell if isinstance(cell, str) else cell.plain)
+        else casefolded(cell if isinstance(cell, str) else cell.plain)
         for index, cell in enumerate(cells)
     )
 
 
-def _folded(text: str) -> str:
-    # The text itself when casefolding leaves it as it is (most do): 100,000 rows would
-    # otherwise hold a copy of each of their texts.
-    folded = text.casefold()
-    return text if folded == text else shared(folded)
 
 
 def _clean(text: str | None) -> str:

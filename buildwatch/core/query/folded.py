@@ -84,16 +84,18 @@ def fold(row: Row, fields: Fields[Row], layouts: dict[Texts, Layout] | None = No
     return (*values, *own)
 
 
-def _folded(text: str) -> str:
-    # Casefolded texts are shared (`shared`) as the texts themselves are: builds repeat them.
+def casefolded(text: str) -> str:
+    """`text` casefolded: the text itself when casefolding leaves it as it is (most do), else
+    one copy shared by every row folding alike (`shared`): 100,000 rows would otherwise hold a
+    copy of each of their texts."""
     folded = text.casefold()
     return text if folded == text else shared(folded)
 
 
 def _fold_texts(texts: Texts) -> FoldedTexts:
     if len(texts) == 1:
-        return _folded(texts[0])
-    folded = tuple([_folded(text) for text in texts])
+        return casefolded(texts[0])
+    folded = tuple([casefolded(text) for text in texts])
     # The row's own tuple when nothing changed, else one shared by the rows folding alike.
     return texts if folded == texts else shared(folded)
 
@@ -107,7 +109,7 @@ def _fold_pairs(pairs: Pairs, layouts: dict[Texts, Layout] | None) -> tuple[Layo
         layout = _layout(names)
         if layouts is not None and len(layouts) < _SHARED_LAYOUTS:
             layouts[names] = layout
-    return layout, shared(tuple([_folded(value or "") for _, value in pairs]))
+    return layout, shared(tuple([casefolded(value or "") for _, value in pairs]))
 
 
 def _layout(names: Texts) -> Layout:
