@@ -73,6 +73,12 @@ def signature_name(kind: FailureKind, name: str, project: str | None) -> str:
     keeps `Class.method` (its class qualifies it), a target its label, a build failure its
     exception class and normalised message.
     """
-    if project and kind in ("task", "goal"):
-        return f"{sanitize_line(project)} {name}"
+    if kind in ("task", "goal"):
+        return f"{work_prefix(project)}{name}"
     return name
+
+
+def work_prefix(project: str | None) -> str:
+    """What `signature_name` puts before a task or goal of a run of `project` (nothing
+    without a project)."""
+    return f"{sanitize_line(project)} " if project else ""

@@ -20,7 +20,7 @@ from buildwatch.core.develocity.models import FailureInfo
 from buildwatch.core.develocity.summary import BuildSummary
 from buildwatch.core.history.codec import invocation_updated_ms
 from buildwatch.core.sanitize import sanitize_line
-from buildwatch.core.triage.model import Failure, Run, TriageRecord, signature_name
+from buildwatch.core.triage.model import Failure, Run, TriageRecord, signature_name, work_prefix
 from buildwatch.core.triage.normalise import build_failure_name
 from buildwatch.core.triage.work import build_requested, invocation_requested
 
@@ -84,13 +84,13 @@ def recorded_details(record: TriageRecord) -> FailureDetails:
     and the work a test ran in are not recorded (nor are they in `FailureDetails.work` and
     `.tests`). A task or goal is named again without the project `signature_name` put first."""
     run, failures = record
-    project = f"{sanitize_line(run.project)} " if run.project else ""
+    project = work_prefix(run.project)
     work: list[FailedItem] = []
     tests: list[FailedItem] = []
     for failure in failures:
         if failure.kind == "test":
             tests.append(FailedItem("test", failure.name, passed_on_retry=failure.passed_on_retry))
-        elif failure.kind == "task" or failure.kind == "goal":
+        elif failure.kind in ("task", "goal"):
             work.append(FailedItem(failure.kind, failure.name.removeprefix(project)))
         elif failure.kind == "target":
             work.append(FailedItem("target", failure.name))
