@@ -145,35 +145,30 @@ class TeamStore:
         last update, then by when it was recorded); `since_ms` keeps the runs of that epoch ms
         or later."""
         since = _OLDEST if since_ms is None else since_ms
-        with self._using("read") as db, db.transaction():
-            db.execute(_SNAPSHOT)
-            runs = db.execute(
-                f"SELECT {_RUN_COLUMNS} FROM triage_runs WHERE time_ms >= %s ORDER BY time_ms, id",
-                (since,),
-            ).fetchall()
-            failures = db.execute(
-                "SELECT f.run, f.kind, f.name, f.headline, f.passed_on_retry"
-                " FROM triage_failures f JOIN triage_runs r ON r.id = f.run"
-                " WHERE r.time_ms >= %s ORDER BY f.id",
-                (since,),
-            ).fetchall()
-        return triage_records(runs, failures)
+        return self._triage("time_ms >= %s", since)
 
     def build_triage(self, build_ids: Collection[str]) -> dict[str, TriageRecord]:
         """The recorded run and failures of each of these Develocity builds, by build id; a
         build whose failures are not recorded (yet) is not in it."""
+        records = self._triage("source = 'develocity' AND run_id = ANY(%s)", list(build_ids))
+        return {run.run_id: (run, failures) for run, failures in records}
+
+    def _triage(self, where: str, parameter: object) -> list[TriageRecord]:
+        """The recorded runs `where` keeps (a condition on `triage_runs`' own columns, with one
+        parameter), with their failures, oldest first, read in one snapshot."""
         with self._using("read") as db, db.transaction():
             db.execute(_SNAPSHOT)
             runs = db.execute(
-                f"SELECT {_RUN_COLUMNS} FROM triage_runs"
-                " WHERE source = 'develocity' AND run_id = ANY(%s)",
-                (list(build_ids),),
+                f"SELECT {_RUN_COLUMNS} FROM triage_runs WHERE {where} ORDER BY time_ms, id",
+                (parameter,),
             ).fetchall()
             failures = db.execute(
-                f"SELECT {_FAILURE_COLUMNS} FROM triage_failures WHERE run = ANY(%s) ORDER BY id",
-                ([run[0] for run in runs],),
+                "SELECT f.run, f.kind, f.name, f.headline, f.passed_on_retry"
+                f" FROM triage_failures f JOIN triage_runs r ON r.id = f.run WHERE {where}"
+                " ORDER BY f.id",
+                (parameter,),
             ).fetchall()
-        return {record[0].run_id: record for record in triage_records(runs, failures)}
+        return triage_records(runs, failures)
 
     def triage_run_ids(self, source: RunSource) -> set[str]:
         """The ids of `source`'s runs whose failures are recorded: those need no reading."""
