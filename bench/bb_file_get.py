@@ -2,7 +2,11 @@
 
 Target: at least 200 MB/s to disk (the whole process, start to exit, including the digest check
 and the fsync before the rename) with a peak RSS under 100 MB. Baselines in the same run: curl
-(if installed) and a bare httpx download of the same bytes, neither of which verifies anything.
+(if installed) and a bare httpx download of the same bytes, neither of which verifies anything
+or waits for the disk, and the disk alone: the same number of bytes written and fsynced by a
+process that reads no network, the ceiling of any download that ends with an fsync (a virtual
+machine's disk can swing several-fold between runs; rounds alternate between the commands so
+that each meets the same swings).
 
     python bench/bb_file_get.py [--rounds N]
 """
@@ -40,6 +44,15 @@ with httpx.Client(timeout=120) as client, open(path, "wb") as out:
         for piece in r.iter_raw():
             out.write(piece)
 """
+_DISK_ALONE = """
+import os, sys
+path, size = sys.argv[1], int(sys.argv[2])
+piece = bytes(4 << 20)
+with open(path, "wb", buffering=0) as out:
+    for start in range(0, size, len(piece)):
+        out.write(piece[: size - start])
+    os.fsync(out.fileno())
+"""
 
 
 def benchmark_file(env: dict[str, str]) -> tuple[str, int]:
@@ -73,6 +86,7 @@ def main() -> int:
         commands = {
             "buildwatch": buildwatch("bb", "file", "get", uri, "-o", str(target)),
             "raw httpx": [sys.executable, "-c", _RAW_HTTPX, url, API_KEY, uri, str(target)],
+            "disk alone": [sys.executable, "-c", _DISK_ALONE, str(target), str(size)],
         }
         if shutil.which("curl"):
             commands["curl"] = [
@@ -81,15 +95,14 @@ def main() -> int:
                 "-o", str(target), f"{url}/api/v1/GetFile",
             ]
         measure(commands["raw httpx"], env)  # warm the simulator's page cache and blob
-        results: dict[str, Run] = {}
-        for name, command in commands.items():
-            runs = []
-            for _ in range(rounds):
-                runs.append(measure(command, env))
+        runs: dict[str, list[Run]] = {name: [] for name in commands}
+        for _ in range(rounds):
+            for name, command in commands.items():
+                runs[name].append(measure(command, env))
                 if target.stat().st_size != size:
                     raise SystemExit(f"{name} wrote {target.stat().st_size} of {size} bytes")
                 target.unlink()
-            results[name] = median_run(runs)
+        results = {name: median_run(each) for name, each in runs.items()}
     print(f"bb file get, {size / 1e6:.0f} MB file, median of {rounds} whole processes:")
     rates = {name: report(name, run, size) for name, run in results.items()}
     ours = results["buildwatch"]

@@ -211,6 +211,19 @@ class Feeder:
             await self._wait()
 
 
+def _start_writeback(descriptor: int, offset: int, length: int) -> None:
+    """Ask the kernel to start writing a range of the file to disk now, without waiting for it.
+
+    `POSIX_FADV_DONTNEED` on dirty pages starts their writeback (and drops them from the page
+    cache once written). Only a hint: where the platform lacks it (macOS, Windows) or the file
+    system refuses it, nothing changes but the speed of the final `fsync`.
+    """
+    advise = getattr(os, "posix_fadvise", None)
+    if advise is not None:
+        with contextlib.suppress(OSError):
+            advise(descriptor, offset, length, os.POSIX_FADV_DONTNEED)
+
+
 WriteMode = Literal["replace", "stream"]
 
 
@@ -274,7 +287,20 @@ class AtomicFile(_DownloadTarget):
         except OSError as error:
             raise ConfigError(f"cannot write {destination}: {error.strerror}") from None
         self._file = os.fdopen(descriptor, "wb", buffering=0)
+        self._written = 0
         self._committed = False
+
+    def write(self, data: bytes) -> None:
+        """Write `data` to the temporary file and start putting it on disk.
+
+        The writeback hint makes the kernel flush each piece while the next ones are still on the
+        network, so the `fsync` of `commit()` finds little left to do instead of the whole file
+        (on a slow disk that wait was most of a big download's time), and a big download does
+        not push other programs' pages out of the page cache.
+        """
+        super().write(data)
+        _start_writeback(self._file.fileno(), self._written, len(data))
+        self._written += len(data)
 
     def commit(self) -> None:
         """Flush to disk and give the file its real name."""
