@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import AsyncGenerator, Callable, Coroutine, Iterator
 from typing import Any
 
 import pytest
@@ -14,12 +14,14 @@ from buildwatch.core.buildbuddy.client import BuildBuddyClient
 from buildwatch.core.config import Profile, UiPreferences
 from buildwatch.core.connection import BuildBuddyConnection, DevelocityConnection
 from buildwatch.core.develocity.client import DevelocityClient
+from buildwatch.core.develocity.models import Message
 from buildwatch.core.monitor.feeds import (
     BuildBuddyPoller,
     DevelocityFeed,
     connected_reporter,
     retry_reporter,
 )
+from buildwatch.core.monitor.pacing import Backlog
 from buildwatch.core.monitor.session import MonitorSession, MonitorSettings
 from buildwatch.core.monitor.store import MonitorStore, SourceName
 from buildwatch.core.reachability import CONFIGURATION_HINT
@@ -64,6 +66,50 @@ def develocity(sim: SimulatorThread, store: MonitorStore, token: str = "sim-toke
     listing = DevelocityClient(connection, backoff=fast_backoff, on_retry=retry_reporter(store))
     events = DevelocityClient(connection, backoff=fast_backoff)
     return DevelocityFeed(listing, events, store, since=0, concurrency=3)
+
+
+class CountingEvents(DevelocityClient):
+    """A real client that counts the event reads it has open at once."""
+
+    open_reads = 0
+    most_open = 0
+
+    async def event_batches(  # type: ignore[override]
+        self, *args: Any, **kwargs: Any
+    ) -> AsyncGenerator[list[Message], None]:
+        self.open_reads += 1
+        self.most_open = max(self.most_open, self.open_reads)
+        try:
+            async for batch in super().event_batches(*args, **kwargs):
+                yield batch
+        finally:
+            self.open_reads -= 1
+
+
+async def most_summary_reads_at_once(sim: SimulatorThread, backlog: Backlog) -> int:
+    """Run a feed of three readers until all 12 builds are summarised; the most event reads
+    it had open at once."""
+    store = MonitorStore()
+    connection = DevelocityConnection(base_url=sim.develocity_url, token=Secret("sim-token"))
+    events = CountingEvents(connection, backoff=fast_backoff)
+    feed = DevelocityFeed(DevelocityClient(connection, backoff=fast_backoff), events, store,
+                          since=0, concurrency=3, backlog=backlog)
+    async with running(feed.run()):
+        await until(lambda: len(store.builds) == 12
+                    and all(entry.summary for entry in store.builds.values()))
+    return events.most_open
+
+
+async def test_while_the_screen_is_behind_by_a_backlog_one_build_is_summarised_at_a_time(
+    sim: SimulatorThread,
+) -> None:
+    behind = Backlog(threshold=1_000)
+    behind.waiting(50_000)
+    assert await most_summary_reads_at_once(sim, behind) == 1
+
+
+async def test_without_a_backlog_every_reader_summarises(sim: SimulatorThread) -> None:
+    assert await most_summary_reads_at_once(sim, Backlog()) == 3
 
 
 def buildbuddy(sim: SimulatorThread, key: str = "sim-api-key") -> BuildBuddyClient:

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from buildwatch.core.monitor.pacing import InputGate, TimeBudget
+from buildwatch.core.monitor.pacing import Backlog, InputGate, TimeBudget
 
 
 class Clock:
@@ -60,3 +60,26 @@ async def test_work_paused_by_a_key_goes_on_once_the_gate_opens() -> None:
     await asyncio.wait_for(budget.pause_if_spent(), 5)
     assert gate.closed_for == 0
     assert not budget.spent
+
+
+def test_a_screen_behind_by_many_rows_has_a_backlog() -> None:
+    backlog = Backlog(threshold=1_000)
+    backlog.waiting(1_000)
+    assert backlog.flowing
+
+
+def test_a_screen_with_a_few_rows_queued_has_no_backlog() -> None:
+    backlog = Backlog(threshold=1_000)
+    backlog.waiting(999)
+    assert not backlog.flowing
+
+
+async def test_waiting_for_a_backlog_returns_once_the_screen_has_caught_up() -> None:
+    backlog = Backlog(threshold=1_000, poll_s=0.01)
+    backlog.waiting(50_000)
+    waiter = asyncio.create_task(backlog.wait_drained())
+    await asyncio.sleep(0.05)
+    still_waiting = not waiter.done()
+    backlog.waiting(0)
+    await asyncio.wait_for(waiter, 5)
+    assert still_waiting

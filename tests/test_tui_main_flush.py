@@ -93,3 +93,15 @@ async def test_a_key_closes_the_input_gate_as_the_terminal_driver_reads_it() -> 
         driver.send_message(events.Key("down", None))
         assert gate.closed_for > 0
         await pilot.pause()
+
+
+async def test_the_screen_tells_the_session_how_many_rows_it_has_still_to_show() -> None:
+    app = RecordingApp(simulator_settings(DEAD_URL, "token", "key"), flush_budget_s=0.0)
+    backlog = app.session.backlog
+    count = 1_000 + 3 * ROWS_PER_SLICE
+    async with app.run_test(size=SIZE) as pilot:
+        table = await flushed_once(pilot, count)
+        behind = backlog.flowing
+        await until(pilot, lambda: table.total_row_count == count)
+        await until(pilot, lambda: not backlog.flowing)
+    assert behind

@@ -28,7 +28,7 @@ from buildwatch.core.errors import AuthError, BuildwatchError, NotFoundError, Un
 from buildwatch.core.history.catch_up import ListingBatch, listing_batches, resumed_listing
 from buildwatch.core.history.resume import ResumePoint
 from buildwatch.core.monitor.history import MonitorHistory
-from buildwatch.core.monitor.pacing import InputGate, TimeBudget
+from buildwatch.core.monitor.pacing import Backlog, InputGate, TimeBudget
 from buildwatch.core.monitor.store import MonitorStore
 from buildwatch.core.triage.records import build_record, invocation_record
 
@@ -77,7 +77,8 @@ class DevelocityFeed:
     were never summarised are summarised now. Builds already summarised are not read again.
     `git_names` says which custom values name the Git commit, branch and repository.
     `input_gate` is the screen's: while it is closed (a key is being answered) no slice of the
-    listing and no summary read starts.
+    listing and no summary read starts. `backlog` is the screen's too: while it is behind by a
+    backlog of rows, one build is summarised at a time, so the rows come first.
 
     A build whose server keeps failing is never given up on, and never holds a worker: after a
     short try it is handed back, to be queued again after a delay that grows with each try
@@ -97,6 +98,7 @@ class DevelocityFeed:
         git_names: GitValueNames = DEFAULT_GIT_VALUE_NAMES,
         backoff: Callable[[], Backoff] = Backoff,
         input_gate: InputGate | None = None,
+        backlog: Backlog | None = None,
     ) -> None:
         self._listing = listing
         self._backoff = backoff
@@ -113,6 +115,7 @@ class DevelocityFeed:
         self._untriaged: dict[str, BuildSummary] = {}
         """Stored summaries of queued builds whose failures alone are to be recorded."""
         self._pace = TimeBudget(input_gate or InputGate())
+        self._backlog = backlog or Backlog()
         self.last_build: tuple[str, int] | None = None
         """The id and publication time (epoch ms) of the newest build received so far."""
 
@@ -120,7 +123,8 @@ class DevelocityFeed:
         """Follow the listing until cancelled, or until the server refuses us."""
         store = self._store
         store.set_state("develocity", "connecting")
-        enrichers = [asyncio.create_task(self._enrich_forever()) for _ in range(self._concurrency)]
+        enrichers = [asyncio.create_task(self._enrich_forever(helper=number > 0))
+                     for number in range(self._concurrency)]
         try:
             await self._check_access()
             self._queue_unsummarised()
@@ -202,9 +206,15 @@ class DevelocityFeed:
         else:
             self._store.set_state("develocity", "live")
 
-    async def _enrich_forever(self) -> None:
+    async def _enrich_forever(self, *, helper: bool) -> None:
+        """Summarise queued builds, newest first; a `helper` stands aside during a backlog."""
         while True:
             build = await self._pending.get()
+            if helper and self._backlog.flowing:
+                # Back on top of the queue, for the first reader; the helper waits.
+                self._pending.put_nowait(build)
+                await self._backlog.wait_drained()
+                continue
             await self._pace.gate.wait_open()
             try:
                 await self._enrich(build)

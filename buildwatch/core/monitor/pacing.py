@@ -7,6 +7,12 @@ lump holds every key pressed meanwhile until it is through. Done a slice at a ti
 reach the screen (the app takes it, the table moves, the screen draws a frame), and with slices
 ready all the time each turn waits behind them; so for a moment after each key (`InputGate`)
 no new slice starts and the key's turns come one after the other.
+
+The summary pass is the heaviest background work: a read is a request, a response and its
+events, none of which can be sliced. While the screen is behind by a backlog of rows (`Backlog`:
+a backfill or a catch-up, which the listing delivers in seconds and the screen shows a slice a
+frame), one reader summarises and the others wait, so that the rows reach the screen first and
+the keys meet one read in flight instead of several.
 """
 
 from __future__ import annotations
@@ -17,6 +23,11 @@ from collections.abc import Callable
 
 SLICE_S = 0.008
 """How long background work runs before it gives the event loop back: well under a frame."""
+BACKLOG_ROWS = 1_000
+"""Rows queued for the screen from which it is behind by a backlog (a backfill, a catch-up),
+not by live builds: a busy server publishes a few a second, a flush shows hundreds."""
+BACKLOG_POLL_S = 0.25
+"""How often a waiting summary reader looks again."""
 STAND_ASIDE_S = 0.05
 """How long background work waits after a key: the key's frame is due within a frame's time
 (1/60 s) and takes a few milliseconds more to draw."""
@@ -78,3 +89,28 @@ class TimeBudget:
             await asyncio.sleep(0)
             await self.gate.wait_open()
             self.restart()
+
+
+class Backlog:
+    """The rows the screen has still to show, as it last said (`waiting`). While they are at
+    least `threshold`, summary readers beyond the first wait (`wait_drained`). Nothing says
+    so without a screen (a collector), so there every reader reads."""
+
+    def __init__(self, threshold: int = BACKLOG_ROWS, poll_s: float = BACKLOG_POLL_S) -> None:
+        self._threshold = threshold
+        self._poll_s = poll_s
+        self._rows = 0
+
+    def waiting(self, rows: int) -> None:
+        """The screen has `rows` rows queued that it has not shown yet."""
+        self._rows = rows
+
+    @property
+    def flowing(self) -> bool:
+        """Whether the screen is behind by a backlog."""
+        return self._rows >= self._threshold
+
+    async def wait_drained(self) -> None:
+        """Return once the screen has caught up with the backlog."""
+        while self.flowing:
+            await asyncio.sleep(self._poll_s)

@@ -41,7 +41,7 @@ from buildwatch.core.monitor.feeds import (
     retry_reporter,
 )
 from buildwatch.core.monitor.history import MonitorHistory
-from buildwatch.core.monitor.pacing import InputGate
+from buildwatch.core.monitor.pacing import Backlog, InputGate
 from buildwatch.core.monitor.store import OFFLINE_CHOSEN, MonitorStore, SourceName
 from buildwatch.core.monitor.team import TeamFeed, TeamStatus
 from buildwatch.core.teamstore.location import StoreLocation
@@ -101,6 +101,8 @@ class MonitorSession:
         self._feed: DevelocityFeed | None = None
         self.input_gate = InputGate()
         """Closed by the screen for a moment after each key: the feeds' work waits for it."""
+        self.backlog = Backlog()
+        """The rows the screen has still to show: while they are many, summaries wait."""
         self.team = TeamStatus() if settings.store is not None else None
         """The team store's state and its collector's heartbeat, when viewing one."""
         self._team_feed = (
@@ -248,7 +250,7 @@ class MonitorSession:
                 since=self.settings.since, concurrency=self.settings.concurrency,
                 history=self.history, point=self._listing_point(),
                 git_names=self.settings.profile.git_value_names, backoff=self._backoff,
-                input_gate=self.input_gate,
+                input_gate=self.input_gate, backlog=self.backlog,
             )
             await self._feed.run()
 

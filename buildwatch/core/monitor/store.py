@@ -371,6 +371,11 @@ class MonitorStore:
         """Whether `drain()` would hand anything over."""
         return bool(self._dirty_builds or self._dirty_invocations or self._notices)
 
+    @property
+    def queued_rows(self) -> int:
+        """Builds and invocations changed since they were last handed over by `drain()`."""
+        return len(self._dirty_builds) + len(self._dirty_invocations)
+
     def drain(self, max_rows: int | None = None) -> Changes:
         """What changed since the last call, each row once, in order of change.
 

@@ -188,7 +188,9 @@ class MainScreen(Screen[None]):
 
         A backfill queues 100,000 rows at once. Each carried-over part runs a frame after the
         last (later while a key is being answered), so keys pressed meanwhile are answered
-        between parts, and the rows still reach the screen in the order they changed.
+        between parts, and the rows still reach the screen in the order they changed. The
+        session's backlog hears how many rows are left: while they are many, the summary pass
+        reads one build at a time.
         """
         self._flush_budget.restart()
         store = self._store
@@ -200,7 +202,8 @@ class MainScreen(Screen[None]):
                     self._carrying = True
                     self.set_timer(max(CARRY_S, self._flush_budget.gate.closed_for),
                                    self._carry_on)
-                return
+                break
+        self._session.backlog.waiting(store.queued_rows)
 
     def _flush_unless_answering(self) -> None:
         """The flush timer's tick, skipped while a key is being answered: the key's frame
