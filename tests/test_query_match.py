@@ -387,3 +387,41 @@ def test_a_tables_folded_rows_pass_a_query_as_the_rows_match_it(text: str) -> No
     matching = {row.build_id for row in rows if compiled.matches(row, "")}
     assert {key for key in "abc" if compiled.by_key(table)(key, "")} == matching
     assert compiled.passing(table) in (None, matching)
+
+
+def narrows(query: str, previous: str | None) -> bool:
+    compiled = compile_query(query, BUILD_FIELDS, now_ms=NOW_MS)
+    before = None if previous is None else compile_query(previous, BUILD_FIELDS, now_ms=NOW_MS)
+    return compiled.narrows(before)
+
+
+def test_a_word_typed_on_or_added_narrows_the_words_before_it() -> None:
+    assert narrows("fai", "fa")
+    assert narrows("fail", "fai")
+    assert narrows("fail service", "fail")
+    assert narrows("service fail", "ai")
+
+
+def test_a_letter_taken_away_or_a_word_changed_does_not_narrow() -> None:
+    assert not narrows("fa", "fai")
+    assert not narrows("fil", "fai")
+    assert not narrows("fail", None)
+
+
+def test_a_negated_word_or_a_field_never_narrows() -> None:
+    assert not narrows("-fail", "-fai")
+    assert not narrows("fail -x", "fail")
+    assert not narrows("fail outcome:failed", "fail")
+    assert not narrows("outcome:failed", "outcome:fail")
+
+
+@given(st.text(alphabet="abc", min_size=1, max_size=4), st.text(alphabet="abc ", max_size=3))
+def test_a_narrowing_query_passes_only_rows_its_previous_query_passes(
+    word: str, more: str
+) -> None:
+    rows = [build(project=project) for project in ("a", "ab", "abc", "cab", "bca", "c a b")]
+    before = compile_query(word, BUILD_FIELDS, now_ms=NOW_MS)
+    after = compile_query(word + more, BUILD_FIELDS, now_ms=NOW_MS) if (word + more).strip() \
+        else before
+    assert not after.narrows(before) or all(before.matches(row) for row in rows
+                                            if after.matches(row))

@@ -580,6 +580,29 @@ def test_a_word_beyond_ascii_shows_the_rows_holding_it_and_only_those() -> None:
         assert [model.key_at(index) for index in range(model.shown)] == keys, word
 
 
+def test_a_narrowing_test_is_asked_only_about_the_rows_shown_and_shows_the_same() -> None:
+    model = TableModel(COLUMNS)
+    model.upsert([build(n) for n in range(8)], 0.0)
+    model.set_test("even", lambda key, haystack: int(key[1:]) % 2 == 0)
+    asked: list[str] = []
+
+    def multiple_of_four(key: str, haystack: str) -> bool:
+        asked.append(key)
+        return int(key[1:]) % 4 == 0
+
+    model.set_test("four", multiple_of_four, narrowing=True)
+    assert sorted(asked) == ["b0", "b2", "b4", "b6"]
+    assert [model.key_at(index) for index in range(model.shown)] == ["b4", "b0"]
+
+
+def test_a_narrowing_test_after_a_bare_filter_tests_every_row() -> None:
+    model = TableModel(COLUMNS)
+    model.upsert([build(n) for n in range(4)], 0.0)
+    model.set_filter("build 1")
+    model.set_test("odd", lambda key, haystack: int(key[1:]) % 2 == 1, narrowing=True)
+    assert [model.key_at(index) for index in range(model.shown)] == ["b3", "b1"]
+
+
 def test_rows_tested_in_bulk_show_in_sort_order_and_later_ones_meet_the_row_test() -> None:
     model = TableModel(COLUMNS)
     model.upsert([build(n) for n in range(6)], 0.0)

@@ -78,6 +78,25 @@ async def test_a_field_term_shows_the_builds_whose_field_contains_the_value(sim:
         assert 0 < len(expected) < BUILDS
 
 
+async def test_a_word_typed_a_letter_at_a_time_shows_what_the_whole_word_shows(
+    sim: SimulatorThread,
+) -> None:
+    app = app_on(sim)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, all_enriched(app, BUILDS))
+        word = a_project(app)[:-1]
+        await type_filter(pilot, word)
+        whole = shown_keys(app)
+        await type_filter(pilot, "")
+        shown_on_the_way = []
+        for end in range(1, len(word) + 1):
+            await type_filter(pilot, word[:end])
+            shown_on_the_way.append(len(shown_keys(app)))
+        assert shown_keys(app) == whole
+        assert 0 < len(whole) < BUILDS
+        assert shown_on_the_way == sorted(shown_on_the_way, reverse=True)
+
+
 async def test_equals_negation_and_regular_expression_terms_filter_the_builds(sim: SimulatorThread) -> None:
     app = app_on(sim)
     async with app.run_test(size=SIZE) as pilot:

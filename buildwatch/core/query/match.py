@@ -100,6 +100,18 @@ class CompiledQuery(Generic[Row]):
                     return False
         return True
 
+    def narrows(self, previous: CompiledQuery[Row] | None) -> bool:
+        """Whether every row this query passes is one that `previous` passes, as the words
+        alone tell: both queries are bare words, none negated, and each word of `previous` lies
+        within a word of this one. So it is when a word is typed on, or another one added: a
+        table need only test the rows it shows."""
+        if previous is None or self._tests or previous._tests or not previous._words:
+            return False
+        words = [needle for needle, negated in self._words if not negated]
+        if len(words) != len(self._words) or any(negated for _, negated in previous._words):
+            return False
+        return all(any(old in new for new in words) for old, _ in previous._words)
+
     def by_key(self, rows: FoldedRows[Row]) -> Callable[[str, str], bool]:
         """`matches` of the row folded under a key, with that key's haystack as a table keeps
         it (`haystack.one_byte`): a table's row test. A key `rows` lacks fails a field term;

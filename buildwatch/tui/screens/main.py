@@ -416,10 +416,13 @@ class MainScreen(Screen[None]):
                                     now_ms=self._now_ms())
         except QueryError as error:
             return error
+        narrowing = compiled.narrows(self._queries.get(pane))
         self._queries[pane] = compiled
-        # On the rows as folded when they were made: all at once now, one by one as they come.
+        # On the rows as folded when they were made: all at once now, one by one as they come;
+        # a word typed on tests only the rows its shorter self let through.
         folded = self._folded[pane]
-        table.set_test(text, compiled.by_key(folded), compiled.passing(folded))
+        table.set_test(text, compiled.by_key(folded), compiled.passing(folded),
+                       narrowing=narrowing)
         return None
 
     @property

@@ -221,11 +221,12 @@ class LiveTable(ScrollView, can_focus=True):
         self._order_changed()
 
     def set_test(self, text: str, test: RowTest | None,
-                 passing: Container[str] | None = None) -> None:
+                 passing: Container[str] | None = None, *, narrowing: bool = False) -> None:
         """Show only rows passing `test` (from their key and casefolded cells), as they
         arrive too; `text` is what `filter_text` then says. `passing`: the keys of the rows
-        that pass now, if the caller tested them in bulk (`TableModel.set_test`)."""
-        self._model.set_test(text, test, passing)
+        that pass now, if the caller tested them in bulk; `narrowing`: `test` passes no row
+        the current test fails (`TableModel.set_test`)."""
+        self._model.set_test(text, test, passing, narrowing=narrowing)
         self._order_changed()
 
     def sort_by(self, column: str | None, descending: bool | None = None) -> None:

@@ -285,14 +285,20 @@ class TableModel:
         self._shown = [key for key in source if (needle in rows[key].haystack) != invert]
 
     def set_test(self, text: str, test: RowTest | None,
-                 passing: Container[str] | None = None) -> None:
+                 passing: Container[str] | None = None, *, narrowing: bool = False) -> None:
         """Show only rows that pass `test` (every row for `None`), from now on and as they
         arrive or change; `text` is what the filter says it is (`filter_text`). `passing`,
         when the caller has tested the rows in bulk, holds the keys of those that pass now:
-        then `test` waits for rows arriving or changing."""
+        then `test` waits for rows arriving or changing. `narrowing` says that `test` passes
+        no row the current test fails (a word typed on): only the rows shown are tested."""
+        shown = self._shown if self._test is not None else None
         self.filter_text, self._needle, self._invert, self._test = text, "", False, test
         if test is None:
             self._shown = None
+            return
+        if narrowing and shown is not None and passing is None:
+            rows = self._rows
+            self._shown = [key for key in shown if test(key, rows[key].haystack)]
             return
         if passing is not None:
             self._shown = [key for key in self._order if key in passing]
