@@ -54,6 +54,8 @@ class EncodedEvents:
     """The event types encoded, when not all of them were."""
     gzipped: dict[bytes, bytes] = field(default_factory=dict)
     """The whole gzipped response, keyed by the Build message that starts it."""
+    cached: bool = False
+    """Whether the cache holds this encoding, and counts the bytes it gains."""
 
     @property
     def count(self) -> int:
@@ -148,6 +150,9 @@ class EventBodies:
         self._world = world
         self._budget = budget_bytes
         self._cache: OrderedDict[_Key, EncodedEvents] = OrderedDict()
+        self._held = 0
+        """Bytes the cached encodings hold, kept as they come and go: summing them at each
+        new one made a 100,000-build summary pass quadratic (the cache holds that many)."""
         self._pending: dict[_Key, asyncio.Future[EncodedEvents]] = {}
 
     async def get(
@@ -181,6 +186,8 @@ class EventBodies:
                 None, gzip.compress, build_message + encoded.body
             )
             encoded.gzipped[build_message] = body
+            if encoded.cached:
+                self._held += len(body)
         return body
 
     def _encode(self, summary: BuildSummary, only: frozenset[str] | None) -> EncodedEvents:
@@ -190,8 +197,15 @@ class EventBodies:
         del self._pending[key]
         if done.cancelled() or done.exception() is not None:
             return
-        self._cache[key] = done.result()
-        total = sum(entry.size for entry in self._cache.values())
-        while total > self._budget and len(self._cache) > 1:
+        encoded = self._cache[key] = done.result()
+        encoded.cached = True
+        self._held += encoded.size
+        while self._held > self._budget and len(self._cache) > 1:
             _, dropped = self._cache.popitem(last=False)
-            total -= dropped.size
+            dropped.cached = False
+            self._held -= dropped.size
+
+    @property
+    def held_bytes(self) -> int:
+        """Bytes the cached encodings hold (`EncodedEvents.size`), at most the budget."""
+        return self._held
