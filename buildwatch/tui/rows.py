@@ -293,8 +293,6 @@ def _sort_values(cells: tuple[Cell, ...], numbers: dict[int, float]) -> tuple[ob
     )
 
 
-
-
 def _clean(text: str | None) -> str:
     return sanitize_line(text) if text else ""
 

@@ -107,10 +107,9 @@ class CompiledQuery(Generic[Row]):
         table need only test the rows it shows."""
         if previous is None or self._tests or previous._tests or not previous._words:
             return False
-        words = [needle for needle, negated in self._words if not negated]
-        if len(words) != len(self._words) or any(negated for _, negated in previous._words):
+        if any(negated for _, negated in (*self._words, *previous._words)):
             return False
-        return all(any(old in new for new in words) for old, _ in previous._words)
+        return all(any(old in new for new, _ in self._words) for old, _ in previous._words)
 
     def by_key(self, rows: FoldedRows[Row]) -> Callable[[str, str], bool]:
         """`matches` of the row folded under a key, with that key's haystack as a table keeps
