@@ -47,6 +47,7 @@ from buildwatch.core.buildbuddy.models import (
 )
 from buildwatch.core.connection import BuildBuddyConnection
 from buildwatch.core.errors import AuthError, BuildwatchError, ConfigError, ServerError
+from buildwatch.core.http_client import async_client
 from buildwatch.core.ids import MAX_URI_LENGTH, checked_path_segment, checked_text
 from buildwatch.core.reachability import CONFIGURATION_HINT, configuration_problem
 from buildwatch.core.secrets import Secret
@@ -105,13 +106,8 @@ class BuildBuddyClient:
         self._backoff = backoff
         self._on_retry = on_retry
         self._live_poll_s = live_poll_s
-        self._http = httpx.AsyncClient(
-            auth=_ApiKeyAuth(base, self._key) if self._key else None,
-            # No redirect is followed, so an http:// server never negotiates TLS: skip loading
-            # the CA certificates (~40 ms of every command's start).
-            verify=base.scheme != "http",
-            follow_redirects=False,
-            timeout=timeout,
+        self._http = async_client(
+            str(base), timeout=timeout, auth=_ApiKeyAuth(base, self._key) if self._key else None
         )
 
     async def __aenter__(self) -> BuildBuddyClient:

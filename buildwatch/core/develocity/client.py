@@ -38,6 +38,7 @@ from buildwatch.core.connection import DevelocityConnection
 from buildwatch.core.develocity.models import Build, Message, messages_from
 from buildwatch.core.develocity.whole_body import BodyReader
 from buildwatch.core.errors import AuthError, NotFoundError, ServerError, UnavailableError
+from buildwatch.core.http_client import async_client
 from buildwatch.core.ids import checked_path_segment
 from buildwatch.core.log_redaction import redact
 from buildwatch.core.reachability import CONFIGURATION_HINT, configuration_problem
@@ -121,12 +122,9 @@ class DevelocityClient:
         self._on_retry = on_retry
         self._on_connected = on_connected
         self._authorizations = _authorizations(connection)
-        self._http = httpx.AsyncClient(
+        self._http = async_client(
+            connection.base_url,
             timeout=httpx.Timeout(connect_timeout_s, read=idle_timeout_s),
-            # Only URLs under the base URL are requested and no redirect is followed, so an
-            # http:// server never negotiates TLS: skip loading CA certificates (~50 ms).
-            verify=urlsplit(connection.base_url).scheme != "http",
-            follow_redirects=False,
             headers={"Accept-Encoding": "gzip", "Cache-Control": "no-store"},
         )
 

@@ -1,0 +1,56 @@
+"""The HTTP client under both server clients reads a big body in pieces bigger than httpcore's
+64 KiB, against a real server on 127.0.0.1 sending faster than the client reads."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+
+from buildwatch.core.http_client import READ_BYTES, async_client
+
+pytestmark = pytest.mark.timeout(60)
+
+BODY = bytes(range(256)) * (16 * 1024 * 1024 // 256)
+"""16 MiB, sent in one `sendall`: loopback brings it faster than Python reads it."""
+HTTPCORE_DEFAULT_READ = 64 * 1024
+
+
+class _BigBody(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 (the name http.server calls)
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(BODY)))
+        self.end_headers()
+        self.wfile.write(BODY)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (the base's name)
+        """Quiet: the test's output is its assertions."""
+
+
+@pytest.fixture
+def big_body_url() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _BigBody)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+async def test_a_big_body_is_read_in_pieces_bigger_than_httpcores_default(
+    big_body_url: str,
+) -> None:
+    sizes = []
+    async with async_client(big_body_url, timeout=httpx.Timeout(10.0)) as client:
+        async with client.stream("GET", big_body_url) as response:
+            async for piece in response.aiter_raw():
+                sizes.append(len(piece))
+    assert sum(sizes) == len(BODY)
+    assert max(sizes) > HTTPCORE_DEFAULT_READ
+    assert max(sizes) <= READ_BYTES
