@@ -21,6 +21,7 @@ debug_logging  # a test asks for this fixture for its effect alone
 
 _.completer  # argcomplete reads an argparse action's `completer`
 _.auth_flow  # httpx calls an `Auth` subclass's `auth_flow`
+_.READ_NUM_BYTES  # httpcore reads its connections' read size from this class attribute
 _.caption  # Rich prints a Table's `caption` under it
 _.cursor_blink  # Textual's Input reads it; a snapshot test turns it off
 _.get_suggestion  # Textual's Suggester calls its subclass's `get_suggestion`

@@ -20,13 +20,13 @@ HTTPCORE_DEFAULT_READ = 64 * 1024
 
 
 class _BigBody(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 (the name http.server calls)
+    def do_GET(self) -> None:
         self.send_response(200)
         self.send_header("Content-Length", str(len(BODY)))
         self.end_headers()
         self.wfile.write(BODY)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (the base's name)
+    def log_message(self, format: str, *args: object) -> None:
         """Quiet: the test's output is its assertions."""
 
 
@@ -47,10 +47,10 @@ async def test_a_big_body_is_read_in_pieces_bigger_than_httpcores_default(
     big_body_url: str,
 ) -> None:
     sizes = []
-    async with async_client(big_body_url, timeout=httpx.Timeout(10.0)) as client:
-        async with client.stream("GET", big_body_url) as response:
-            async for piece in response.aiter_raw():
-                sizes.append(len(piece))
+    client = async_client(big_body_url, timeout=httpx.Timeout(10.0))
+    async with client, client.stream("GET", big_body_url) as response:
+        async for piece in response.aiter_raw():
+            sizes.append(len(piece))
     assert sum(sizes) == len(BODY)
     assert max(sizes) > HTTPCORE_DEFAULT_READ
     assert max(sizes) <= READ_BYTES

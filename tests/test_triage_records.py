@@ -222,3 +222,28 @@ async def test_an_invocation_records_failed_and_timed_out_targets_and_flaky_ones
     }
     assert (run.source, run.succeeded, run.commit) == ("buildbuddy", False, commit)
     assert run.project == "https://github.com/acme/monorepo"
+
+
+async def test_a_summary_waits_for_its_pause_before_each_batch_and_reads_the_same(
+    sim: SimulatorThread,
+) -> None:
+    unpaused, _ = await read_build(sim, run_id(3, 0))
+    may_go = asyncio.Event()
+    pauses = 0
+
+    async def pause() -> None:
+        nonlocal pauses
+        pauses += 1
+        await may_go.wait()
+
+    async with develocity_client(sim) as client:
+        [build] = [m async for m in client.builds(since=0)
+                   if isinstance(m, Build) and m.build_id == unpaused.build_id]
+        builder = SummaryBuilder(build)
+        reading = asyncio.create_task(read_summary(client, builder, pause=pause))
+        while not pauses:
+            await asyncio.sleep(0.01)
+        assert not reading.done()
+        may_go.set()
+        await reading
+    assert builder.result() == unpaused

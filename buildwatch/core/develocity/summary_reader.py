@@ -7,6 +7,7 @@ came back, for the next tool's (`summary_passes`): a Gradle build still costs on
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from contextlib import aclosing
 from typing import TYPE_CHECKING
 
@@ -20,19 +21,26 @@ if TYPE_CHECKING:
 
 
 async def read_summary(
-    client: DevelocityClient, builder: SummaryBuilder, *, attempts: int | None = None
+    client: DevelocityClient,
+    builder: SummaryBuilder,
+    *,
+    attempts: int | None = None,
+    pause: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Add the build's summary events to `builder`, until they say which tool built it.
 
     Raises what the client raises (`UnavailableError` once a request had `attempts` fruitless
     connections in a row, by default the client's `max_failures`); `builder` keeps whatever
-    arrived before.
+    arrived before. `pause`, if given, is awaited before each batch is taken in (and the next
+    one read): the monitor's readers hold what arrives while a key is answered.
     """
     build_id = builder.build.build_id
     for event_types in summary_passes(builder.tool_type):
         batches = client.event_batches(build_id, event_types, attempts=attempts)
         async with aclosing(batches):
             async for batch in batches:
+                if pause is not None:
+                    await pause()
                 for message in batch:
                     if isinstance(message, BuildEvent):
                         builder.add(message)

@@ -247,7 +247,9 @@ class DevelocityFeed:
         summary = self._untriaged.pop(build.build_id, None)
         if summary is None:
             builder = SummaryBuilder(build, self._git_names)
-            await read_summary(self._events, builder, attempts=_ATTEMPTS_PER_TRY)
+            await read_summary(
+                self._events, builder, attempts=_ATTEMPTS_PER_TRY, pause=self._pace.gate.wait_open
+            )
             summary = builder.result()
             if self._store.enrich(summary) and self._history is not None:
                 self._history.record_summary(summary)
