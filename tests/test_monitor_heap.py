@@ -44,6 +44,25 @@ def test_now_and_then_everything_is_unfrozen_and_collected() -> None:
     assert gc.get_freeze_count() < frozen - 5_000
 
 
+def test_the_whole_heap_is_collected_only_once_no_key_was_pressed_for_a_while() -> None:
+    now = [0.0]
+    settler = HeapSettler(freeze_from=1, freeze_every=1, reclaim_s=60, reclaim_idle_s=2,
+                          clock=lambda: now[0])
+    settler.settle(rows=10, changed=1)
+    gc.unfreeze()
+    kept_alive: list[object] = [[] for _ in range(10_000)]
+    kept_alive.append(kept_alive)
+    settler.settle(rows=10, changed=1)
+    frozen = gc.get_freeze_count()
+    del kept_alive
+    now[0] = 61.0
+
+    settler.settle(rows=10, changed=1, idle_s=0.5)
+    assert gc.get_freeze_count() >= frozen
+    settler.settle(rows=10, changed=1, idle_s=2.5)
+    assert gc.get_freeze_count() < frozen - 5_000
+
+
 def test_what_a_bulk_load_made_is_kept_out_of_the_collectors_scans() -> None:
     with bulk_load():
         loaded = [[n] for n in range(1_000)]

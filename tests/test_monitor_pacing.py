@@ -53,6 +53,16 @@ def test_a_second_key_keeps_the_gate_closed_from_its_own_time() -> None:
     assert gate.closed_for > 0
 
 
+def test_idle_time_counts_from_the_last_key_and_not_from_a_hold() -> None:
+    clock = Clock()
+    gate = InputGate(stand_aside_s=0.05, clock=clock)
+    assert gate.idle_s == float("inf")
+    gate.key_pressed()
+    clock.now += 3.0
+    gate.close_for(10.0)  # the collector's hold while its store is behind: not a key
+    assert gate.idle_s == pytest.approx(3.0)
+
+
 async def test_work_paused_by_a_key_goes_on_once_the_gate_opens() -> None:
     gate = InputGate(stand_aside_s=0.02)
     budget = TimeBudget(gate, budget_s=1.0)

@@ -15,7 +15,9 @@ counting as usual. Three moments call for it:
   0.94 s without, medians of 4 alternating runs).
 
 What a freeze can keep alive is cyclic garbage that was live at the freeze and dropped after
-it, so now and then (`RECLAIM_S`) everything is unfrozen and collected once.
+it, so now and then (`RECLAIM_S`) everything is unfrozen and collected once. That one collection
+walks the whole heap and holds the screen meanwhile (a key waited 1,026 ms for it 15 minutes
+into bench/keys_during_backfill.py), so it waits for a moment without keys (`RECLAIM_IDLE_S`).
 
 bench/gc_policy.py measures this policy against Python's defaults in the same run. Backfilling
 100,000 builds (headless, 160x48, keys sent every 0.1 s), two runs on a busy machine measured,
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import math
 import time
 from collections.abc import Callable, Iterator
 
@@ -37,6 +40,10 @@ FREEZE_FROM = 5_000
 FREEZE_EVERY = 2_000
 """Row changes between freezes: what an automatic collection may have to walk."""
 RECLAIM_S = 900.0
+"""How often, at least, the frozen heap is collected once (see the module's docstring)."""
+RECLAIM_IDLE_S = 2.0
+"""How long no key must have been pressed before that collection runs: the user is reading,
+not moving, and a frame late then goes unseen."""
 
 
 class HeapSettler:
@@ -48,21 +55,28 @@ class HeapSettler:
         freeze_from: int = FREEZE_FROM,
         freeze_every: int = FREEZE_EVERY,
         reclaim_s: float = RECLAIM_S,
+        reclaim_idle_s: float = RECLAIM_IDLE_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._freeze_from = freeze_from
         self._freeze_every = freeze_every
         self._reclaim_s = reclaim_s
+        self._reclaim_idle_s = reclaim_idle_s
         self._clock = clock
         self._pending = 0
         self._reclaimed_at = clock()
 
-    def settle(self, rows: int, changed: int) -> bool:
-        """Note `changed` rows in a store of `rows`; freeze when enough changed. True if it did."""
+    def settle(self, rows: int, changed: int, *, idle_s: float = math.inf) -> bool:
+        """Note `changed` rows in a store of `rows`; freeze when enough changed. True if it did.
+
+        `idle_s`: how long ago the user last pressed a key; the occasional collection of the
+        whole heap waits until that is long enough.
+        """
         self._pending += changed
         if rows < self._freeze_from or self._pending < self._freeze_every:
             return False
-        if self._clock() - self._reclaimed_at >= self._reclaim_s:
+        reclaim_due = self._clock() - self._reclaimed_at >= self._reclaim_s
+        if reclaim_due and idle_s >= self._reclaim_idle_s:
             gc.unfreeze()
             self._reclaimed_at = self._clock()
         gc.collect()

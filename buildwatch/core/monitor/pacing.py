@@ -18,6 +18,7 @@ the keys meet one read in flight instead of several.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Callable
 
@@ -42,10 +43,17 @@ class InputGate:
         self._stand_aside_s = stand_aside_s
         self._clock = clock
         self._closed_until = 0.0
+        self._last_key = -math.inf
 
     def key_pressed(self) -> None:
         """A key arrived: close the gate for a while."""
+        self._last_key = self._clock()
         self.close_for(self._stand_aside_s)
+
+    @property
+    def idle_s(self) -> float:
+        """Seconds since the last key (infinite before the first)."""
+        return self._clock() - self._last_key
 
     def close_for(self, seconds: float) -> None:
         """Keep the gate closed for `seconds` from now at least (the collector holds its feeds

@@ -196,7 +196,8 @@ class MainScreen(Screen[None]):
         store = self._store
         while changes := store.drain(ROWS_PER_SLICE):
             self._apply(changes)
-            self._heap.settle(len(store.builds), len(changes.builds) + len(changes.invocations))
+            self._heap.settle(len(store.builds), len(changes.builds) + len(changes.invocations),
+                              idle_s=self._flush_budget.gate.idle_s)
             if self._flush_budget.spent and store.has_changes:
                 if not self._carrying:
                     self._carrying = True
