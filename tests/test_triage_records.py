@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from triage_world import (
@@ -18,6 +19,7 @@ from triage_world import (
     triage_config,
 )
 
+from buildwatch.core.develocity.client import DevelocityClient
 from buildwatch.core.develocity.failure_details import (
     FailedItem,
     FailureDetails,
@@ -50,12 +52,17 @@ def sim() -> Iterator[SimulatorThread]:
         yield simulator
 
 
+async def listed(client: DevelocityClient, build_id: str) -> Build:
+    """The build as the listing of every build gives it."""
+    [build] = [m async for m in client.builds(since=0)
+               if isinstance(m, Build) and m.build_id == build_id]
+    return build
+
+
 async def read_build(sim: SimulatorThread, build_id: str) -> tuple[BuildSummary, FailureDetails | None]:
     """The build's summary and, as the monitor reads them for a failed build, its details."""
     async with develocity_client(sim) as client:
-        [build] = [m async for m in client.builds(since=0)
-                   if isinstance(m, Build) and m.build_id == build_id]
-        builder = SummaryBuilder(build)
+        builder = SummaryBuilder(await listed(client, build_id))
         await read_summary(client, builder)
         summary = builder.result()
         return summary, await read_failure_details(client, build_id, summary.tool_type)
@@ -76,26 +83,50 @@ async def test_a_gradle_test_that_passed_on_retry_is_marked_and_not_among_the_fa
     assert gradle_test(RETRIED_TEST) not in details.tests
 
 
+class HeldPause:
+    """A reader's `pause` that holds it until `released`, as a closed input gate does."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self._go = asyncio.Event()
+
+    async def __call__(self) -> None:
+        self.calls += 1
+        await self._go.wait()
+
+    async def released(self, reading: asyncio.Task[Any]) -> None:
+        """Once the reader waits on its pause, check it has not finished, and let it go on."""
+        while not self.calls:
+            await asyncio.sleep(0.01)
+        assert not reading.done()
+        self._go.set()
+
+
 async def test_failure_details_wait_for_their_pause_before_each_batch_and_read_the_same(
     sim: SimulatorThread,
 ) -> None:
     summary, unpaused = await read_build(sim, run_id(3, 0))
-    may_go = asyncio.Event()
-    pauses = 0
-
-    async def pause() -> None:
-        nonlocal pauses
-        pauses += 1
-        await may_go.wait()
+    pause = HeldPause()
 
     async with develocity_client(sim) as client:
         reading = asyncio.create_task(read_failure_details(
             client, summary.build_id, summary.tool_type, pause=pause))
-        while not pauses:
-            await asyncio.sleep(0.01)
-        assert not reading.done()
-        may_go.set()
+        await pause.released(reading)
         assert await reading == unpaused
+
+
+async def test_a_summary_waits_for_its_pause_before_each_batch_and_reads_the_same(
+    sim: SimulatorThread,
+) -> None:
+    unpaused, _ = await read_build(sim, run_id(3, 0))
+    pause = HeldPause()
+
+    async with develocity_client(sim) as client:
+        builder = SummaryBuilder(await listed(client, unpaused.build_id))
+        reading = asyncio.create_task(read_summary(client, builder, pause=pause))
+        await pause.released(reading)
+        await reading
+    assert builder.result() == unpaused
 
 
 async def test_the_failed_task_is_named_as_work(sim: SimulatorThread) -> None:
@@ -223,27 +254,3 @@ async def test_an_invocation_records_failed_and_timed_out_targets_and_flaky_ones
     assert (run.source, run.succeeded, run.commit) == ("buildbuddy", False, commit)
     assert run.project == "https://github.com/acme/monorepo"
 
-
-async def test_a_summary_waits_for_its_pause_before_each_batch_and_reads_the_same(
-    sim: SimulatorThread,
-) -> None:
-    unpaused, _ = await read_build(sim, run_id(3, 0))
-    may_go = asyncio.Event()
-    pauses = 0
-
-    async def pause() -> None:
-        nonlocal pauses
-        pauses += 1
-        await may_go.wait()
-
-    async with develocity_client(sim) as client:
-        [build] = [m async for m in client.builds(since=0)
-                   if isinstance(m, Build) and m.build_id == unpaused.build_id]
-        builder = SummaryBuilder(build)
-        reading = asyncio.create_task(read_summary(client, builder, pause=pause))
-        while not pauses:
-            await asyncio.sleep(0.01)
-        assert not reading.done()
-        may_go.set()
-        await reading
-    assert builder.result() == unpaused
