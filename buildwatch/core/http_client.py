@@ -6,8 +6,8 @@ Two choices apply to every connection buildwatch opens, and live here alone:
   redirect is followed, so an `http://` server never negotiates TLS: its client skips loading
   the CA certificates, some 40-50 ms of every command's start.
 - Big reads. httpcore reads an HTTP/1.1 body 64 KiB at a time, and on asyncio each read passes
-  through anyio's cancel scope for its timeout, which costs about as much as the read itself on
-  a fast network: a third of the CPU time of `bb file get` on a 200 MB file. Reading up to
+  through anyio's cancel scope for its timeout, which costs more than the read itself on a fast
+  network: a third of the event loop's time in `bb file get` of a 200 MB file. Reading up to
   asyncio's own largest receive (256 KiB) makes those reads four times fewer where the bytes
   come faster than they are read (a big file, a backfill of events), and changes nothing where
   they come slower (each read returns what has arrived, as before).
