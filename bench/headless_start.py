@@ -6,9 +6,8 @@ HTTP client, one listing request, exit). Baselines in the same run: the interpre
 (`python -c pass`), which no command can beat, and the same listing request made by a script
 of httpx's async client alone, the floor of any command built on it (its imports, asyncio's
 and an event loop's start are most of a real command's time). Every command is a whole
-process; the rounds
-alternate the commands, and the figures are medians of wall and CPU (user + system) time, the
-CPU time being what a machine busy with other work disturbs least.
+process; the rounds alternate the commands, and the figures are medians of wall and CPU (user
++ system) time, the CPU time being what a machine busy with other work disturbs least.
 
     python bench/headless_start.py [--rounds N]
 """
