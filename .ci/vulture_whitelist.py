@@ -22,6 +22,14 @@ debug_logging  # a test asks for this fixture for its effect alone
 _.completer  # argcomplete reads an argparse action's `completer`
 _.auth_flow  # httpx calls an `Auth` subclass's `auth_flow`
 _.READ_NUM_BYTES  # httpcore reads its connections' read size from this class attribute
+_.protocol_version  # http.server answers in the HTTP version its handler's attribute names
+# asyncio calls a Protocol's callbacks by name (core/asyncio_network.py).
+_.connection_made
+_.data_received
+_.eof_received
+_.connection_lost
+_.pause_writing
+_.resume_writing
 _.caption  # Rich prints a Table's `caption` under it
 _.cursor_blink  # Textual's Input reads it; a snapshot test turns it off
 _.get_suggestion  # Textual's Suggester calls its subclass's `get_suggestion`
