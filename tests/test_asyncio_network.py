@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 import trustme
+from loop_turns import LoopTurns
 
 from buildwatch.core.asyncio_network import (
     FAIR_SHARE_BYTES,
@@ -230,23 +231,13 @@ async def test_a_reader_with_a_megabyte_buffered_lets_other_tasks_run_as_it_read
     await stream.write(b"GET / HTTP/1.1\r\n\r\n", timeout=10)
     assert isinstance(stream, AsyncioStream)
     await _until_reading_pauses(stream)
-    turns = 0
-
-    async def other_task() -> None:
-        nonlocal turns
-        while True:
-            turns += 1
-            await asyncio.sleep(0)
-
-    other = asyncio.create_task(other_task())
-    await asyncio.sleep(0)  # the other task starts
-    turns = 0
+    turns = LoopTurns(asyncio.get_running_loop())
     received = 0
     while received < HIGH_WATER_BYTES:
         received += len(await stream.read(64 * 1024, timeout=10))
-    other.cancel()
+    turns.stop()
     await stream.aclose()
-    assert turns >= HIGH_WATER_BYTES // FAIR_SHARE_BYTES - 1
+    assert turns.count >= HIGH_WATER_BYTES // FAIR_SHARE_BYTES - 1
 
 
 async def test_a_proxy_named_in_the_environment_carries_the_requests(

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from loop_turns import LoopTurns
 from sim_sse import AUTH, parse_sse
 
 from buildwatch.core.backoff import Backoff, RetryNotice
@@ -365,21 +366,13 @@ async def test_a_big_chunk_is_delivered_in_pieces_with_a_loop_turn_between_them(
     # 3,000 builds make a gzip body whose reads inflate to chunks several pieces long.
     big = Simulator(SimConfig(seed=5, builds=3_000))
     await big.start()
-    turns = 0
-
-    async def count_turns() -> None:
-        nonlocal turns
-        while True:
-            turns += 1
-            await asyncio.sleep(0)
-
-    counter = asyncio.create_task(count_turns())
+    turns = LoopTurns(asyncio.get_running_loop())
     try:
         async with connect(big) as client:
-            batches = [(turns, batch) async for batch in client.build_batches(since=0)]
+            batches = [(turns.count, batch) async for batch in client.build_batches(since=0)]
         body = await expected(big, "builds/since/0")
     finally:
-        counter.cancel()
+        turns.stop()
         await big.stop()
     assert [message for _, batch in batches for message in received(batch)] == body
     body_bytes = sum(len(f"id: {id}\nevent: Build\ndata: {data}\n\n") for id, data in body)
