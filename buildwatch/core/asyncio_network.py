@@ -148,6 +148,15 @@ def _readable(sock: socket.socket | None) -> bool:
     return bool(select.select([sock], [], [], 0)[0])
 
 
+_TRANSPORT_INFO = {
+    "ssl_object": "ssl_object",
+    "client_addr": "sockname",
+    "server_addr": "peername",
+    "socket": "socket",
+}
+"""What httpcore asks a stream for, and the name asyncio's transport gives it."""
+
+
 class AsyncioStream(httpcore.AsyncNetworkStream):
     """A TCP (or TLS) connection as httpcore reads and writes it."""
 
@@ -218,12 +227,7 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
                 return True
             # The socket too: the server's close may have arrived since the loop last read.
             return _readable(transport.get_extra_info("socket"))
-        key = {
-            "ssl_object": "ssl_object",
-            "client_addr": "sockname",
-            "server_addr": "peername",
-            "socket": "socket",
-        }.get(info)
+        key = _TRANSPORT_INFO.get(info)
         return None if key is None else transport.get_extra_info(key)
 
 
