@@ -7,18 +7,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-import socketserver
 import ssl
 import struct
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
 import trustme
 from loop_turns import LoopTurns
+from thread_server import QuietHandler, served
 
 from buildwatch.core.asyncio_network import (
     FAIR_SHARE_BYTES,
@@ -33,7 +33,7 @@ pytestmark = pytest.mark.timeout(60)
 TIMEOUT = httpx.Timeout(10.0)
 
 
-class _Hello(BaseHTTPRequestHandler):
+class _Hello(QuietHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:
@@ -42,21 +42,6 @@ class _Hello(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Quiet: the test's output is its assertions."""
-
-
-@contextlib.contextmanager
-def _serving(server: socketserver.BaseServer) -> Iterator[None]:
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 @pytest.fixture
@@ -71,8 +56,8 @@ def https_url(ca: trustme.CA) -> Iterator[str]:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("localhost").configure_cert(context)
     server.socket = context.wrap_socket(server.socket, server_side=True)
-    with _serving(server):
-        yield f"https://localhost:{server.server_address[1]}"
+    with served(server) as port:
+        yield f"https://localhost:{port}"
 
 
 class _Scripted:
@@ -251,8 +236,8 @@ async def test_a_proxy_named_in_the_environment_carries_the_requests(
             super().do_GET()
 
     proxy = ThreadingHTTPServer(("127.0.0.1", 0), _Proxy)
-    with _serving(proxy):
-        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.server_address[1]}")
+    with served(proxy) as port:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
         monkeypatch.delenv("NO_PROXY", raising=False)
         monkeypatch.delenv("no_proxy", raising=False)
         async with async_client("http://builds.invalid", timeout=TIMEOUT) as client:

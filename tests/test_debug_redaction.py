@@ -13,13 +13,13 @@ import logging
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
+from thread_server import QuietHandler, served
 
 from buildwatch.core.connection import DevelocityConnection
 from buildwatch.core.develocity.client import DevelocityClient
@@ -222,7 +222,7 @@ def test_a_secret_in_a_logged_traceback_is_masked() -> None:
     assert "canary-traceback-2f9e" not in line
 
 
-class _EchoingHandler(BaseHTTPRequestHandler):
+class _EchoingHandler(QuietHandler):
     """Fails every request, quoting its Authorization header back in a header and the body."""
 
     def do_GET(self) -> None:
@@ -233,18 +233,11 @@ class _EchoingHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(echoed)
 
-    def log_message(self, *_: object) -> None:
-        pass  # the server's own stderr lines are not under test
-
 
 @pytest.fixture
 def echoing_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _EchoingHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with served(ThreadingHTTPServer(("127.0.0.1", 0), _EchoingHandler)) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import httpx
 import pytest
+from thread_server import QuietHandler, served
 
 from buildwatch.core.http_client import READ_BYTES, async_client
 
@@ -19,28 +19,18 @@ BODY_BYTES = 16 * 1024 * 1024
 HTTPCORE_DEFAULT_READ = 64 * 1024
 
 
-class _BigBody(BaseHTTPRequestHandler):
+class _BigBody(QuietHandler):
     def do_GET(self) -> None:
         self.send_response(200)
         self.send_header("Content-Length", str(BODY_BYTES))
         self.end_headers()
         self.wfile.write(bytes(BODY_BYTES))
 
-    def log_message(self, format: str, *args: object) -> None:
-        """Quiet: the test's output is its assertions."""
-
 
 @pytest.fixture
 def big_body_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _BigBody)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with served(ThreadingHTTPServer(("127.0.0.1", 0), _BigBody)) as port:
+        yield f"http://127.0.0.1:{port}/"
 
 
 async def test_a_big_body_is_read_in_pieces_bigger_than_httpcores_default(
