@@ -67,7 +67,7 @@ from buildwatch.tui.screens.log import LogScreen
 from buildwatch.tui.services import services
 from buildwatch.tui.widgets.breadcrumb import Breadcrumb
 from buildwatch.tui.widgets.event_list import EventList
-from buildwatch.tui.widgets.header_text import header_text, outcome_style
+from buildwatch.tui.widgets.header_text import PairsHeader, outcome_style
 from buildwatch.tui.widgets.live_table import LiveTable
 from buildwatch.tui.widgets.log_panel import LogPanel
 from buildwatch.tui.widgets.log_view import LogView
@@ -188,7 +188,6 @@ class BuildScreen(DrillDownScreen):
         self.loaded = False
         """Whether the whole event stream has been read."""
         self._summary_shown = ""
-        self._header_shown = Text()
         self._progress_shown = "connecting…"
         self._flushed_count = 0
         self._flusher: Timer | None = None
@@ -202,7 +201,7 @@ class BuildScreen(DrillDownScreen):
         with Horizontal(id="build-top"):
             yield Breadcrumb()
             yield Static(Text(self._progress_shown), id="build-progress")
-        yield Static(Text(sanitize_line(f"build {self.build_id}")), id="build-header")
+        yield PairsHeader(sanitize_line(f"build {self.build_id}"), id="build-header")
         with TabbedContent(id="tabs"):
             with TabPane("1 Summary", id="summary"):
                 yield LogPanel(f"build-{self.build_id}-summary.txt", follow=False,
@@ -373,11 +372,8 @@ class BuildScreen(DrillDownScreen):
         web = services(self.app).develocity_url
         url = build_scan_url(web, self.build_id) if web else None
         typical = services(self.app).store.timings.of_build(summary)
-        header = header_text(header_pairs(summary, url, typical.text() if typical else ""),
-                             HEADER_LINES)
-        if header != self._header_shown:
-            self._header_shown = header
-            self.query_one("#build-header", Static).update(header)
+        self.query_one("#build-header", PairsHeader).show(
+            header_pairs(summary, url, typical.text() if typical else ""), HEADER_LINES)
 
     def _progress(self, text: str) -> None:
         shown = sanitize(text)

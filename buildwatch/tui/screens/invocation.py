@@ -48,7 +48,7 @@ from buildwatch.tui.screens.drill_down import (
 from buildwatch.tui.screens.file_viewer import FileViewerScreen
 from buildwatch.tui.services import services
 from buildwatch.tui.widgets.breadcrumb import Breadcrumb
-from buildwatch.tui.widgets.header_text import header_text, outcome_style
+from buildwatch.tui.widgets.header_text import PairsHeader, outcome_style
 from buildwatch.tui.widgets.live_table import LiveTable
 from buildwatch.tui.widgets.log_panel import LogPanel
 from buildwatch.tui.widgets.table_model import Column, TableRow
@@ -188,8 +188,8 @@ class InvocationScreen(DrillDownScreen):
 
     def compose(self) -> ComposeResult:
         yield Breadcrumb()
-        yield Static(Text(sanitize_line(f"invocation {self.invocation_id}")),
-                     id="invocation-header")
+        yield PairsHeader(sanitize_line(f"invocation {self.invocation_id}"),
+                          id="invocation-header")
         with TabbedContent(id="tabs"):
             with TabPane("1 Targets", id="targets"):
                 yield LiveTable(TARGET_COLUMNS, highlight_seconds=3, id="targets-table")
@@ -315,16 +315,15 @@ class InvocationScreen(DrillDownScreen):
         typical = services(self.app).store.timings.of_invocation(invocation)
         pairs = invocation_header(invocation, url, last_seen=last_seen,
                                   typical=typical.text() if typical else "")
-        text = header_text(pairs, HEADER_LINES)
-        if note is not None:
-            text.append(f"\n{sanitize_line(note)}", style="italic yellow")
-        self.query_one("#invocation-header", Static).update(text)
+        self.query_one("#invocation-header", PairsHeader).show(
+            pairs, HEADER_LINES,
+            None if note is None else Text(sanitize_line(note), style="italic yellow"))
 
     def _header_note(self, note: str) -> None:
         if self.invocation is not None or self.stored is not None:
             self._show_header(note)
             return
-        self.query_one("#invocation-header", Static).update(
+        self.query_one("#invocation-header", PairsHeader).show_text(
             Text(sanitize_line(f"invocation {self.invocation_id}: {note}")))
 
     def _list_actions(self, target_id: str | None, label: str) -> None:
