@@ -21,7 +21,7 @@ from buildwatch.core.monitor.feeds import (
     connected_reporter,
     retry_reporter,
 )
-from buildwatch.core.monitor.pacing import Backlog
+from buildwatch.core.monitor.pacing import Backlog, InputGate
 from buildwatch.core.monitor.session import MonitorSession, MonitorSettings
 from buildwatch.core.monitor.store import MonitorStore, SourceName
 from buildwatch.core.reachability import CONFIGURATION_HINT
@@ -224,6 +224,35 @@ async def test_the_poller_shows_reconnecting_when_no_commit_answers(sim: Simulat
         assert store.buildbuddy.state == "reconnecting" and not store.invocations
         # Each poll is one try: the cause reads as the server's, with no "gave up after 1 tries".
         assert "Unavailable" in store.buildbuddy.detail and "gave up" not in store.buildbuddy.detail
+
+
+class HandClock:
+    """A clock that moves only when told, counting how often it is read."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.reads = 0
+
+    def __call__(self) -> float:
+        self.reads += 1
+        return self.now
+
+
+async def test_the_poller_asks_nothing_while_its_input_gate_is_closed(
+    sim: SimulatorThread,
+) -> None:
+    store = MonitorStore()
+    store.watch(World(SimConfig().seed).commits[0].sha, "you")
+    clock = HandClock()
+    gate = InputGate(clock=clock)
+    gate.close_for(0.05)
+    async with buildbuddy(sim) as client, running(
+        BuildBuddyPoller(client, store, interval_s=0.2, input_gate=gate).run()
+    ):
+        await until(lambda: clock.reads >= 5)  # the poller has found the gate closed, again
+        assert not [record for record in sim.requests if record.path.startswith("/api/v1/")]
+        clock.now += 1.0
+        await until(lambda: len(store.invocations) > 0)
 
 
 async def test_waking_the_poller_polls_a_new_commit_at_once(sim: SimulatorThread) -> None:

@@ -295,6 +295,10 @@ class BuildBuddyPoller:
     being asked. A poll in which some commits answered has delivered data since the last
     failure: the source is live, and the commits that failed are asked again at the next poll.
     Only a poll that got nothing shows the source reconnecting, with a growing backoff.
+
+    With an `input_gate`, each poll starts only once the gate is open: the collector closes it
+    while its store is unreachable or behind, so that polls do not pile up invocations that
+    could not be written.
     """
 
     def __init__(
@@ -305,9 +309,11 @@ class BuildBuddyPoller:
         interval_s: float = 5.0,
         backoff: Callable[[], Backoff] = Backoff,
         history: MonitorHistory | None = None,
+        input_gate: InputGate | None = None,
     ) -> None:
         self._client = client
         self._history = history
+        self._gate = input_gate
         self._store = store
         self._interval_s = interval_s
         self._backoff = backoff
@@ -325,6 +331,8 @@ class BuildBuddyPoller:
         store.set_state("buildbuddy", "connecting")
         backoff = self._backoff()
         while True:
+            if self._gate is not None:
+                await self._gate.wait_open()
             # Cleared before the poll, so a commit watched during it brings another poll.
             self._wake.clear()
             try:

@@ -281,7 +281,7 @@ class MonitorSession:
         ) as polling:
             self._poller = BuildBuddyPoller(
                 polling, store, interval_s=self.settings.profile.ui.poll_interval_seconds,
-                backoff=self._backoff, history=self.history,
+                backoff=self._backoff, history=self.history, input_gate=self.input_gate,
             )
             watcher = BranchWatcher(
                 self.settings.branches, store,
