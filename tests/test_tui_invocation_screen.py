@@ -17,7 +17,7 @@ from drilldown_app import (
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from buildwatch.sim import SimulatorThread
+from buildwatch.sim import FaultSpec, SimulatorThread
 from buildwatch.sim.buildbuddy_invocations import plan_invocations
 from buildwatch.sim.world import World
 from buildwatch.tui.screens.file_viewer import FileViewerScreen
@@ -141,6 +141,24 @@ async def test_a_lists_every_action_of_the_invocation(sim: SimulatorThread) -> N
         await wait_until(pilot, lambda: "All actions:" in str(title.render()))
         labels = {screen.files[table.row_key_at(i)].target for i in range(table.row_count)}
         assert len(labels) > 1
+
+
+async def test_actions_that_cannot_be_read_say_why_and_a_lists_them_again(
+    sim: SimulatorThread,
+) -> None:
+    async with app_for(sim).run_test() as pilot:
+        screen = await loaded(pilot)
+        title = screen.query_one("#actions-title", Static)
+        sim.set_faults(FaultSpec(unavailable=1.0, burst=1000))
+        await pilot.press("a")
+        await wait_until(pilot, lambda: "a lists them again" in str(title.render()))
+        assert "Unavailable" in str(title.render())
+        sim.set_faults(FaultSpec())
+        await pilot.press("a")
+        table = screen.query_one("#actions-table", LiveTable)
+        await wait_until(pilot, lambda: "All actions:" in str(title.render())
+                         and "again" not in str(title.render()))
+        assert table.row_count > 1
 
 
 async def test_l_jumps_to_the_log_from_the_targets(sim: SimulatorThread) -> None:
