@@ -365,8 +365,9 @@ class InvocationScreen(DrillDownScreen):
             return
         what, title = message.what, self.query_one("#actions-title", Static)
         if message.error is not None:
+            # The way to ask again first: the title is one line, and an error can be long.
             again = "a lists them again" if what == "All actions" else "Enter on it lists them again"
-            title.update(Text(sanitize_line(f"{what}: {message.error} ({again})")))
+            title.update(Text(sanitize_line(f"{what} not read ({again}): {message.error}")))
         else:
             title.update(Text(f"{what}: {message.count} actions, {len(self.files)} rows"
                               " (Enter opens a file, D deletes it, a lists all)"))
