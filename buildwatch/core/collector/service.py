@@ -9,9 +9,10 @@ thread merges what arrives into batched transactions on the store. Around them:
 - The store unreachable: the writer keeps the batch it could not write and retries with
   backoff, its queue the bounded buffer; the feeds are held (no listing slice, no summary read,
   no BuildBuddy poll starts) while the store is unreachable or the writer's backlog passes
-  `high_water`, so the buffer fills no further than what is already under way. No stream position moves until its
-  builds are written, so a restart at any moment lists again what was not stored. Should the
-  buffer overflow anyway, the collector starts over from the store's position.
+  `high_water`, so the buffer fills no further than what is already under way. No stream
+  position moves until its builds are written, so a restart at any moment lists again what was
+  not stored. Should the buffer overflow anyway, the collector starts over from the store's
+  position.
 - A heartbeat (`TeamStore.beat`) every `heartbeat_s`, which viewers show.
 - A log line per event worth knowing (`log`), and the counts written each `report_s`.
 """
