@@ -185,6 +185,8 @@ class InvocationScreen(DrillDownScreen):
         self._listing = 0
         """The number of the Actions table's listing: a listing replaced by the next one may
         have posted rows the screen has not handled yet, and they must not show."""
+        self._list_again = ""
+        """The key that asks for the current listing again, said if it could not be read."""
 
     def compose(self) -> ComposeResult:
         yield Breadcrumb()
@@ -331,6 +333,7 @@ class InvocationScreen(DrillDownScreen):
         the Actions table, in place of those it shows."""
         self._listing += 1
         what = f"Actions of {label}" if target_id else "All actions"
+        self._list_again = "Enter on it" if target_id else "a"
         self.query_one("#actions-table", LiveTable).clear()
         self.files.clear()
         self.query_one("#actions-title", Static).update(Text(f"{what} (loading…)"))
@@ -366,8 +369,8 @@ class InvocationScreen(DrillDownScreen):
         what, title = message.what, self.query_one("#actions-title", Static)
         if message.error is not None:
             # The way to ask again first: the title is one line, and an error can be long.
-            again = "a lists them again" if what == "All actions" else "Enter on it lists them again"
-            title.update(Text(sanitize_line(f"{what} not read ({again}): {message.error}")))
+            title.update(Text(sanitize_line(
+                f"{what} not read ({self._list_again} lists them again): {message.error}")))
         else:
             title.update(Text(f"{what}: {message.count} actions, {len(self.files)} rows"
                               " (Enter opens a file, D deletes it, a lists all)"))
