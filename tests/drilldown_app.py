@@ -14,6 +14,7 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.worker import WorkerState
 
+from buildwatch.core.backoff import Backoff
 from buildwatch.core.buildbuddy.client import BuildBuddyClient
 from buildwatch.core.connection import BuildBuddyConnection, DevelocityConnection
 from buildwatch.core.develocity.client import DevelocityClient
@@ -46,8 +47,10 @@ class DrillApp(ProvidesServices, App[None]):
     """Opens one screen over an empty base screen; its clients talk to the simulator."""
 
     def __init__(self, sim: SimulatorThread, screen: Callable[[], Screen[Any]],
-                 web_urls: tuple[str, str] | None = None) -> None:
-        """`web_urls` (Develocity, BuildBuddy) replace the simulator's in links, for pictures."""
+                 web_urls: tuple[str, str] | None = None,
+                 backoff: Callable[[], Backoff] = Backoff) -> None:
+        """`web_urls` (Develocity, BuildBuddy) replace the simulator's in links, for pictures;
+        `backoff` paces the BuildBuddy client's retries."""
         super().__init__()
         develocity_web, buildbuddy_web = web_urls or (sim.develocity_url, sim.buildbuddy_url)
         self._make_screen = screen
@@ -56,7 +59,7 @@ class DrillApp(ProvidesServices, App[None]):
                 DevelocityConnection(sim.develocity_url, token=Secret("sim-token"))),
             buildbuddy=BuildBuddyClient(
                 BuildBuddyConnection(sim.buildbuddy_url, api_key=Secret("sim-api-key")),
-                live_poll_s=0.1),
+                live_poll_s=0.1, backoff=backoff),
             develocity_url=develocity_web,
             buildbuddy_url=buildbuddy_web,
             store=MonitorStore(),

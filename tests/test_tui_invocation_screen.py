@@ -17,6 +17,7 @@ from drilldown_app import (
 from textual.pilot import Pilot
 from textual.widgets import Static
 
+from buildwatch.core.backoff import Backoff
 from buildwatch.sim import FaultSpec, SimulatorThread
 from buildwatch.sim.buildbuddy_invocations import plan_invocations
 from buildwatch.sim.world import World
@@ -146,7 +147,10 @@ async def test_a_lists_every_action_of_the_invocation(sim: SimulatorThread) -> N
 async def test_actions_that_cannot_be_read_say_why_and_a_lists_them_again(
     sim: SimulatorThread,
 ) -> None:
-    async with app_for(sim).run_test() as pilot:
+    # Quick retries: the title says why only once the client has given up.
+    app = DrillApp(sim, lambda: InvocationScreen(FAILED),
+                   backoff=lambda: Backoff(base_s=0.01, cap_s=0.05))
+    async with app.run_test() as pilot:
         screen = await loaded(pilot)
         title = screen.query_one("#actions-title", Static)
         sim.set_faults(FaultSpec(unavailable=1.0, burst=1000))
