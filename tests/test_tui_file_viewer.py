@@ -21,6 +21,7 @@ from drilldown_app import (
 from textual.pilot import Pilot
 from textual.widgets import Static
 
+from buildwatch.core.backoff import Backoff
 from buildwatch.core.buildbuddy.models import Action, File
 from buildwatch.sim import FaultSpec, SimulatorThread
 from buildwatch.sim.buildbuddy_invocations import BENCHMARK_INVOCATION_ID
@@ -61,6 +62,21 @@ def named(sim: SimulatorThread, name: str, invocation_id: str | None = None) -> 
 
 def deletes(sim: SimulatorThread) -> int:
     return sum(1 for request in sim.requests if request.path.endswith("/DeleteFile"))
+
+
+def downloads(sim: SimulatorThread) -> int:
+    return sum(1 for request in sim.requests if request.path.endswith("/GetFile"))
+
+
+def quick_retries() -> Backoff:
+    """The client's retries, quick: a download that cannot succeed fails within a second."""
+    return Backoff(base_s=0.01, cap_s=0.05)
+
+
+def refusing_files(sim: SimulatorThread, file: File) -> DrillApp:
+    """A viewer of `file` on a simulator that refuses every request from now on."""
+    sim.set_faults(FaultSpec(unavailable=1.0, burst=1_000_000))
+    return DrillApp(sim, lambda: FileViewerScreen(file), backoff=quick_retries)
 
 
 async def opened(pilot: Pilot[None]) -> FileViewerScreen:
@@ -123,6 +139,42 @@ async def test_leaving_a_huge_file_while_it_downloads_ends_the_download_quietly(
         view = screen.query_one(LogPanel).view
         await wait_until(pilot, lambda: view.line_count > 1000)
         await leave_while_loading(pilot, late)
+
+
+async def test_a_failed_download_says_so_and_offers_r_to_try_again(
+        own_sim: SimulatorThread) -> None:
+    file = named(own_sim, "test.log")
+    async with refusing_files(own_sim, file).run_test(size=(160, 30)) as pilot:
+        screen = await opened(pilot)
+        assert "r" not in screen.active_bindings
+        await wait_until(pilot, lambda: "download failed" in header(screen))
+        assert "download failed (r tries again): " in header(screen)
+        assert "r" in screen.active_bindings
+
+
+async def test_r_downloads_a_failed_file_again_once_the_server_answers(
+        own_sim: SimulatorThread) -> None:
+    file = named(own_sim, "test.log")
+    async with refusing_files(own_sim, file).run_test(size=(160, 30)) as pilot:
+        screen = await opened(pilot)
+        await wait_until(pilot, lambda: "download failed" in header(screen))
+        own_sim.set_faults(FaultSpec())
+        await pilot.press("r")
+        await wait_until(pilot, lambda: "complete" in header(screen))
+        view = screen.query_one(LogPanel).view
+        assert "sha256 verified" in header(screen)
+        assert sum(map(len, view.iter_text())) == file.size_bytes
+
+
+async def test_r_does_not_download_a_file_that_arrived_whole(own_sim: SimulatorThread) -> None:
+    file = named(own_sim, "test.log")
+    async with DrillApp(own_sim, lambda: FileViewerScreen(file)).run_test() as pilot:
+        screen = await opened(pilot)
+        await wait_until(pilot, lambda: "complete" in header(screen))
+        before = downloads(own_sim)
+        await pilot.press("r")
+        await until_idle(pilot)
+        assert downloads(own_sim) == before == 1
 
 
 async def test_cancelling_the_delete_sends_nothing(own_sim: SimulatorThread) -> None:

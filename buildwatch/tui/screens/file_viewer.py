@@ -2,8 +2,9 @@
 
 Text is highlighted by its name (test.xml, sources; logs stay plain with error jumps), binary is
 shown as a hex dump. The download streams into the view and stops at `Preview.limit`, so a huge
-artifact shows its first screen at once and never fills the memory; `s` saves it whole. `D`
-deletes it from the cache after an explicit confirmation.
+artifact shows its first screen at once and never fills the memory; `s` saves it whole. A
+download that failed (after the client's retries) keeps what it had shown, and `r` downloads the
+file again from the start. `D` deletes it from the cache after an explicit confirmation.
 
 The download and the delete never touch a widget: they post messages the screen handles, and
 Textual delivers none to a screen being removed, whose widgets go before its workers are
@@ -48,6 +49,7 @@ class FileViewerScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="screen.back"),
         Binding("q", "app.quit", "Quit", id="screen.quit"),
+        Binding("r", "reload", "Download again", id="file.reload"),
         Binding("D", "delete", "Delete from cache", id="file.delete"),
     ]
 
@@ -59,12 +61,14 @@ class FileViewerScreen(Screen[None]):
             self.text = text
 
     class Ended(Message, bubble=False):
-        """The download ended: `rest` ends the preview, and `state` says how it ended."""
+        """The download ended: `rest` ends the preview, `state` says how it ended, and `failed`
+        whether it ended before the file (or the preview) was whole."""
 
-        def __init__(self, rest: str, state: str) -> None:
+        def __init__(self, rest: str, state: str, *, failed: bool = False) -> None:
             super().__init__()
             self.rest = rest
             self.state = state
+            self.failed = failed
 
     class DeleteAnswered(Message, bubble=False):
         """The delete succeeded, or failed with `error`."""
@@ -81,9 +85,10 @@ class FileViewerScreen(Screen[None]):
         self.crumb = self.name_shown
         self.deleted = False
         self._on_deleted = on_deleted
-        self._preview = Preview(file.name, file.size_bytes or None,
-                                **({} if preview_limit is None else {"limit": preview_limit}))
+        self._preview_limit = {} if preview_limit is None else {"limit": preview_limit}
+        self._preview = self._new_preview()
         self._state = "loading…"
+        self._failed = False
 
     def compose(self) -> ComposeResult:
         yield Breadcrumb()
@@ -95,6 +100,12 @@ class FileViewerScreen(Screen[None]):
     def on_mount(self) -> None:
         self._show_header()
         self.query_one(LogPanel).focus_log()
+        self._start_loading()
+
+    def _new_preview(self) -> Preview:
+        return Preview(self.file.name, self.file.size_bytes or None, **self._preview_limit)
+
+    def _start_loading(self) -> None:
         self.run_worker(self._load(), group="file-load", exclusive=True, exit_on_error=False)
 
     async def _load(self) -> None:
@@ -118,7 +129,9 @@ class FileViewerScreen(Screen[None]):
                 preview.finish(), f"showing the first {size_text(preview.limit)}; s saves it whole"))
             return
         except BuildwatchError as error:
-            self.post_message(self.Ended(preview.finish(), f"download failed: {error}"))
+            # The key comes first: the header is narrow, and a long error would hide it.
+            self.post_message(self.Ended(preview.finish(),
+                                         f"download failed (r tries again): {error}", failed=True))
             return
         blob = BlobUri.parse(self.file.uri)
         checked = f", {blob.digest_function} verified" if blob.digest_function else ""
@@ -130,7 +143,24 @@ class FileViewerScreen(Screen[None]):
     def on_file_viewer_screen_ended(self, message: Ended) -> None:
         if message.rest:
             self.query_one(LogPanel).append(message.rest)
+        self._failed = message.failed
+        self.refresh_bindings()
         self._set_state(message.state)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`r` is offered only once a download has failed."""
+        return self._failed if action == "reload" else True
+
+    def action_reload(self) -> None:
+        """Download the file again from the start, in place of what a failed download showed."""
+        if not self._failed:
+            return
+        self._failed = False
+        self.refresh_bindings()
+        self._preview = self._new_preview()
+        self.query_one(LogPanel).view.clear()
+        self._set_state("loading…")
+        self._start_loading()
 
     def _set_state(self, state: str) -> None:
         self._state = state
