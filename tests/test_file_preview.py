@@ -60,6 +60,11 @@ def test_text_escape_sequences_are_neutralised_before_highlighting() -> None:
     assert "\x1b]" not in text and "ZXZpbA" not in text
 
 
+def test_a_preview_that_received_nothing_does_not_say_what_kind_the_file_is() -> None:
+    preview = Preview("test.log")
+    assert preview.finish() == "" and preview.binary is None
+
+
 def test_the_preview_stops_at_its_limit() -> None:
     preview = Preview("big.txt", limit=10)
     text = preview.feed(b"0123456789abcdef")

@@ -111,6 +111,8 @@ class Preview:
     def finish(self) -> str:
         """The text still held back at the end of the file (or at the limit)."""
         if self.binary is None:
+            if not self._head:
+                return ""  # nothing arrived (a refused download, an empty file): kind unknown
             data, self._head = self._head, b""
             self.binary = looks_binary(data[:SNIFF_BYTES])
             return self._hex(data, final=True) if self.binary else self._text(data, final=True)
