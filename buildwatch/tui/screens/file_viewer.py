@@ -28,7 +28,7 @@ from buildwatch.core.buildbuddy.files import BlobUri
 from buildwatch.core.buildbuddy.models import File
 from buildwatch.core.buildbuddy.triage import size_text
 from buildwatch.core.errors import BuildwatchError
-from buildwatch.core.file_preview import Preview
+from buildwatch.core.file_preview import DEFAULT_LIMIT, Preview
 from buildwatch.core.sanitize import sanitize_line
 from buildwatch.tui.screens.confirm_delete import confirm_and_delete
 from buildwatch.tui.screens.save_as import SaveAsScreen
@@ -85,7 +85,7 @@ class FileViewerScreen(Screen[None]):
         self.crumb = self.name_shown
         self.deleted = False
         self._on_deleted = on_deleted
-        self._preview_limit = {} if preview_limit is None else {"limit": preview_limit}
+        self._preview_limit = DEFAULT_LIMIT if preview_limit is None else preview_limit
         self._preview = self._new_preview()
         self._state = "loading…"
         self._failed = False
@@ -103,7 +103,7 @@ class FileViewerScreen(Screen[None]):
         self._start_loading()
 
     def _new_preview(self) -> Preview:
-        return Preview(self.file.name, self.file.size_bytes or None, **self._preview_limit)
+        return Preview(self.file.name, self.file.size_bytes or None, self._preview_limit)
 
     def _start_loading(self) -> None:
         self.run_worker(self._load(), group="file-load", exclusive=True, exit_on_error=False)
@@ -153,8 +153,6 @@ class FileViewerScreen(Screen[None]):
 
     def action_reload(self) -> None:
         """Download the file again from the start, in place of what a failed download showed."""
-        if not self._failed:
-            return
         self._failed = False
         self.refresh_bindings()
         self._preview = self._new_preview()
